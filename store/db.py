@@ -1,0 +1,74 @@
+"""The asyncpg pool: sizing, connection lifetime, JSON codecs and transactions."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from store.settings import DatabaseSettings
+
+
+class TocsinConnection(asyncpg.Connection):
+    """A connection that knows its age, so the pool can retire it after DB_CONN_MAX_LIFETIME."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.born = time.monotonic()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class Database:
+    """The pool, with transactions and connection lifetime handled in one place."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: DatabaseSettings, dsn: str) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.dsn = dsn
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, retired after its maximum lifetime."""
+        conn = await self.pool.acquire()
+        try:
+            yield conn
+        finally:
+            if time.monotonic() - conn.born > self.settings.conn_max_lifetime:
+                await conn.close(timeout=2)
+            await self.pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection inside one transaction, committed on success and rolled back on error."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
+
+    async def close(self) -> None:
+        """Close every connection of the pool."""
+        await self.pool.close()
+
+    def usage(self) -> tuple[int, int]:
+        """(connections open, connections idle) right now."""
+        return self.pool.get_size(), self.pool.get_idle_size()
+
+
+async def create_database(dsn: str, settings: DatabaseSettings) -> Database:
+    """Open the pool: at most DB_MAX_OPEN_CONNS, keeping DB_MAX_IDLE_CONNS idle ones."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min(settings.max_idle_conns, settings.max_open_conns),
+        max_size=settings.max_open_conns,
+        max_inactive_connection_lifetime=min(60.0, settings.conn_max_lifetime),
+        connection_class=TocsinConnection,
+        init=_init_connection,
+        command_timeout=30,
+    )
+    return Database(pool, settings, dsn)

@@ -1,0 +1,57 @@
+"""Routes: where an alert's incident goes, how it is grouped and when it resolves or reopens."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+DEFAULT_REOPEN_WITHIN = timedelta(minutes=5)
+
+
+class LabelMatcher(Protocol):
+    """Anything that can tell whether a label set matches (see store.domain.matchers)."""
+
+    def matches(self, labels: Mapping[str, str]) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of the config file, or the default route built from the settings."""
+
+    id: str
+    matchers: tuple[LabelMatcher, ...] = ()
+    escalation: str | None = None
+    slack_channel: str | None = None
+    telegram_chat: str | None = None
+    email: tuple[str, ...] = ()
+    group_by: tuple[str, ...] | None = None  # None: Alertmanager's groupKey
+    auto_resolve: bool = True
+    reopen_within: timedelta = DEFAULT_REOPEN_WITHIN
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """True when every matcher of the route matches (a route without matchers catches all)."""
+        return all(m.matches(labels) for m in self.matchers)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    """Ordered routes; the first match wins, else the default route."""
+
+    routes: Sequence[Route] = field(default_factory=tuple)
+    default: Route = field(default_factory=lambda: Route(id="default"))
+
+    def route_for(self, labels: Mapping[str, str]) -> Route:
+        """The first route whose matchers match these labels, else the default route."""
+        for route in self.routes:
+            if route.matches(labels):
+                return route
+        return self.default
+
+    def by_id(self, route_id: str) -> Route:
+        """The route with this id (the default route when it no longer exists)."""
+        for route in self.routes:
+            if route.id == route_id:
+                return route
+        return self.default

@@ -1,0 +1,101 @@
+"""Dataclasses that query results are turned into at the edge of store/sql."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from store.domain.incident import Status
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An incident as stored."""
+
+    id: int
+    group_key: str
+    route_id: str
+    source: str
+    status: Status
+    severity: str
+    title: str
+    summary: str
+    description: str
+    labels: dict[str, str]
+    group_labels: dict[str, str]
+    links: dict[str, str]
+    external_url: str
+    alert_count: int
+    firing_alert_count: int
+    auto_resolve: bool
+    reopen_count: int
+    created_at: datetime
+    updated_at: datetime
+    triggered_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+    @classmethod
+    def from_record(cls, r: Any) -> Incident:
+        """Build from an asyncpg record of the incidents table."""
+        values = {name: r[name] for name in cls.__slots__}
+        values["status"] = Status(values["status"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert instance as stored."""
+
+    id: int
+    incident_id: int
+    fingerprint: str
+    starts_at: datetime
+    ends_at: datetime | None
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str
+    created_at: datetime
+    updated_at: datetime
+    last_received_at: datetime
+    receive_count: int
+
+    @classmethod
+    def from_record(cls, r: Any) -> Alert:
+        """Build from an asyncpg record of the alerts table."""
+        return cls(**{name: r[name] for name in cls.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One timeline entry: what changed, who did it and through which channel."""
+
+    id: int
+    incident_id: int
+    kind: str
+    actor: str
+    source: str
+    message: str
+    data: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, r: Any) -> Event:
+        """Build from an asyncpg record of the incident_events table."""
+        return cls(**{name: r[name] for name in cls.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A timeline entry about to be written."""
+
+    incident_id: int
+    kind: str
+    actor: str
+    source: str
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)

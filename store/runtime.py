@@ -1,0 +1,44 @@
+"""What the transports share at run time: the database, the routes and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+
+from store.db import Database
+from store.domain.routing import RouteTable
+from store.errors import DatabaseUnavailable
+
+# Errors that mean "PostgreSQL is not there right now" rather than "this request is wrong".
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The composition root builds one of these and hands it to every transport."""
+
+    db: Database
+    routes: RouteTable = field(default_factory=RouteTable)
+    clock: Callable[[], datetime] = utc_now
+
+
+def unavailable_error(exc: BaseException) -> DatabaseUnavailable:
+    """The 503 a transport answers when the database is unreachable."""
+    return DatabaseUnavailable(f"the database is unavailable ({type(exc).__name__}); retry later")

@@ -1,0 +1,45 @@
+"""Queries on the timeline (incident_events) and the after-commit notification."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from store.models import Event, NewEvent
+
+CHANNEL = "tocsin_events"
+
+
+async def insert_many(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:
+    """Write timeline entries and return them as stored."""
+    if not events:
+        return []
+    rows = await conn.fetch(
+        """
+        INSERT INTO incident_events (incident_id, kind, actor, source, message, data)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
+        RETURNING *
+        """,
+        [e.incident_id for e in events],
+        [e.kind for e in events],
+        [e.actor for e in events],
+        [e.source for e in events],
+        [e.message for e in events],
+        [e.data for e in events],
+    )
+    return [Event.from_record(r) for r in rows]
+
+
+async def notify(conn: asyncpg.Connection, incident_ids: list[int], kinds: list[str]) -> None:
+    """Queue a NOTIFY that PostgreSQL sends only if the transaction commits."""
+    payload = json.dumps({"incidents": sorted(set(incident_ids)), "kinds": sorted(set(kinds))})
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+
+
+async def list_for_incident(conn: asyncpg.Connection, incident_id: int, limit: int = 1000) -> list[Event]:
+    """The incident's timeline, oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY id LIMIT $2", incident_id, limit
+    )
+    return [Event.from_record(r) for r in rows]

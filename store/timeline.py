@@ -1,0 +1,36 @@
+"""Recording changes: every service writes its timeline entries through here, in its own transaction.
+
+This is the one place where a change fans out: the entries are written, and PostgreSQL is asked to
+NOTIFY listeners (delivery workers, dashboard streams on every replica) once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from store.models import Event, NewEvent
+from store.sql import events as events_sql
+
+
+class EventKind:
+    """The kinds of timeline entry."""
+
+    OPENED = "opened"
+    REOPENED = "reopened"
+    ALERT_FIRING = "alert_firing"
+    ALERT_RESOLVED = "alert_resolved"
+    ALERT_SUPERSEDED = "alert_superseded"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    NOTE = "note"
+    SILENCED = "silenced"
+    ESCALATED = "escalated"
+
+
+async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:
+    """Write the entries and queue the after-commit notification."""
+    if not events:
+        return []
+    stored = await events_sql.insert_many(conn, events)
+    await events_sql.notify(conn, [e.incident_id for e in stored], [e.kind for e in stored])
+    return stored

@@ -1,0 +1,68 @@
+"""The composition root: create_app(settings) wires the store, the webhook, the API and the bots."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quart import Quart, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+import webhook.routes
+from store.db import create_database
+from store.domain.routing import RouteTable
+from store.errors import ApiError
+from store.runtime import Runtime
+from web import health
+from web.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _error_json(error: ApiError) -> Response:
+    response = jsonify(error.body())
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def _register_errors(app: Quart) -> None:
+    @app.errorhandler(ApiError)
+    async def api_error(error: ApiError) -> Response:
+        return _error_json(error)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        code = (error.name or "error").lower().replace(" ", "_")
+        return _error_json(ApiError(error.code or 500, code, error.description or error.name))
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return _error_json(ApiError(500, "internal_error", "an unexpected error occurred; see the server log"))
+
+
+def create_app(settings: Settings, dsn: str, routes: RouteTable | None = None) -> Quart:
+    """Build the Quart app; the pool opens when serving starts and closes when it stops."""
+    app = Quart("tocsin")
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.webhook.max_bytes, 1_048_576)
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
+    state: dict[str, Any] = {"routes": routes or RouteTable()}
+    _register_errors(app)
+    app.register_blueprint(health.create_blueprint())
+    app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
+
+    @app.before_serving
+    async def open_database() -> None:
+        db = await create_database(dsn, settings.database)
+        app.extensions["tocsin"] = Runtime(db=db, routes=state["routes"])
+
+    @app.after_serving
+    async def close_database() -> None:
+        runtime: Runtime | None = app.extensions.pop("tocsin", None)
+        if runtime is not None:
+            await runtime.db.close()
+
+    if settings.webhook.token is None:
+        log.warning("WEBHOOK_TOKEN is not set: anyone who can reach this server can post alerts")
+    return app

@@ -1,0 +1,36 @@
+"""GET /healthz (the process is alive) and GET /readyz (database reachable, migrations current)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from quart import Blueprint, current_app
+
+from store.migrate import applied_heads, expected_heads
+from store.runtime import UNAVAILABLE, Runtime
+
+
+def create_blueprint() -> Blueprint:
+    """Liveness and readiness probes; they need no token."""
+    bp = Blueprint("health", __name__)
+    heads = expected_heads()
+
+    @bp.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    @bp.get("/readyz")
+    async def readyz() -> tuple[dict[str, Any], int]:
+        runtime: Runtime = current_app.extensions["tocsin"]
+        try:
+            async with asyncio.timeout(2):
+                async with runtime.db.connection() as conn:
+                    applied = await applied_heads(conn)
+        except UNAVAILABLE as exc:
+            return {"status": "unready", "database": f"unreachable ({type(exc).__name__})"}, 503
+        if applied != heads:
+            return {"status": "unready", "migrations": {"applied": sorted(applied), "expected": sorted(heads)}}, 503
+        return {"status": "ready", "database": "ok", "migrations": sorted(applied)}, 200
+
+    return bp

@@ -1,0 +1,199 @@
+"""Read the environment once (CONTRACT section 2) into frozen dataclasses; a bad value names the variable."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store.settings import DatabaseSettings
+from webhook.settings import WebhookSettings
+
+SECRET_NAMES = (
+    "DATABASE_URL",
+    "WEBHOOK_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "EMAIL_PASSWORD",
+)
+LEVELS = ("debug", "info", "warning", "error", "critical")
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class SettingsError(ValueError):
+    """One setting has a bad value; the message names it and says what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """Where and how the HTTP server listens."""
+
+    host: str = "0.0.0.0"
+    port: int = 8080
+    public_url: str = "http://localhost:8080"
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    anonymous_read: bool = False
+    metrics_enabled: bool = True
+    metrics_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Log level and format."""
+
+    level: str = "info"
+    format: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything read from the environment, once."""
+
+    http: HttpSettings = field(default_factory=HttpSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    config_path: Path | None = None
+    alertmanager_url: str | None = None
+    raw: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in force, so that logs can be scrubbed of them."""
+        return [v for k, v in self.raw.items() if k in SECRET_NAMES and v]
+
+
+class _Env:
+    """Typed access to the environment, with NAME_FILE variants."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.values: dict[str, str] = {}
+
+    def str(self, name: str, default: str | None = None) -> str | None:
+        file_name = self.environ.get(f"{name}_FILE")
+        if file_name:
+            try:
+                value: str | None = Path(file_name).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{name}_FILE: cannot read {file_name!r} ({exc.strerror})") from None
+        else:
+            value = self.environ.get(name)
+        if value is None or value == "":
+            return default
+        self.values[name] = value
+        return value
+
+    def int(self, name: str, default: int | None, low: int = 0, high: int = 2**31) -> int | None:
+        text = self.str(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise SettingsError(f"{name}={text!r}: expected a whole number") from None
+        if not low <= value <= high:
+            raise SettingsError(f"{name}={value}: expected a number from {low} to {high}")
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        text = self.str(name)
+        if text is None:
+            return default
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={text!r}: expected true or false")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        text = (self.str(name) or default).lower()
+        if text not in choices:
+            raise SettingsError(f"{name}={text!r}: expected one of {', '.join(choices)}")
+        return text
+
+    def duration(self, name: str, default: float) -> float:
+        text = self.str(name)
+        if text is None:
+            return default
+        return parse_duration(text, name)
+
+    def url(self, name: str, default: str | None = None, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+        text = self.str(name, default)
+        if text is None:
+            return None
+        if not any(text.startswith(f"{s}://") for s in schemes):
+            raise SettingsError(f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return text.rstrip("/") if text.startswith("http") else text
+
+    def path(self, name: str, default: Path | None = None, must_exist: bool = False) -> Path | None:
+        text = self.str(name)
+        if text is None:
+            return default
+        path = Path(text)
+        if must_exist and not path.is_file():
+            raise SettingsError(f"{name}={text!r}: expected an existing, readable file")
+        return path
+
+
+def parse_duration(text: str, name: str = "duration") -> float:
+    """'30s', '15m', '2h', '1d' (or plain seconds) to seconds."""
+    match = DURATION.match(text.strip())
+    if not match:
+        raise SettingsError(f"{name}={text!r}: expected a duration such as 30s, 15m, 2h or 1d")
+    return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; SettingsError names the first bad one."""
+    env = _Env(os.environ if environ is None else environ)
+    port = env.int("PORT", 8080, 1, 65535) or 8080
+    cert = env.path("TLS_CERT_FILE", must_exist=True)
+    key = env.path("TLS_KEY_FILE", must_exist=True)
+    if (cert is None) != (key is None):
+        raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE: expected both to be set, or neither")
+    http = HttpSettings(
+        host=env.str("HOST", "0.0.0.0") or "0.0.0.0",
+        port=port,
+        public_url=env.url("PUBLIC_URL", f"http://localhost:{port}") or "",
+        tls_cert_file=cert,
+        tls_key_file=key,
+        anonymous_read=env.bool("ANONYMOUS_READ", False),
+        metrics_enabled=env.bool("METRICS_ENABLED", True),
+        metrics_port=env.int("METRICS_PORT", None, 1, 65535),
+    )
+    log = LogSettings(
+        level=env.choice("LOG_LEVEL", "info", LEVELS), format=env.choice("LOG_FORMAT", "text", ("text", "json"))
+    )
+    max_open = env.int("DB_MAX_OPEN_CONNS", 10, 1, 1000) or 10
+    database = DatabaseSettings(
+        url=env.url("DATABASE_URL", schemes=("postgresql", "postgres")),
+        max_open_conns=max_open,
+        max_idle_conns=env.int("DB_MAX_IDLE_CONNS", 2, 0, max_open) or 0,
+        conn_max_lifetime=env.duration("DB_CONN_MAX_LIFETIME", 300.0),
+        data_dir=env.path("TOCSIN_DATA_DIR", Path("./tocsin-data")) or Path("./tocsin-data"),
+    )
+    webhook = WebhookSettings(
+        token=env.str("WEBHOOK_TOKEN"), max_bytes=env.int("WEBHOOK_MAX_BYTES", 5_242_880, 1024, 2**30) or 0
+    )
+    config_path = env.path("TOCSIN_CONFIG")
+    if config_path is None and Path("tocsin.yml").is_file():
+        config_path = Path("tocsin.yml")
+    alertmanager_url = env.url("ALERTMANAGER_URL")
+    return Settings(
+        http=http,
+        log=log,
+        database=database,
+        webhook=webhook,
+        config_path=config_path,
+        alertmanager_url=alertmanager_url,
+        raw=dict(env.values),
+    )
