@@ -1,0 +1,47 @@
+"""Fixtures shared by every layer: real PostgreSQL, a pool on a fresh database, the app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from store.db import Database, create_database
+from store.settings import DatabaseSettings
+from tests.support.postgres import TestPostgres
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "alertmanager-samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def load_sample(name: str) -> dict[str, Any]:
+    """A webhook body captured from Alertmanager 0.25 (kept in tests/fixtures, same as shared/)."""
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[TestPostgres]:
+    """The PostgreSQL server of this test run."""
+    server = TestPostgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def database_url(postgres: TestPostgres) -> AsyncIterator[str]:
+    """URL of a fresh, migrated database for this test only."""
+    url = await postgres.fresh_database()
+    yield url
+    await postgres.drop(url)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A pool on this test's database."""
+    database = await create_database(database_url, DatabaseSettings(url=database_url, max_open_conns=20))
+    yield database
+    await database.close()
