@@ -14,6 +14,7 @@ from store.settings import DatabaseSettings
 from tests.support.postgres import TestPostgres
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "alertmanager-samples"
+collect_ignore_glob = ["perf/*"]  # benchmarks are run by hand, not by the suite
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -41,11 +41,12 @@ async def _read_json(settings: WebhookSettings) -> Any:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {content_type!r}")
     if request.content_length is not None and request.content_length > settings.max_bytes:
         raise _too_large(settings)
-    request.max_content_length = settings.max_bytes
     try:
         raw = await request.get_data(as_text=False)
     except RequestEntityTooLarge:
         raise _too_large(settings) from None
+    if len(raw) > settings.max_bytes:
+        raise _too_large(settings)
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
