@@ -11,7 +11,7 @@ from typing import Any
 TEST_GROUP_KEY = '{}/{}:{alertname="TocsinTestAlert"}'
 
 
-def test_payload(resolve: bool, now: datetime | None = None) -> dict[str, Any]:
+def sample_payload(resolve: bool, now: datetime | None = None) -> dict[str, Any]:
     """A two-alert group as Alertmanager 0.25 sends it."""
     now = now or datetime.now(UTC)
     status = "resolved" if resolve else "firing"
@@ -51,7 +51,7 @@ def test_payload(resolve: bool, now: datetime | None = None) -> dict[str, Any]:
 
 def send_test_alert(url: str, token: str | None, resolve: bool) -> tuple[int, str]:
     """POST the test payload; returns (status, body)."""
-    body = json.dumps(test_payload(resolve)).encode()
+    body = json.dumps(sample_payload(resolve)).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "tocsin-send-test-alert"}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -1,0 +1,86 @@
+"""Settings from the environment: defaults, NAME_FILE secrets, and one clear line per bad value."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from web.logs import SecretFilter
+from web.settings import SettingsError, load_settings, parse_duration
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert (settings.http.host, settings.http.port) == ("0.0.0.0", 8080)
+    assert settings.http.public_url == "http://localhost:8080"
+    assert settings.database.url is None
+    assert (settings.database.max_open_conns, settings.database.max_idle_conns) == (10, 2)
+    assert settings.database.conn_max_lifetime == 300
+    assert settings.webhook.token is None and settings.webhook.max_bytes == 5_242_880
+    assert settings.log.level == "info" and settings.log.format == "text"
+    assert settings.http.metrics_enabled and not settings.http.anonymous_read
+
+
+def test_values_are_read_and_typed() -> None:
+    settings = load_settings(
+        {
+            "PORT": "9000",
+            "DATABASE_URL": "postgresql://u:p@db/tocsin",
+            "DB_MAX_OPEN_CONNS": "20",
+            "DB_MAX_IDLE_CONNS": "5",
+            "DB_CONN_MAX_LIFETIME": "10m",
+            "LOG_FORMAT": "json",
+            "ANONYMOUS_READ": "true",
+            "PUBLIC_URL": "https://tocsin.example/",
+        }
+    )
+    assert settings.http.port == 9000 and settings.http.public_url == "https://tocsin.example"
+    assert settings.database.max_open_conns == 20 and settings.database.conn_max_lifetime == 600
+    assert settings.log.format == "json" and settings.http.anonymous_read
+
+
+def test_secret_from_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("from-a-file\n")
+    settings = load_settings({"WEBHOOK_TOKEN_FILE": str(secret)})
+    assert settings.webhook.token == "from-a-file"
+    assert "from-a-file" in settings.secrets()
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"PORT": "eighty"}, "PORT='eighty': expected a whole number"),
+        ({"PORT": "70000"}, "PORT=70000: expected a number from 1 to 65535"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud': expected one of"),
+        ({"ANONYMOUS_READ": "maybe"}, "ANONYMOUS_READ='maybe': expected true or false"),
+        ({"DB_CONN_MAX_LIFETIME": "forever"}, "DB_CONN_MAX_LIFETIME='forever': expected a duration"),
+        ({"DB_MAX_OPEN_CONNS": "5", "DB_MAX_IDLE_CONNS": "9"}, "DB_MAX_IDLE_CONNS=9: expected a number from 0 to 5"),
+        ({"PUBLIC_URL": "tocsin.example"}, "PUBLIC_URL: expected a URL"),
+        ({"TLS_CERT_FILE": "/nonexistent.pem"}, "TLS_CERT_FILE='/nonexistent.pem': expected an existing"),
+        ({"WEBHOOK_TOKEN_FILE": "/nonexistent"}, "WEBHOOK_TOKEN_FILE: cannot read"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(env)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_bad_database_url_does_not_echo_the_password() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({"DATABASE_URL": "mysql://user:hunter2@db/x"})
+    assert "DATABASE_URL" in str(info.value) and "hunter2" not in str(info.value)
+
+
+def test_durations() -> None:
+    assert [parse_duration(t) for t in ("30s", "15m", "2h", "1d", "45", "500ms")] == [30, 900, 7200, 86400, 45, 0.5]
+
+
+def test_secrets_never_reach_a_log_line() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", ("hunter2-secret",), None)
+    SecretFilter(["hunter2-secret"]).filter(record)
+    assert record.getMessage() == "token is [secret]"
