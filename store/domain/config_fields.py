@@ -119,12 +119,14 @@ class Fields:
         """Report the key's value as wrong."""
         self.problems.add(self.at(key), f"got {describe(self.data.get(key))}; {expected}")
 
-    def text(self, key: str, pattern: re.Pattern[str] | None = None, expected: str = "expected text") -> str | None:
-        """A string value (numbers are taken as their text when a pattern allows them), or None when absent."""
+    def text(
+        self, key: str, pattern: re.Pattern[str] | None = None, expected: str = "expected text", numbers: bool = False
+    ) -> str | None:
+        """A string value (a whole number taken as its text when `numbers`), or None when absent or wrong."""
         if key not in self.data:
             return None
         value = self.data[key]
-        if isinstance(value, int) and not isinstance(value, bool) and pattern is not None:
+        if numbers and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) or not value.strip() or (pattern is not None and not pattern.fullmatch(value)):
             self.wrong(key, expected)

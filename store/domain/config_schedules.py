@@ -181,7 +181,7 @@ def _announce(value: object, path: str, problems: Problems) -> Announce | None:
         return Announce()
     fields = Fields(value, path, problems, ("slack_channel", "telegram_chat"))
     slack = fields.text("slack_channel", SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED)
-    telegram = fields.text("telegram_chat", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED)
+    telegram = fields.text("telegram_chat", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED, numbers=True)
     bad = (fields.has("slack_channel") and slack is None) or (fields.has("telegram_chat") and telegram is None)
     return None if bad or not fields.ok else Announce(slack_channel=slack, telegram_chat=telegram)
 

@@ -41,6 +41,7 @@ ROUTE_KEYS = (
     "reopen_within",
 )
 TELEGRAM_USER = re.compile(r"[1-9][0-9]{0,15}")
+TELEGRAM_USER_EXPECTED = "expected a Telegram user id (a number) such as 111111"
 ROUTE_ID = re.compile(r"\S(?:.{0,98}\S)?")
 TARGET_EXPECTED = 'expected "user:ID", "schedule:ID", "slack_channel:C0123ABCD" or "telegram_chat:-1001234567890"'
 MAX_REPEAT = 100
@@ -125,7 +126,7 @@ def read_users(value: object, problems: Problems) -> tuple[User, ...]:
         email = fields.text("email", EMAIL, EMAIL_EXPECTED)
         slack_id = fields.text("slack_id", SLACK_USER, SLACK_USER_EXPECTED)
         check_unique(slack_ids, slack_id, fields.at("slack_id"), problems, "slack_id")
-        telegram = fields.text("telegram_id", TELEGRAM_USER, "expected a Telegram user id (a number) such as 111111")
+        telegram = fields.text("telegram_id", TELEGRAM_USER, TELEGRAM_USER_EXPECTED, numbers=True)
         check_unique(telegram_ids, telegram, fields.at("telegram_id"), problems, "telegram_id")
         if problems.clean_since(mark) and user_id:
             telegram_id = int(telegram) if telegram else None
@@ -213,7 +214,10 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
         matchers = _matchers(fields)
         escalation = fields.identifier("escalation")
         if escalation is not None and escalation not in policy_ids:
-            fields.wrong("escalation", "unknown escalation policy; expected the id of one of escalation_policies")
+            fields.problems.add(
+                fields.at("escalation"),
+                f"unknown escalation policy {escalation!r}; expected the id of one of escalation_policies",
+            )
         slack = fields.text("slack_channel", SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED)
         chats = _each_text(fields, "telegram_chat", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED)
         emails = _each_text(fields, "email", EMAIL, EMAIL_EXPECTED)
@@ -273,5 +277,5 @@ def _group_by(fields: Fields) -> tuple[str, ...] | None:
         else:
             names.append(name)
     if "..." in names and len(names) > 1:
-        fields.wrong("group_by", "'...' (group by all labels) must be alone; expected ['...'] or label names")
+        fields.problems.add(fields.at("group_by"), "'...' (all labels) is not alone; expected ['...'] or label names")
     return tuple(names)

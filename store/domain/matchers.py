@@ -129,7 +129,7 @@ def _unescape(raw: str, text: str) -> str:
 
 
 def parse_matchers(text: str) -> list[Matcher]:
-    """Parse one or more comma-separated matchers, optionally in braces: `{a="1", b!~"x|y"}`."""
+    """Parse comma-separated matchers, optionally in braces: `{a="1", b!~"x|y"}` (`{}` is none, as in Alertmanager)."""
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not text; {EXPECTED}")
     body = text.strip()
@@ -149,6 +149,6 @@ def parse_matchers(text: str) -> list[Matcher]:
         current.append(char)
     if "".join(current).strip():
         tokens.append("".join(current))
-    if not tokens:
-        raise ValueError(f"{text!r} holds no matcher; {EXPECTED}")
+    if not text.strip():
+        raise ValueError(f"empty text; {EXPECTED} (or {{}} for none)")
     return [parse_matcher(token) for token in tokens]
