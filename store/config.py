@@ -53,7 +53,7 @@ def read_yaml(text: str, source: str) -> Any:
         raise ConfigFileError(
             [
                 f"{source}: line {line}: key {key!r} is written twice in one mapping; expected each key once"
-                for line, key in loader.duplicates
+                for line, key in sorted(loader.duplicates, key=lambda d: d[0])
             ]
         )
     return data
@@ -62,9 +62,10 @@ def read_yaml(text: str, source: str) -> Any:
 def _syntax_line(exc: yaml.MarkedYAMLError, source: str) -> str:
     mark = exc.problem_mark or exc.context_mark
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    context = f" ({exc.context})" if exc.context else ""
-    expected = "expected valid YAML (check indentation and quotes)"
-    return f"{source}: {where}YAML syntax error: {exc.problem}{context}; {expected}"
+    error = f"{exc.context}: {exc.problem}" if exc.context else exc.problem
+    if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+        error = f"{exc.context} started at line {exc.context_mark.line + 1}: {exc.problem}"
+    return f"{source}: {where}YAML syntax error: {error}; expected valid YAML (check indentation and quotes)"
 
 
 def load_config(path: Path, default_route: Route | None = None) -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,43 +18,8 @@ from store.domain.routing import DEFAULT_REOPEN_WITHIN, Route
 from store.domain.schedule import Announce, Layer, Override, Rotation, Schedule
 from store.domain.users import User
 
-# CONTRACT section 7, verbatim, plus the users it names.
-CONTRACT_EXAMPLE = """
-users:
-  - id: alice                     # used in commands, API and config
-    name: Alice Example
-    email: alice@example.com
-    slack_id: U01ALICE
-    telegram_id: 111111
-  - {id: bob, name: Bob Example}
-  - {id: carol, name: Carol Example, email: carol@example.com}
-schedules:
-  - id: primary
-    timezone: Europe/Berlin
-    layers:                       # a later layer wins while it has someone on call
-      - participants: [alice, bob]
-        rotation: weekly          # daily | weekly | 12h (any hours)
-        handoff: "Mon 09:00"      # "HH:MM" for daily and hourly
-        start: 2026-01-05
-    overrides:
-      - {user: carol, from: "2026-12-24T18:00:00+01:00", until: "2026-12-27T09:00:00+01:00"}
-    announce: {slack_channel: C0OPS, telegram_chat: "-1001"}
-escalation_policies:
-  - id: default
-    steps:
-      - {after: 0m, notify: ["schedule:primary"]}
-      - {after: 15m, notify: ["user:carol", "slack_channel:C0LEADS"]}
-    repeat: 1
-routes:                           # first match wins; matchers as in Alertmanager: = != =~ !~
-  - match: ['severity="critical"']
-    escalation: default
-    slack_channel: C0OPS
-    telegram_chat: "-1001"
-    email: [ops@example.com]
-    group_by: [alertname, cluster]   # omit: Alertmanager's groupKey
-    auto_resolve: true
-    reopen_within: 5m
-"""
+# CONTRACT section 7's example, verbatim, plus the users it names.
+CONTRACT_EXAMPLE = (Path(__file__).resolve().parents[1] / "fixtures" / "contract_config.yml").read_text()
 BERLIN_WINTER = timezone(timedelta(hours=1))
 
 
