@@ -119,7 +119,7 @@ def _unescape(raw: str, text: str) -> str:
                 out.append("\\")
         elif char == '"':
             if not quoted or i < last:
-                raise ValueError(f"{text!r}: the value has an unescaped double quote; expected \\\" for a quote in it")
+                raise ValueError(f'{text!r}: the value has an unescaped double quote; expected \\" for a quote in it')
             quoted = False
         else:
             out.append(char)

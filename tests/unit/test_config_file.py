@@ -49,7 +49,7 @@ def test_schema_problems_name_the_file_and_the_path(tmp_path: Path) -> None:
     path = tmp_path / "bad.yml"
     lines = lines_for(path, GOOD.replace("critical", 'crit"ical').replace("ops@example.com", "ops"))
     assert lines == [
-        f"{path}: routes[0].match[0]: 'severity=\"crit\"ical\"': the value has an unescaped double quote; "
+        f'{path}: routes[0].match[0]: \'severity="crit"ical"\': the value has an unescaped double quote; '
         'expected \\" for a quote in it',
         f"{path}: routes[0].email[0]: got the text 'ops'; expected an email address such as ops@example.com",
     ]
