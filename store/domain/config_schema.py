@@ -219,8 +219,8 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
                 f"unknown escalation policy {escalation!r}; expected the id of one of escalation_policies",
             )
         slack = fields.text("slack_channel", SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED)
-        chats = _each_text(fields, "telegram_chat", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED)
-        emails = _each_text(fields, "email", EMAIL, EMAIL_EXPECTED)
+        chats = _each_text(fields, "telegram_chat", "Telegram chat ids", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED)
+        emails = _each_text(fields, "email", "email addresses", EMAIL, EMAIL_EXPECTED)
         group_by = _group_by(fields)
         auto_resolve = fields.boolean("auto_resolve", True)
         reopen_within = fields.duration("reopen_within", DEFAULT_REOPEN_WITHIN)
@@ -254,9 +254,9 @@ def _matchers(fields: Fields) -> list[Matcher]:
     return matchers
 
 
-def _each_text(fields: Fields, key: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:
+def _each_text(fields: Fields, key: str, what: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:
     values: list[str] = []
-    for value, at in fields.items(key, "values", allow_single=True):
+    for value, at in fields.items(key, what, allow_single=True):
         text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
         if isinstance(text, str) and pattern.fullmatch(text):
             values.append(text)
