@@ -9,17 +9,17 @@ that is missing matches as the empty string.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from store.domain.re2compat import RE2_EXPECTED, translate
 
 OPERATORS = ("=", "!=", "=~", "!~")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # Go's \s is [\t\n\f\r ]; `=~` must come before `=` so that the `~` is not taken as part of the value.
 _MATCHER = re.compile(r"[\t\n\f\r ]*([^\t\n\f\r =!~]*)[\t\n\f\r ]*(=~|=|!=|!~)[\t\n\f\r ]*(.*?)[\t\n\f\r ]*", re.DOTALL)
 _LEADING_FLAGS = re.compile(r"\(\?([imsU]+)\)")
-# Python-only regex syntax that Alertmanager's RE2 refuses: lookarounds, backreferences, conditionals, atomic groups.
-_PYTHON_ONLY = re.compile(r"\(\?(?:=|!|<=|<!|P=|\(|>)")
-_BACKREFERENCE = re.compile(r"\\[1-9]")
 EXPECTED = 'expected name="value", name!="value", name=~"regex" or name!~"regex"'
 
 
@@ -58,32 +58,30 @@ class Matcher:
 
 def compile_anchored(pattern: str) -> re.Pattern[str]:
     """Compile a regex anchored at both ends, as Alertmanager does (`^(?:pattern)$`); ValueError when invalid."""
-    if _PYTHON_ONLY.search(pattern) or _BACKREFERENCE.search(pattern.replace("\\\\", "")):
-        raise ValueError(
-            f"regex {pattern!r} uses lookarounds, backreferences or other syntax Alertmanager's RE2 lacks; "
-            "expected an RE2 regular expression"
-        )
+    body = translate(pattern)
     # Python accepts global flags only at the very start, so hoist a leading "(?i)" out of the anchoring group;
     # in RE2 it applies to the rest of that group, which is the whole pattern: the meaning is the same.
-    flags, body = "", pattern
-    leading = _LEADING_FLAGS.match(pattern)
+    flags = ""
+    leading = _LEADING_FLAGS.match(body)
     if leading:
         if "U" in leading.group(1):
             raise ValueError(f"regex {pattern!r} uses the ungreedy flag U; expected flags among i, m and s")
-        flags, body = leading.group(0), pattern[leading.end() :]
-    try:
-        # \A and \Z (not ^ and $) keep Go's meaning of "^(?:...)$" even under a leading (?m)
-        return re.compile(rf"{flags}\A(?:{body})\Z", re.ASCII)
-    except re.error:
-        pass
-    try:  # compiled alone, the pattern gives an error message that points into it
-        re.compile(pattern, re.ASCII)
-        message = "it cannot be anchored"
-    except re.error as exc:
-        message = exc.msg if exc.pos is None else f"{exc.msg} at position {exc.pos}"
-        if "global flags" in exc.msg:
-            message += "; write (?i) at the very start, or scope it as (?i:...)"
-    raise ValueError(f"invalid regex {pattern!r} ({message}); expected an RE2 regular expression")
+        flags, body = leading.group(0), body[leading.end() :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # Python's notes on "--" or "[" in a set: literals in RE2 too
+        try:
+            # \A and \Z (not ^ and $) keep Go's meaning of "^(?:...)$" even under a leading (?m)
+            return re.compile(rf"{flags}\A(?:{body})\Z", re.ASCII)
+        except re.error:
+            pass
+        try:  # compiled alone, the pattern gives an error message that points into it
+            re.compile(flags + body, re.ASCII)
+            message = "it cannot be anchored"
+        except re.error as exc:
+            message = exc.msg if exc.pos is None else f"{exc.msg} at position {exc.pos}"
+            if "global flags" in exc.msg:
+                message += "; write (?i) at the very start, or scope it as (?i:...)"
+    raise ValueError(f"invalid regex {pattern!r} ({message}); {RE2_EXPECTED}")
 
 
 def parse_matcher(text: str) -> Matcher:

@@ -72,7 +72,11 @@ def test_parses_alertmanager_syntax(text: str, name: str, op: str, value: str) -
         ('foo=~"a(?=b)"', "RE2 lacks"),
         ('foo=~"a(?!b)"', "RE2 lacks"),
         ('foo=~"(?<=a)b"', "RE2 lacks"),
-        ('foo=~"(a)\\\\1"', "RE2 lacks"),
+        ('foo=~"(a)\\\\1"', "backreference"),
+        ('foo=~"(?>a)"', "RE2 lacks"),
+        ('foo=~"(?#note)a"', "RE2 lacks"),
+        ('foo=~"(?(1)a|b)"', "RE2 lacks"),
+        ('foo=~"[[:letters:]]"', "unknown class [:letters:]"),
         ('foo=~"(?U)a+"', "ungreedy"),
         ('foo=~"a(?i)b"', "(?i:...)"),
     ],
@@ -140,6 +144,18 @@ def test_a_missing_label_matches_as_the_empty_string() -> None:
         ("x)|(y", "zy", True),
         ("x)|(y", "zz", False),
         ("(?P<n>a)b", "ab", True),
+        ("[[:alpha:]]+", "abcXYZ", True),  # POSIX classes, which Python would read as a set of ":alph"
+        ("[[:alpha:]]+", "a:", False),
+        ("[[:digit:][:upper:]_]+", "A1_", True),
+        ("[^[:space:]]+", "a b", False),
+        ("[[:punct:]]", "\\", True),
+        ("[[:punct:]]", "a", False),
+        ("[]a]+", "]a", True),  # a leading ] is a literal
+        ("[a[]+", "[a", True),  # so is a [ inside a class
+        ("a\\z", "a", True),  # RE2's \z is Python's \Z
+        ("\\(?=x", "(=x", True),  # an escaped ( opens no lookahead
+        ("[(?=]+", "(?=", True),  # nor does one inside a class
+        ("[a-]+", "-a", True),
     ],
 )
 def test_regexes_are_anchored_as_alertmanager_anchors_them(regex: str, value: str, expected: bool) -> None:
