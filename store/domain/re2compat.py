@@ -36,8 +36,9 @@ def translate(pattern: str) -> str:
         char = pattern[i]
         if char == "\\" and i + 1 < len(pattern):
             following = pattern[i + 1]
-            if following.isdigit() and following != "0":
-                raise ValueError(f"regex {pattern!r} has a backreference \\{following}; {RE2_EXPECTED}")
+            if following in "123456789":
+                i = _octal(pattern, i, out)
+                continue
             out.append("\\Z" if following == "z" else pattern[i : i + 2])
             i += 2
         elif char == "[":
@@ -49,6 +50,16 @@ def translate(pattern: str) -> str:
             out.append(char)
             i += 1
     return "".join(out)
+
+
+def _octal(pattern: str, start: int, out: list[str]) -> int:
+    """RE2 reads \\12 as octal where Python sees a backreference; a lone \\1 is a backreference RE2 lacks."""
+    digits = pattern[start + 1 : start + 4]
+    count = next((n for n, d in enumerate(digits) if d not in "01234567"), len(digits))
+    if count < 2:
+        raise ValueError(f"regex {pattern!r} has a backreference {pattern[start : start + 2]}; {RE2_EXPECTED}")
+    out.append("\\" + digits[:count].rjust(3, "0"))
+    return start + 1 + count
 
 
 def _class(pattern: str, start: int, out: list[str]) -> int:

@@ -73,6 +73,7 @@ def test_parses_alertmanager_syntax(text: str, name: str, op: str, value: str) -
         ('foo=~"a(?!b)"', "RE2 lacks"),
         ('foo=~"(?<=a)b"', "RE2 lacks"),
         ('foo=~"(a)\\\\1"', "backreference"),
+        ('foo=~"(a)\\\\9"', "backreference"),
         ('foo=~"(?>a)"', "RE2 lacks"),
         ('foo=~"(?#note)a"', "RE2 lacks"),
         ('foo=~"(?(1)a|b)"', "RE2 lacks"),
@@ -156,6 +157,8 @@ def test_a_missing_label_matches_as_the_empty_string() -> None:
         ("\\(?=x", "(=x", True),  # an escaped ( opens no lookahead
         ("[(?=]+", "(?=", True),  # nor does one inside a class
         ("[a-]+", "-a", True),
+        ("a\\12", "a\n", True),  # RE2 reads \12 as octal (a newline), not as a backreference
+        ("a\\101", "aA", True),
     ],
 )
 def test_regexes_are_anchored_as_alertmanager_anchors_them(regex: str, value: str, expected: bool) -> None:
