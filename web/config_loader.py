@@ -1,32 +1,52 @@
-"""Load the config file for the composition root (routes now; users, schedules and policies with their issues)."""
+"""Load the config file for the composition root: users, schedules, policies and routes, or every problem."""
 
 from __future__ import annotations
 
 import sys
 
+from store.config import ConfigFileError, load_config
+from store.domain.config_schema import Config
 from store.domain.routing import Route, RouteTable
 from web.settings import Settings
 
 
 def default_route(settings: Settings) -> Route:
-    """The route used when no config route matches: the channels from the settings."""
-    return Route(id="default")
+    """The route used when no config route matches: the channels from the settings, no escalation."""
+    channels = settings.channels
+    return Route(
+        id="default",
+        slack_channel=channels.slack_channel,
+        telegram_chats=channels.telegram_chats,
+        email=channels.email_to,
+    )
+
+
+def load(settings: Settings) -> Config:
+    """The whole config (an empty one when there is no file); ConfigFileError lists every problem."""
+    if settings.config_path is None:
+        return Config(routes=RouteTable(default=default_route(settings)))
+    return load_config(settings.config_path, default_route(settings))
 
 
 def config_problems(settings: Settings) -> list[str]:
     """Every problem of the config file, one line each (empty when it is fine)."""
-    if settings.config_path is None:
-        return []
-    if not settings.config_path.is_file():
-        return [f"{settings.config_path}: TOCSIN_CONFIG names a file that does not exist"]
+    try:
+        load(settings)
+    except ConfigFileError as exc:
+        return exc.lines
     return []
+
+
+def load_config_or_exit(settings: Settings) -> Config:
+    """The whole config for the composition root, or exit 1 with the config file's problems on stderr."""
+    try:
+        return load(settings)
+    except ConfigFileError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def load_routes_or_exit(settings: Settings) -> RouteTable:
     """The route table, or exit 1 with the config file's problems."""
-    problems = config_problems(settings)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        raise SystemExit(1)
-    return RouteTable(routes=(), default=default_route(settings))
+    return load_config_or_exit(settings).routes

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
 from store.settings import DatabaseSettings
 from webhook.settings import WebhookSettings
 
@@ -54,6 +55,15 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelDefaults:
+    """Where the default route sends incidents: SLACK_CHANNEL, TELEGRAM_CHAT_ID and EMAIL_TO."""
+
+    slack_channel: str | None = None
+    telegram_chats: tuple[str, ...] = ()
+    email_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything read from the environment, once."""
 
@@ -61,6 +71,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    channels: ChannelDefaults = field(default_factory=ChannelDefaults)
     config_path: Path | None = None
     alertmanager_url: str | None = None
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -134,6 +145,19 @@ class _Env:
             raise SettingsError(f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
         return text.rstrip("/") if text.startswith("http") else text
 
+    def checked_list(self, name: str, check: Callable[[str], str]) -> tuple[str, ...]:
+        """A comma-separated list, each item passed through a check that raises ValueError."""
+        text = self.str(name)
+        if text is None:
+            return ()
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        for item in items:
+            try:
+                check(item)
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+        return tuple(items)
+
     def path(self, name: str, default: Path | None = None, must_exist: bool = False) -> Path | None:
         text = self.str(name)
         if text is None:
@@ -188,11 +212,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if config_path is None and Path("tocsin.yml").is_file():
         config_path = Path("tocsin.yml")
     alertmanager_url = env.url("ALERTMANAGER_URL")
+    slack_channel = env.checked_list("SLACK_CHANNEL", check_slack_channel)
+    if len(slack_channel) > 1:
+        raise SettingsError("SLACK_CHANNEL: expected one Slack channel id such as C0123ABCD, not a list")
+    channels = ChannelDefaults(
+        slack_channel=slack_channel[0] if slack_channel else None,
+        telegram_chats=env.checked_list("TELEGRAM_CHAT_ID", check_telegram_chat),
+        email_to=env.checked_list("EMAIL_TO", check_email),
+    )
     return Settings(
         http=http,
         log=log,
         database=database,
         webhook=webhook,
+        channels=channels,
         config_path=config_path,
         alertmanager_url=alertmanager_url,
         raw=dict(env.values),

@@ -1,0 +1,281 @@
+"""The config file's schema (CONTRACT section 7): a parsed YAML document to a checked `Config`, or every problem."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Set
+from dataclasses import dataclass, field
+
+from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping
+from store.domain.config_schedules import read_schedules
+from store.domain.contacts import (
+    EMAIL,
+    EMAIL_EXPECTED,
+    SLACK_CHANNEL,
+    SLACK_CHANNEL_EXPECTED,
+    SLACK_USER,
+    SLACK_USER_EXPECTED,
+    TELEGRAM_CHAT,
+    TELEGRAM_CHAT_EXPECTED,
+)
+from store.domain.escalation import Policy, Step, Target
+from store.domain.matchers import EXPECTED, LABEL_NAME, Matcher, parse_matchers
+from store.domain.routing import DEFAULT_REOPEN_WITHIN, Route, RouteTable
+from store.domain.schedule import Schedule
+from store.domain.users import User
+
+TOP_KEYS = ("users", "schedules", "escalation_policies", "routes")
+USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id")
+POLICY_KEYS = ("id", "steps", "repeat")
+STEP_KEYS = ("after", "notify")
+ROUTE_KEYS = (
+    "id",
+    "name",
+    "match",
+    "escalation",
+    "slack_channel",
+    "telegram_chat",
+    "email",
+    "group_by",
+    "auto_resolve",
+    "reopen_within",
+)
+TELEGRAM_USER = re.compile(r"[1-9][0-9]{0,15}")
+TELEGRAM_USER_EXPECTED = "expected a Telegram user id (a number) such as 111111"
+ROUTE_ID = re.compile(r"\S(?:.{0,98}\S)?")
+TARGET_EXPECTED = 'expected "user:ID", "schedule:ID", "slack_channel:C0123ABCD" or "telegram_chat:-1001234567890"'
+MAX_REPEAT = 100
+
+
+class ConfigError(ValueError):
+    """The config has problems; `problems` lists every one of them."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the config")
+
+    def lines(self, source: str) -> list[str]:
+        """One line per problem: `FILE: PATH: what was wrong; expected ...`."""
+        return [problem.line(source) for problem in self.problems]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the config file declares; the route table's default route comes from the settings."""
+
+    users: tuple[User, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    routes: RouteTable = field(default_factory=RouteTable)
+
+    def user(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        return next((u for u in self.users if u.id == user_id), None)
+
+    def user_by_slack_id(self, slack_id: str) -> User | None:
+        """The user with this Slack user id, or None."""
+        return next((u for u in self.users if u.slack_id == slack_id), None)
+
+    def user_by_telegram_id(self, telegram_id: int) -> User | None:
+        """The user with this Telegram user id, or None."""
+        return next((u for u in self.users if u.telegram_id == telegram_id), None)
+
+    def schedule(self, schedule_id: str) -> Schedule | None:
+        """The schedule with this id, or None."""
+        return next((s for s in self.schedules if s.id == schedule_id), None)
+
+    def policy(self, policy_id: str) -> Policy | None:
+        """The escalation policy with this id, or None."""
+        return next((p for p in self.policies if p.id == policy_id), None)
+
+
+def parse_config(data: object, default_route: Route | None = None) -> Config:
+    """Check a parsed YAML document (None for an empty file); ConfigError lists every problem."""
+    problems = Problems()
+    top = Fields({} if data is None else data, "", problems, TOP_KEYS)
+    users = read_users(top.data.get("users"), problems)
+    user_ids = {u.id for u in users} | _ids_seen(top.data.get("users"))
+    schedules, schedule_ids = read_schedules(top.data.get("schedules"), problems, user_ids)
+    policies, policy_ids = read_policies(top.data.get("escalation_policies"), problems, user_ids, schedule_ids)
+    routes = read_routes(top.data.get("routes"), problems, policy_ids)
+    if problems.items:
+        raise ConfigError(problems.items)
+    table = RouteTable(routes=routes, default=default_route or Route(id="default"))
+    return Config(users=users, schedules=schedules, policies=policies, routes=table)
+
+
+def _ids_seen(section: object) -> set[str]:
+    """Ids of entries with other problems, so that references to them are not reported as unknown too."""
+    if not isinstance(section, list):
+        return set()
+    return {item["id"] for item in section if isinstance(item, dict) and isinstance(item.get("id"), str)}
+
+
+def read_users(value: object, problems: Problems) -> tuple[User, ...]:
+    """The `users` section."""
+    users: list[User] = []
+    ids: dict[str, str] = {}
+    slack_ids: dict[str, str] = {}
+    telegram_ids: dict[str, str] = {}
+    for item, path in each_mapping(value, "users", problems, "users"):
+        mark = problems.mark()
+        fields = Fields(item, path, problems, USER_KEYS, ("id",))
+        user_id = fields.identifier("id")
+        check_unique(ids, user_id, fields.at("id"), problems)
+        name = fields.text("name", expected="expected the person's name as text")
+        email = fields.text("email", EMAIL, EMAIL_EXPECTED)
+        slack_id = fields.text("slack_id", SLACK_USER, SLACK_USER_EXPECTED)
+        check_unique(slack_ids, slack_id, fields.at("slack_id"), problems, "slack_id")
+        telegram = fields.text("telegram_id", TELEGRAM_USER, TELEGRAM_USER_EXPECTED, numbers=True)
+        check_unique(telegram_ids, telegram, fields.at("telegram_id"), problems, "telegram_id")
+        if problems.clean_since(mark) and user_id:
+            telegram_id = int(telegram) if telegram else None
+            users.append(User(user_id, name or user_id, email, slack_id, telegram_id))
+    return tuple(users)
+
+
+def read_policies(
+    value: object, problems: Problems, user_ids: Set[str], schedule_ids: Set[str]
+) -> tuple[tuple[Policy, ...], set[str]]:
+    """The `escalation_policies` section, and every policy id seen."""
+    policies: list[Policy] = []
+    seen: dict[str, str] = {}
+    for item, path in each_mapping(value, "escalation_policies", problems, "escalation policies"):
+        mark = problems.mark()
+        fields = Fields(item, path, problems, POLICY_KEYS, ("id", "steps"))
+        policy_id = fields.identifier("id")
+        check_unique(seen, policy_id, fields.at("id"), problems)
+        items = fields.items("steps", "steps", nonempty=True)
+        steps = [_step(s, at, problems, user_ids, schedule_ids) for s, at in items]
+        _check_order(steps, fields.at("steps"), problems)
+        repeat = fields.integer("repeat", 0, 0, MAX_REPEAT)
+        if problems.clean_since(mark) and policy_id:
+            policies.append(Policy(id=policy_id, steps=tuple(s for s in steps if s), repeat=repeat))
+    return tuple(policies), set(seen)
+
+
+def _check_order(steps: list[Step | None], path: str, problems: Problems) -> None:
+    previous: Step | None = None
+    for index, step in enumerate(steps):
+        if step and previous and step.after < previous.after:
+            problems.add(f"{path}[{index}].after", "earlier than the step before it; expected steps in order of after")
+        previous = step or previous
+
+
+def _step(value: object, path: str, problems: Problems, user_ids: Set[str], schedule_ids: Set[str]) -> Step | None:
+    mark = problems.mark()
+    fields = Fields(value, path, problems, STEP_KEYS, STEP_KEYS)
+    after = fields.duration("after")
+    targets = [
+        _target(t, at, problems, user_ids, schedule_ids)
+        for t, at in fields.items("notify", 'targets such as "user:alice"', nonempty=True)
+    ]
+    if problems.clean_since(mark) and after is not None:
+        return Step(after=after, notify=tuple(t for t in targets if t))
+    return None
+
+
+def _target(value: object, path: str, problems: Problems, user_ids: Set[str], schedule_ids: Set[str]) -> Target | None:
+    kind, _, ident = value.partition(":") if isinstance(value, str) else ("", "", "")
+    known = {"user": user_ids, "schedule": schedule_ids}
+    patterns = {
+        "slack_channel": (SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED),
+        "telegram_chat": (TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED),
+    }
+    if kind in known:
+        if ident in known[kind]:
+            return Target(kind, ident)
+        section = "users" if kind == "user" else "schedules"
+        problems.add(path, f"unknown {kind} {ident!r}; expected the id of one of {section}")
+    elif kind in patterns:
+        pattern, expected = patterns[kind]
+        if pattern.fullmatch(ident):
+            return Target(kind, ident)
+        problems.add(path, f"got {ident!r}; {expected}")
+    else:
+        problems.add(path, f"got {describe(value)}; {TARGET_EXPECTED}")
+    return None
+
+
+def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tuple[Route, ...]:
+    """The `routes` section, in order (the first match wins)."""
+    routes: list[Route] = []
+    seen: dict[str, str] = {}
+    for item, path in each_mapping(value, "routes", problems, "routes"):
+        mark = problems.mark()
+        fields = Fields(item, path, problems, ROUTE_KEYS)
+        if fields.has("id") and fields.has("name"):
+            problems.add(fields.at("name"), "both id and name are given; expected one of them")
+        key = "id" if fields.has("id") else "name"
+        route_id = fields.text(key, ROUTE_ID, "expected a route id as text (at most 100 characters)") or path
+        if route_id == "default":
+            problems.add(fields.at(key), "'default' is the default route's id; expected another id")
+        check_unique(seen, route_id, fields.at(key), problems)
+        matchers = _matchers(fields)
+        escalation = fields.identifier("escalation")
+        if escalation is not None and escalation not in policy_ids:
+            fields.problems.add(
+                fields.at("escalation"),
+                f"unknown escalation policy {escalation!r}; expected the id of one of escalation_policies",
+            )
+        slack = fields.text("slack_channel", SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED)
+        chats = _each_text(fields, "telegram_chat", "Telegram chat ids", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED)
+        emails = _each_text(fields, "email", "email addresses", EMAIL, EMAIL_EXPECTED)
+        group_by = _group_by(fields)
+        auto_resolve = fields.boolean("auto_resolve", True)
+        reopen_within = fields.duration("reopen_within", DEFAULT_REOPEN_WITHIN)
+        if problems.clean_since(mark):
+            routes.append(
+                Route(
+                    id=route_id,
+                    matchers=tuple(matchers),
+                    escalation=escalation,
+                    slack_channel=slack,
+                    telegram_chats=chats,
+                    email=emails,
+                    group_by=group_by,
+                    auto_resolve=auto_resolve,
+                    reopen_within=DEFAULT_REOPEN_WITHIN if reopen_within is None else reopen_within,
+                )
+            )
+    return tuple(routes)
+
+
+def _matchers(fields: Fields) -> list[Matcher]:
+    matchers: list[Matcher] = []
+    for text, at in fields.items("match", 'matchers such as severity="critical"'):
+        if not isinstance(text, str):
+            fields.problems.add(at, f"got {describe(text)}; {EXPECTED}")
+            continue
+        try:
+            matchers.extend(parse_matchers(text))
+        except ValueError as exc:
+            fields.problems.add(at, str(exc))
+    return matchers
+
+
+def _each_text(fields: Fields, key: str, what: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:
+    values: list[str] = []
+    for value, at in fields.items(key, what, allow_single=True):
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(text, str) and pattern.fullmatch(text):
+            values.append(text)
+        else:
+            fields.problems.add(at, f"got {describe(value)}; {expected}")
+    return tuple(values)
+
+
+def _group_by(fields: Fields) -> tuple[str, ...] | None:
+    if fields.data.get("group_by") is None:
+        return None
+    names: list[str] = []
+    for name, at in fields.items("group_by", "label names"):
+        if not isinstance(name, str) or not (LABEL_NAME.fullmatch(name) or name == "..."):
+            fields.problems.add(at, f"got {describe(name)}; expected a label name, or '...' to group by all labels")
+        elif name in names:
+            fields.problems.add(at, f"label {name!r} is listed twice; expected each label once")
+        else:
+            names.append(name)
+    if "..." in names and len(names) > 1:
+        fields.problems.add(fields.at("group_by"), "'...' (all labels) is not alone; expected ['...'] or label names")
+    return tuple(names)

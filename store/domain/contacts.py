@@ -1,0 +1,42 @@
+"""Sanity checks of contact addresses: email, Slack ids, Telegram chats (shared by the config file and settings)."""
+
+from __future__ import annotations
+
+import re
+
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = re.compile(rf"[^@\s<>()\[\],;:\"]+@{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+")
+EMAIL_EXPECTED = "expected an email address such as ops@example.com"
+SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")
+SLACK_CHANNEL_EXPECTED = "expected a Slack channel id such as C0123ABCD (ids, unlike names, never change)"
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+SLACK_USER_EXPECTED = "expected a Slack user id such as U0123ABCD"
+TELEGRAM_CHAT = re.compile(r"-?[1-9][0-9]{0,19}(?::[1-9][0-9]{0,9})?")
+TELEGRAM_CHAT_EXPECTED = 'expected a Telegram chat id such as "-1001234567890", or "chat_id:topic_id" for a forum topic'
+
+
+def check_email(text: str) -> str:
+    """The address unchanged, or ValueError."""
+    if not EMAIL.fullmatch(text):
+        raise ValueError(f"{text!r} is not an email address; {EMAIL_EXPECTED}")
+    return text
+
+
+def check_slack_channel(text: str) -> str:
+    """The channel id unchanged, or ValueError."""
+    if not SLACK_CHANNEL.fullmatch(text):
+        raise ValueError(f"{text!r} is not a Slack channel id; {SLACK_CHANNEL_EXPECTED}")
+    return text
+
+
+def check_telegram_chat(text: str) -> str:
+    """The chat (`-1001` or `-1001:42`) unchanged, or ValueError."""
+    if not TELEGRAM_CHAT.fullmatch(text):
+        raise ValueError(f"{text!r} is not a Telegram chat; {TELEGRAM_CHAT_EXPECTED}")
+    return text
+
+
+def split_telegram_chat(chat: str) -> tuple[int, int | None]:
+    """A checked chat as (chat id, forum topic id or None)."""
+    chat_id, _, topic = check_telegram_chat(chat).partition(":")
+    return int(chat_id), int(topic) if topic else None
