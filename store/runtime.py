@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from store.db import Database
+from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
 from store.errors import DatabaseUnavailable
 
@@ -35,8 +36,13 @@ class Runtime:
     """The composition root builds one of these and hands it to every transport."""
 
     db: Database
-    routes: RouteTable = field(default_factory=RouteTable)
+    config: Config = field(default_factory=Config)
     clock: Callable[[], datetime] = utc_now
+
+    @property
+    def routes(self) -> RouteTable:
+        """The route table of the config (with the default route from the settings)."""
+        return self.config.routes
 
 
 def unavailable_error(exc: BaseException) -> DatabaseUnavailable:

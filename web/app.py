@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 import webhook.routes
 from store.db import create_database
+from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
 from store.errors import ApiError
 from store.runtime import Runtime
 from web import health
+from web.config_loader import default_route
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,15 @@ def _register_errors(app: Quart) -> None:
         return _error_json(ApiError(500, "internal_error", "an unexpected error occurred; see the server log"))
 
 
-def create_app(settings: Settings, dsn: str, routes: RouteTable | None = None) -> Quart:
+def create_app(
+    settings: Settings, dsn: str, routes: RouteTable | None = None, config: Config | None = None
+) -> Quart:
     """Build the Quart app; the pool opens when serving starts and closes when it stops."""
+    if config is None:
+        config = Config(routes=routes or RouteTable(default=default_route(settings)))
     app = Quart("tocsin")
     app.config["MAX_CONTENT_LENGTH"] = max(settings.webhook.max_bytes, 1_048_576)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
-    state: dict[str, Any] = {"routes": routes or RouteTable()}
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
@@ -55,7 +59,7 @@ def create_app(settings: Settings, dsn: str, routes: RouteTable | None = None) -
     @app.before_serving
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
-        app.extensions["tocsin"] = Runtime(db=db, routes=state["routes"])
+        app.extensions["tocsin"] = Runtime(db=db, config=config)
 
     @app.after_serving
     async def close_database() -> None:

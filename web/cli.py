@@ -36,17 +36,17 @@ def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Migrate, then serve HTTP, the bots and the scheduler until SIGINT or SIGTERM."""
     from web.app import create_app
-    from web.config_loader import load_routes_or_exit
+    from web.config_loader import load_config_or_exit
     from web.server import serve_until_signalled
 
     settings = _settings_or_exit()
     configure_logging(settings.log, settings.secrets())
-    routes = load_routes_or_exit(settings)
+    config = load_config_or_exit(settings)
     dsn, embedded = _database_url(settings)
     try:
         upgrade_sync(dsn)
         log.info("migrations applied; listening on %s:%s", settings.http.host, settings.http.port)
-        app = create_app(settings, dsn, routes)
+        app = create_app(settings, dsn, config=config)
         asyncio.run(serve_until_signalled(app, settings.http))
     finally:
         if embedded is not None:
