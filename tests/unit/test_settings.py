@@ -84,3 +84,18 @@ def test_secrets_never_reach_a_log_line() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", ("hunter2-secret",), None)
     SecretFilter(["hunter2-secret"]).filter(record)
     assert record.getMessage() == "token is [secret]"
+
+
+def test_json_log_lines_are_objects(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from web.logs import configure_logging
+    from web.settings import LogSettings
+
+    configure_logging(LogSettings(level="info", format="json"), ["hunter2-secret"])
+    logging.getLogger("tocsin.test").info("token hunter2-secret used")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    entry = json.loads(line)
+    assert entry["level"] == "info" and entry["logger"] == "tocsin.test"
+    assert entry["message"] == "token [secret] used"
+    logging.getLogger().handlers.clear()
