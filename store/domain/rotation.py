@@ -2,16 +2,17 @@
 
 A rotation is a sequence of handoff instants H(n) for every integer n (negative ones included, so a
 layer covers times before its start too). Shift n is [H(n), H(n+1)) and belongs to participant
-n mod len(participants). H(0) is the first handoff at or after the start date's local midnight.
+n mod len(participants). H(0) is the first handoff at or after the start date's local midnight, read
+as the configured handoff (time, and weekday for weekly) on or after the start date: for an hourly
+rotation that is the handoff time on the start date itself, so that `12h, handoff 20:00,
+[carol, null]` gives carol the nights (not the 08:00 grid point before, which would hand her the days).
 
 - daily and weekly: H(n) is the handoff's local wall-clock time on the n-th day (week) in the
   schedule's IANA zone, so a shift spanning a daylight-saving change lasts 23 or 25 hours (a week
   167 or 169 hours). A wall time that does not exist (spring-forward gap) is taken as the first
   valid instant after it, the end of the gap; an ambiguous one (fall back) as its first occurrence.
 - hourly ("every N hours"): H(n) = H(0) + n * N hours of elapsed (absolute) time, so a 12h rotation
-  keeps a 12-hour cadence across a change and its local handoff times move by the change. The
-  handoff time anchors the grid: handoffs are at anchor + k * N hours, the anchor being the handoff
-  time on the start date; H(0) is the first of those at or after the start date's midnight.
+  keeps a 12-hour cadence across a change and its local handoff times move by the change.
 
 Every instant is computed arithmetically from the cycle index, so far-away times cost no more than
 near ones. Returned datetimes are in UTC (aware) so that subtracting them gives elapsed time.
@@ -85,9 +86,7 @@ class Handoffs:
         self._step: timedelta | None = None
         if rotation.kind == "hourly":
             self._step = timedelta(hours=rotation.hours)
-            anchor = local_instant(start, self._at, zone)
-            midnight = local_instant(start, time(0, 0), zone)
-            self._origin = anchor - ((anchor - midnight) // self._step) * self._step
+            self._origin = local_instant(start, self._at, zone)
 
     def at(self, n: int) -> datetime:
         """H(n), the start of shift n (UTC)."""
@@ -117,7 +116,8 @@ def layer_shifts(layer: Layer, tz: ZoneInfo | str, a: datetime, b: datetime) -> 
     if not layer.participants:
         return [Shift(None, a, b)]
     handoffs = Handoffs(layer.rotation, layer.start, zone_of(tz))
-    return _shifts_from(handoffs, lambda n: layer.participants[n % len(layer.participants)], a, b)
+    # An empty slot ("" or None in participants) is a turn with nobody on call: the layers below show through.
+    return _shifts_from(handoffs, lambda n: layer.participants[n % len(layer.participants)] or None, a, b)
 
 
 def layer_handoffs(layer: Layer, tz: ZoneInfo | str) -> Handoffs:
@@ -125,7 +125,7 @@ def layer_handoffs(layer: Layer, tz: ZoneInfo | str) -> Handoffs:
     return Handoffs(layer.rotation, layer.start, zone_of(tz))
 
 
-def _shifts_from(handoffs: Handoffs, user_of: Callable[[int], str], a: datetime, b: datetime) -> list[Shift]:
+def _shifts_from(handoffs: Handoffs, user_of: Callable[[int], str | None], a: datetime, b: datetime) -> list[Shift]:
     n = handoffs.index(a)
     start = handoffs.at(n)
     shifts: list[Shift] = []
