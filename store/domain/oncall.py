@@ -12,9 +12,18 @@ to HORIZON either side of the instant asked about and are cut there.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from store.domain.rotation import Handoffs, as_utc, layer_handoffs, layer_shifts, local_instant, zone_of
-from store.domain.schedule import Override, Schedule, Shift
+from store.domain.rotation import (
+    Handoffs,
+    as_utc,
+    layer_handoffs,
+    layer_shifts,
+    local_instant,
+    validate_rotation,
+    zone_of,
+)
+from store.domain.schedule import Layer, Override, Schedule, Shift
 
 __all__ = [
     "HORIZON",
@@ -37,7 +46,7 @@ def shifts_between(schedule: Schedule, a: datetime, b: datetime) -> list[Shift]:
     if a >= b:
         return []
     zone = zone_of(schedule.timezone)
-    layers = [layer_shifts(layer, zone, a, b) for layer in schedule.layers]
+    layers = [_layer_line(layer, zone, a, b) for layer in _visible_layers(schedule.layers)]
     overrides = [_clip(o, a, b) for o in schedule.overrides]
     active = [o for o in overrides if o is not None]
     points = {a, b}
@@ -81,6 +90,27 @@ def next_handoff_after(schedule: Schedule, t: datetime) -> datetime | None:
         if window >= HORIZON:
             return None
         window = min(window * 2, HORIZON)
+
+
+def _visible_layers(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
+    # Layers below one that always has the same person on call never show.
+    for i in range(len(layers) - 1, 0, -1):
+        if _always(layers[i]) is not None:
+            return layers[i:]
+    return layers
+
+
+def _always(layer: Layer) -> str | None:
+    people = {person or None for person in layer.participants}
+    return next(iter(people)) if len(people) == 1 else None
+
+
+def _layer_line(layer: Layer, zone: ZoneInfo, a: datetime, b: datetime) -> list[Shift]:
+    validate_rotation(layer.rotation)
+    # One person (or nobody) in every slot never hands over: skip computing each rotation shift.
+    if len({person or None for person in layer.participants}) <= 1:
+        return [Shift(_always(layer), a, b)]
+    return layer_shifts(layer, zone, a, b)
 
 
 def _layer_user(layers: list[list[Shift]], cursors: list[int]) -> str | None:

@@ -267,3 +267,13 @@ def test_shift_datetimes_are_utc_and_naive_input_is_refused() -> None:
 def test_bad_rotation_is_refused(rotation: Rotation, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         layer_shifts(Layer(("a",), rotation, date(2026, 1, 1)), BERLIN, at(BERLIN, 2026, 1, 1), at(BERLIN, 2026, 1, 2))
+
+
+def test_a_later_layer_always_on_call_hides_the_earlier_ones() -> None:
+    busy = hourly("a", "b", hours=1, start=date(2026, 1, 1))
+    sched = schedule(BERLIN, busy, daily("solo", start=date(2026, 1, 1)))
+    t = at(BERLIN, 2026, 6, 1, 12)
+    assert shifts_between(sched, t, t + timedelta(days=30)) == [Shift("solo", t.astimezone(UTC), (t + 30 * 24 * H))]
+    assert next_handoff_after(sched, t) is None
+    with pytest.raises(ValueError, match="rotation kind"):
+        shifts_between(schedule(BERLIN, Layer(("x",), Rotation("yearly"), date(2026, 1, 1))), t, t + H)
