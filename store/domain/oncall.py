@@ -73,7 +73,7 @@ def on_call_at(schedule: Schedule, t: datetime) -> Shift:
     window = _FIRST_WINDOW
     while True:
         a, b = t - window, t + window
-        shift = next(s for s in shifts_between(schedule, a, t + window) if s.start <= t < s.end)
+        shift = next(s for s in shifts_between(schedule, a, b) if s.start <= t < s.end)
         if (shift.start > a and shift.end < b) or window >= HORIZON:
             return shift
         window = min(window * 2, HORIZON)
