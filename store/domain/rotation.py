@@ -6,6 +6,7 @@ n mod len(participants). H(0) is the first handoff at or after the start date's 
 as the configured handoff (time, and weekday for weekly) on or after the start date: for an hourly
 rotation that is the handoff time on the start date itself, so that `12h, handoff 20:00,
 [carol, null]` gives carol the nights (not the 08:00 grid point before, which would hand her the days).
+A participant that is empty ("" or None) is a turn with nobody on call, where lower layers show through.
 
 - daily and weekly: H(n) is the handoff's local wall-clock time on the n-th day (week) in the
   schedule's IANA zone, so a shift spanning a daylight-saving change lasts 23 or 25 hours (a week

@@ -277,3 +277,13 @@ def test_a_later_layer_always_on_call_hides_the_earlier_ones() -> None:
     assert next_handoff_after(sched, t) is None
     with pytest.raises(ValueError, match="rotation kind"):
         shifts_between(schedule(BERLIN, Layer(("x",), Rotation("yearly"), date(2026, 1, 1))), t, t + H)
+
+
+def test_a_skipped_local_day_hands_over_at_the_end_of_the_gap() -> None:
+    apia = ZoneInfo("Pacific/Apia")  # 2011-12-30 did not happen in Samoa
+    layer = daily("a", "b", start=date(2011, 12, 1))
+    shifts = layer_shifts(layer, apia, at(apia, 2011, 12, 29, 12), at(apia, 2012, 1, 1))
+    assert spans(shifts, apia)[1:] == [
+        ("b", at(apia, 2011, 12, 31, 0), at(apia, 2011, 12, 31, 9)),
+        ("a", at(apia, 2011, 12, 31, 9), at(apia, 2012, 1, 1)),
+    ]
