@@ -62,7 +62,7 @@ def pass_length(policy: Policy) -> timedelta:
 
 
 def validate_policy(policy: Policy) -> None:
-    """Raise ValueError when a policy cannot be run (no steps, negative delay or repeat, unknown target kind)."""
+    """Raise ValueError for a policy that cannot run (no steps, bad delay or repeat, steps unordered, bad target)."""
     if not policy.steps:
         raise ValueError(f"policy {policy.id}: expected at least one step")
     if policy.repeat < 0:
@@ -70,6 +70,9 @@ def validate_policy(policy: Policy) -> None:
     for number, step in enumerate(policy.steps, 1):
         if step.after < timedelta(0):
             raise ValueError(f"policy {policy.id} step {number}: negative delay, expected 0 or more")
+        if number > 1 and step.after < policy.steps[number - 2].after:
+            raise ValueError(f"policy {policy.id} step {number}: fires before step {number - 1}, "
+                             "expected delays in increasing order")
         for target in step.notify:
             if target.kind not in TARGET_KINDS:
                 raise ValueError(f"policy {policy.id} step {number}: target kind {target.kind!r}, "

@@ -87,6 +87,7 @@ def test_out_of_range_is_refused() -> None:
         (Policy("p", (Step(0 * M, (ONCALL,)),), repeat=-1), "repeat -1, expected 0 or more"),
         (Policy("p", (Step(-M, (ONCALL,)),)), "step 1: negative delay"),
         (Policy("p", (Step(M, (Target("pager", "x"),)),)), "step 1: target kind 'pager'"),
+        (Policy("p", (Step(5 * M, (ONCALL,)), Step(M, (CAROL,)))), "step 2: fires before step 1"),
     ],
 )
 def test_validate_policy(bad: Policy, message: str) -> None:
