@@ -36,8 +36,7 @@ def build_bolt_app(
     client = client or make_web_client(settings)
     app = AsyncApp(
         name="tocsin",
-        token=settings.bot_token,
-        client=client,
+        client=client,  # carries the bot token
         # Socket Mode needs no signing secret (bolt skips the check there); "" never matches a signature.
         signing_secret=settings.signing_secret or "",
         process_before_response=False,
@@ -69,6 +68,9 @@ def events_blueprint(bolt_app: AsyncApp) -> Blueprint:
     async def slack_events() -> Response:
         body = await request.get_data(as_text=False)
         headers = {k.lower(): v for k, v in request.headers.items()}
+        if not headers.get("x-slack-request-timestamp", "0").isdigit():
+            # bolt's verifier would raise on int() of it (a 500); refuse it as bolt refuses a bad signature.
+            return Response('{"error": "invalid request"}', status=401, content_type="application/json")
         bolt_response = await bolt_app.async_dispatch(
             to_bolt_request(body, request.query_string.decode("latin-1"), headers)
         )

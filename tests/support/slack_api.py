@@ -9,11 +9,14 @@ served too, under /response/NAME.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -74,6 +77,7 @@ class SlackApi:
         self._ts = itertools.count(100)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.changed = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -160,6 +164,7 @@ class SlackApi:
         method = request.match_info["method"]
         call = Call(method, await self._args(request), dict(request.headers))
         self.calls.append(call)
+        self.changed.set()
         fault = self._fault(method)
         if fault is not None:
             call.status = fault.status
@@ -174,6 +179,7 @@ class SlackApi:
     async def _response(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")
         self.responses.append({"name": request.match_info["name"], **body})
+        self.changed.set()
         return web.Response(text="ok")
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -241,6 +247,21 @@ class SlackApi:
                 "real_name": member.get("real_name", ""),
             },
         }
+
+
+async def wait_until(predicate: Callable[[], bool], changed: asyncio.Event, within: float = 10.0) -> bool:
+    """Wait (at most `within` seconds) until predicate() holds, re-checking whenever `changed` is set."""
+
+    async def loop() -> None:
+        while True:
+            changed.clear()
+            if predicate():
+                return
+            await changed.wait()
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(loop(), within)
+    return predicate()
 
 
 def slack_signature(secret: str, timestamp: int, body: bytes) -> str:
