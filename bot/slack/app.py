@@ -7,6 +7,8 @@ signature and the timestamp (older than 5 minutes is refused) before any listene
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -87,12 +89,20 @@ class SocketMode:
             raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
         # apps.connections.open goes through the bolt app's client, so SLACK_API_URL applies here too.
         self.handler = AsyncSocketModeHandler(bolt_app, settings.app_token, web_client=bolt_app.client)
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Open the WebSocket connection (returns once connected; the client reconnects by itself)."""
+        """Connect in the background: the SDK retries until Slack answers, which must not hold up serving."""
+        self._task = asyncio.create_task(self._connect(), name="slack-socket-mode")
+
+    async def _connect(self) -> None:
         await self.handler.connect_async()
         log.info("Slack: connected over Socket Mode")
 
     async def stop(self) -> None:
-        """Close the connection."""
+        """Close the connection (and stop trying to open one)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         await self.handler.close_async()

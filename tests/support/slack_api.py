@@ -67,6 +67,7 @@ class SlackApi:
     """The stand-in server; `await start()`, use `api_url`, `await stop()`."""
 
     token: str = "xoxb-test-token"
+    app_token: str = "xapp-test-token"
     members: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
@@ -78,6 +79,8 @@ class SlackApi:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.changed = asyncio.Event()
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: list[dict[str, Any]] = []
 
     @property
     def url(self) -> str:
@@ -99,6 +102,7 @@ class SlackApi:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -108,6 +112,8 @@ class SlackApi:
 
     async def stop(self) -> None:
         """Stop listening."""
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -169,12 +175,32 @@ class SlackApi:
         if fault is not None:
             call.status = fault.status
             return fault
-        if call.token != self.token:
+        if call.token != (self.app_token if method == "apps.connections.open" else self.token):
             return web.json_response({"ok": False, "error": "invalid_auth" if call.token else "not_authed"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(handler(call.args))
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Send a Socket Mode envelope over the latest connection."""
+        await self.sockets[-1].send_json(envelope)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0TOCSIN"}})
+        self.changed.set()
+        async for message in ws:
+            if message.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data))
+                self.changed.set()
+        self.sockets.remove(ws)
+        return ws
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     async def _response(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")
