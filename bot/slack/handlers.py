@@ -274,6 +274,13 @@ def register(app: AsyncApp, listeners: Listeners) -> None:
     async def command(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await listeners.on_command(ack, body, respond, client)
 
+    async def uninstalled(ack: Any, body: dict[str, Any]) -> None:
+        kind = (body.get("event") or {}).get("type", "app_uninstalled")
+        log.error("Slack says %s: Tocsin's bot token no longer works; reinstall the app (docs/slack.md)", kind)
+        await ack()
+
     for action_id in (render.ACK_ACTION, render.RESOLVE_ACTION, render.SILENCE_ACTION):
         app.action(action_id)(button)
     app.command(listeners.settings.command)(command)
+    app.event("app_uninstalled")(uninstalled)
+    app.event("tokens_revoked")(uninstalled)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -230,3 +232,34 @@ async def test_the_same_signed_request_within_five_minutes_is_accepted(harness: 
     headers = signed_headers(SECRET, body)
     assert [(await harness.post(body, headers))[0] for _ in range(2)] == [200, 200]
     assert await harness.calls(2) == [("list_open",), ("list_open",)]
+
+
+def _json_headers(body: bytes) -> dict[str, str]:
+    return {**signed_headers(SECRET, body), "Content-Type": "application/json"}
+
+
+async def test_url_verification_challenge_is_answered(harness: Harness) -> None:
+    """Slack checks the Event Subscriptions URL this way when the manifest is pasted."""
+    body = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    ).encode()
+    status, answer = await harness.post(body, _json_headers(body))
+    assert status == 200 and b"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in answer
+
+
+async def test_app_uninstalled_is_logged(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    event = {"type": "app_uninstalled", "event_ts": "1700000000.1"}
+    envelope = {
+        "token": "x",
+        "team_id": "T0TOCSIN",
+        "api_app_id": "A0TOCSIN",
+        "event": event,
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event_time": 1700000000,
+    }
+    body = json.dumps(envelope).encode()
+    with caplog.at_level(logging.ERROR, logger="bot.slack.handlers"):
+        status, _ = await harness.post(body, _json_headers(body))
+        assert status == 200
+    assert "Slack says app_uninstalled" in caplog.text
