@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.client import make_web_client
+from bot.slack.client import SlackChannel, make_web_client
 from bot.slack.handlers import IncidentActions, Listeners, SlackPeople, register
 from bot.slack.settings import SlackSettings
 from store.domain.users import User
@@ -106,3 +106,29 @@ class SocketMode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.handler.close_async()
+
+
+class SlackTransport:
+    """Everything Slack for the composition root: Web API client, delivery channel, bolt app, how events arrive."""
+
+    def __init__(self, settings: SlackSettings, actions: IncidentActions, users: Iterable[User] = ()) -> None:
+        users = list(users)
+        self.settings = settings
+        self.client = make_web_client(settings)
+        self.channel = SlackChannel(self.client, settings, names={u.id: u.name for u in users})
+        self.bolt = build_bolt_app(settings, actions, users, self.client)
+        self.socket = SocketMode(self.bolt, settings) if settings.socket_mode else None
+
+    def blueprint(self) -> Blueprint | None:
+        """POST /slack/events, or None in Socket Mode (the route is then not served)."""
+        return None if self.socket is not None else events_blueprint(self.bolt)
+
+    async def start(self) -> None:
+        """Connect Socket Mode, if used (in the background)."""
+        if self.socket is not None:
+            await self.socket.start()
+
+    async def stop(self) -> None:
+        """Disconnect Socket Mode, if used."""
+        if self.socket is not None:
+            await self.socket.stop()

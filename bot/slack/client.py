@@ -123,7 +123,7 @@ class SlackChannel:
 
     def _blocks(self, incident: Incident, events: Sequence[Event]) -> list[dict[str, Any]]:
         return render.incident_blocks(
-            incident, self.settings.public_url, self.settings.silence_enabled, silenced_until(events)
+            incident, self.settings.public_url, self.settings.silence_enabled, silenced_until(events), self.names
         )
 
     async def send(self, delivery: DeliveryLike, incident: Incident, recent_events: Sequence[Event]) -> SendResult:

@@ -79,13 +79,13 @@ def incident_url(public_url: str, incident_id: int) -> str:
     return f"{public_url.rstrip('/')}/incidents/{incident_id}"
 
 
-def status_text(incident: Incident) -> str:
-    """Status with emoji and who, e.g. ':eyes: Acknowledged by alice'."""
+def status_text(incident: Incident, names: Mapping[str, str] | None = None) -> str:
+    """Status with emoji and who, e.g. ':eyes: Acknowledged by Alice' (config ids shown by their names)."""
     emoji = STATUS_EMOJI[incident.status]
-    if incident.status is Status.ACKNOWLEDGED and incident.acknowledged_by:
-        return f"{emoji} Acknowledged by {escape(incident.acknowledged_by)}"
-    if incident.status is Status.RESOLVED and incident.resolved_by:
-        return f"{emoji} Resolved by {escape(incident.resolved_by)}"
+    who = incident.acknowledged_by if incident.status is Status.ACKNOWLEDGED else incident.resolved_by
+    if incident.status is not Status.TRIGGERED and who:
+        verb = "Acknowledged" if incident.status is Status.ACKNOWLEDGED else "Resolved"
+        return f"{emoji} {verb} by {escape((names or {}).get(who, who))}"
     return f"{emoji} {incident.status.value.capitalize()}"
 
 
@@ -148,7 +148,11 @@ def buttons(incident: Incident, silence_enabled: bool) -> list[dict[str, Any]]:
 
 
 def incident_blocks(
-    incident: Incident, public_url: str, silence_enabled: bool = False, silenced_until: datetime | None = None
+    incident: Incident,
+    public_url: str,
+    silence_enabled: bool = False,
+    silenced_until: datetime | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The Block Kit blocks of an incident's message."""
     header = _truncate(f"#{incident.id} {incident.title}", MAX_HEADER)
@@ -157,7 +161,7 @@ def incident_blocks(
     else:
         alerts = f"{incident.alert_count} (none firing)" if incident.alert_count else "none (opened by hand)"
     fields = [
-        f"*Status*\n{status_text(incident)}",
+        f"*Status*\n{status_text(incident, names)}",
         f"*Severity*\n{severity_text(incident.severity)}",
         f"*Alerts*\n{alerts}",
         f"*Opened*\n{_date(incident.created_at)}",

@@ -95,7 +95,7 @@ async def test_update_edits_the_message_and_adds_one_thread_line(slack: SlackApi
     channel_id, ts = ref.split(":")
     (update,) = slack.calls_to("chat.update")
     assert (update.args["channel"], update.args["ts"]) == (channel_id, ts)
-    assert "Acknowledged by alice" in str(update.args["blocks"])
+    assert "Acknowledged by Alice" in str(update.args["blocks"])
     assert slack.messages[(channel_id, ts)]["text"].startswith("[ACKNOWLEDGED]")
     assert [m["text"] for m in slack.thread(channel_id, ts)] == [":eyes: Acknowledged by Alice via Telegram"]
 

@@ -101,6 +101,11 @@ async def test_workspace_member_outside_the_config_acts_under_their_slack_name(h
     assert harness.slack.calls_to("users.info")[0].args["user"] == "U09CAROL"
 
 
+async def test_member_unknown_to_users_info_is_recorded_by_the_name_in_the_request(harness: Harness) -> None:
+    assert await harness.click("ack_incident", user="U0GHOST") == 200
+    assert await harness.calls(1) == [("acknowledge", 42, "someone", SLACK)]
+
+
 async def test_member_named_like_a_config_user_is_not_taken_for_them(harness: Harness) -> None:
     harness.slack.members["U0FAKEBOB"] = {"display_name": "Bob"}
     await harness.click("resolve_incident", user="U0FAKEBOB")

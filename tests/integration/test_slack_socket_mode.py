@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.slack.app import SocketMode, build_bolt_app
+from bot.slack.app import SlackTransport, SocketMode, build_bolt_app
 from bot.slack.settings import SlackSettings
 from store.domain.incident import ActionSource
 from tests.support.slack_api import SlackApi, wait_until
@@ -52,3 +52,23 @@ async def test_handles_a_button_click(socket: tuple[SlackApi, RecordingActions])
     assert await wait_until(lambda: bool(actions.calls), actions.changed)
     assert slack.socket_acks[0]["envelope_id"] == "env-2"
     assert actions.calls == [("resolve", 7, "alice", ActionSource.SLACK, None)]
+
+
+async def test_transport_serves_http_events_or_socket_mode_never_both() -> None:
+    slack = await SlackApi(token=TOKEN, app_token=APP_TOKEN).start()
+    try:
+        http = SlackTransport(
+            SlackSettings(bot_token=TOKEN, signing_secret="s", api_url=slack.api_url), RecordingActions()
+        )
+        assert http.socket is None and http.blueprint() is not None
+        await http.start()
+        assert slack.calls == []
+        settings = SlackSettings(bot_token=TOKEN, app_token=APP_TOKEN, api_url=slack.api_url)
+        socket = SlackTransport(settings, RecordingActions(), USERS)
+        assert socket.blueprint() is None and socket.channel.names == {"alice": "Alice Example", "bob": "Bob"}
+        await socket.start()
+        assert await wait_until(lambda: bool(slack.sockets), slack.changed)
+        await socket.stop()
+        assert await wait_until(lambda: not slack.sockets, slack.changed)
+    finally:
+        await slack.stop()

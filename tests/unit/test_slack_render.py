@@ -54,6 +54,9 @@ def test_acknowledged_incident_drops_the_ack_button_and_says_who() -> None:
     blocks = blocks_of(status=Status.ACKNOWLEDGED, acknowledged_by="alice", acknowledged_at=T0)
     assert blocks[1]["fields"][0]["text"] == "*Status*\n:eyes: Acknowledged by alice"
     assert [b["action_id"] for b in actions_of(blocks)] == ["resolve_incident"]
+    incident = make_incident(status=Status.ACKNOWLEDGED, acknowledged_by="alice", acknowledged_at=T0)
+    named = render.incident_blocks(incident, PUBLIC, names={"alice": "Alice <A>"})
+    assert named[1]["fields"][0]["text"] == "*Status*\n:eyes: Acknowledged by Alice &lt;A&gt;"
 
 
 def test_resolved_incident_has_no_buttons_and_says_who() -> None:
