@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.slack.settings import DEFAULT_API_URL, SlackSettings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
 from store.settings import DatabaseSettings
 from webhook.settings import WebhookSettings
@@ -26,6 +27,7 @@ SECRET_NAMES = (
 LEVELS = ("debug", "info", "warning", "error", "critical")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+SLACK_COMMAND = re.compile(r"^/[a-z0-9_-]{1,31}$")
 
 
 class SettingsError(ValueError):
@@ -74,6 +76,7 @@ class Settings:
     channels: ChannelDefaults = field(default_factory=ChannelDefaults)
     config_path: Path | None = None
     alertmanager_url: str | None = None
+    slack: SlackSettings | None = None
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def secrets(self) -> list[str]:
@@ -176,6 +179,43 @@ def parse_duration(text: str, name: str = "duration") -> float:
     return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
+def read_slack_settings(env: _Env, public_url: str, alertmanager_url: str | None) -> SlackSettings | None:
+    """Slack's settings, or None when no bot token is set (Slack off)."""
+    name = "SLACK_BOT_TOKEN"
+    token = env.str(name)
+    if token is None:
+        name = "SLACK_TOKEN"
+        token = env.str(name)
+    if token is None:
+        return None
+    if not token.startswith("xoxb-"):
+        raise SettingsError(f"{name}: expected a bot token starting with xoxb- (OAuth & Permissions page of the app)")
+    app_token = env.str("SLACK_APP_TOKEN")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN: expected an app-level token starting with xapp- (Basic Information page)")
+    secret = env.str("SLACK_SIGNING_SECRET")
+    if secret is None and app_token is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET: expected to be set when Slack is on, to check that requests come from Slack "
+            "(or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    command = env.str("SLACK_COMMAND", "/incident") or "/incident"
+    if not SLACK_COMMAND.match(command):
+        raise SettingsError(f"SLACK_COMMAND={command!r}: expected a slash command such as /incident (lowercase)")
+    channel = env.str("SLACK_CHANNEL")
+    api_url = env.url("SLACK_API_URL", DEFAULT_API_URL) or DEFAULT_API_URL
+    return SlackSettings(
+        bot_token=token,
+        signing_secret=secret,
+        app_token=app_token,
+        channel=channel,
+        command=command,
+        api_url=api_url.rstrip("/") + "/",
+        public_url=public_url,
+        alertmanager_url=alertmanager_url,
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; SettingsError names the first bad one."""
     env = _Env(os.environ if environ is None else environ)
@@ -228,5 +268,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         channels=channels,
         config_path=config_path,
         alertmanager_url=alertmanager_url,
+        slack=read_slack_settings(env, http.public_url, alertmanager_url),
         raw=dict(env.values),
     )

@@ -119,8 +119,10 @@ def test_alertmanager_retries_while_tocsin_is_down_and_nothing_is_lost_or_double
     assert "connection refused" in am.log()  # it did try while Tocsin was down
     tocsin.start()
 
-    wait_for(lambda: db.incidents()[0]["firing_alert_count"] == 1 and db.incidents()[0]["alert_count"] == 2,
-             what="both changes delivered after Tocsin came back")
+    wait_for(
+        lambda: db.incidents()[0]["firing_alert_count"] == 1 and db.incidents()[0]["alert_count"] == 2,
+        what="both changes delivered after Tocsin came back",
+    )
     time.sleep(3)  # further retries and group_interval flushes of the same state
     assert len(db.incidents()) == 1
     rows = db.alert_rows()

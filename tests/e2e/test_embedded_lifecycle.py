@@ -48,7 +48,11 @@ def test_embedded_database_survives_restarts_and_stops_cleanly(tmp_path: Path) -
     second = TocsinProcess(env, tmp_path / "serve2.log").start()
     assert post_test_alert(second.url) == ids  # same open incident: the data was kept
     migrate = subprocess.run(
-        [sys.executable, "-m", "web.cli", "migrate"], cwd=ROOT, env=second.env, capture_output=True, text=True,
+        [sys.executable, "-m", "web.cli", "migrate"],
+        cwd=ROOT,
+        env=second.env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert migrate.returncode == 0, migrate.stderr

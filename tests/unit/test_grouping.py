@@ -22,7 +22,7 @@ def signal(**labels: str) -> AlertSignal:
 def test_default_grouping_is_alertmanagers_group_key() -> None:
     route = Route(id="default")
     a, b = signal(alertname="X", instance="1"), signal(alertname="X", instance="2")
-    assert group_key_for(route, a, "{}:{alertname=\"X\"}") == group_key_for(route, b, "{}:{alertname=\"X\"}")
+    assert group_key_for(route, a, '{}:{alertname="X"}') == group_key_for(route, b, '{}:{alertname="X"}')
     assert group_key_for(route, a, "k1") != group_key_for(route, a, "k2")
 
 

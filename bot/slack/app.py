@@ -1,0 +1,134 @@
+"""The slack-bolt AsyncApp, served at POST /slack/events by a Quart route, or over Socket Mode.
+
+slack-bolt has no Quart adapter; `events_blueprint` mirrors its Starlette one
+(slack_bolt/adapter/starlette/async_handler.py): body and headers in, BoltResponse out. Bolt checks the
+signature and the timestamp (older than 5 minutes is refused) before any listener runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from quart import Blueprint, Response, request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.client import SlackChannel, make_web_client
+from bot.slack.handlers import IncidentActions, Listeners, SlackPeople, register
+from bot.slack.settings import SlackSettings
+from store.domain.users import User
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def build_bolt_app(
+    settings: SlackSettings,
+    actions: IncidentActions,
+    users: Iterable[User] = (),
+    client: AsyncWebClient | None = None,
+) -> AsyncApp:
+    """The bolt app with Tocsin's listeners, using the Web API at SLACK_API_URL."""
+    client = client or make_web_client(settings)
+    app = AsyncApp(
+        name="tocsin",
+        client=client,  # carries the bot token
+        # Socket Mode needs no signing secret (bolt skips the check there); "" never matches a signature.
+        signing_secret=settings.signing_secret or "",
+        process_before_response=False,
+        logger=logging.getLogger("tocsin.slack.bolt"),
+    )
+    register(app, Listeners(actions, SlackPeople(users, client), settings))
+    return app
+
+
+def to_bolt_request(body: bytes, query: str, headers: dict[str, str]) -> AsyncBoltRequest:
+    """A Quart request's parts as bolt's request."""
+    return AsyncBoltRequest(body=body.decode("utf-8", errors="replace"), query=query, headers=headers)
+
+
+def to_quart_response(bolt_response: BoltResponse) -> Response:
+    """Bolt's response as a Quart response (bolt sets no cookies outside OAuth, which Tocsin does not use)."""
+    return Response(
+        bolt_response.body,
+        status=bolt_response.status,
+        headers=bolt_response.first_headers_without_set_cookie(),
+    )
+
+
+def events_blueprint(bolt_app: AsyncApp) -> Blueprint:
+    """POST /slack/events: events, interactivity and slash commands, handed to bolt."""
+    blueprint = Blueprint("slack", __name__)
+
+    @blueprint.post(EVENTS_PATH)
+    async def slack_events() -> Response:
+        body = await request.get_data(as_text=False)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not headers.get("x-slack-request-timestamp", "0").isdigit():
+            # bolt's verifier would raise on int() of it (a 500); refuse it as bolt refuses a bad signature.
+            return Response('{"error": "invalid request"}', status=401, content_type="application/json")
+        bolt_response = await bolt_app.async_dispatch(
+            to_bolt_request(body, request.query_string.decode("latin-1"), headers)
+        )
+        return to_quart_response(bolt_response)
+
+    return blueprint
+
+
+class SocketMode:
+    """Socket Mode (SLACK_APP_TOKEN): connect when serving starts, close when it stops."""
+
+    def __init__(self, bolt_app: AsyncApp, settings: SlackSettings) -> None:
+        if settings.app_token is None:
+            raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
+        # apps.connections.open goes through the bolt app's client, so SLACK_API_URL applies here too.
+        self.handler = AsyncSocketModeHandler(bolt_app, settings.app_token, web_client=bolt_app.client)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect in the background: the SDK retries until Slack answers, which must not hold up serving."""
+        self._task = asyncio.create_task(self._connect(), name="slack-socket-mode")
+
+    async def _connect(self) -> None:
+        await self.handler.connect_async()
+        log.info("Slack: connected over Socket Mode")
+
+    async def stop(self) -> None:
+        """Close the connection (and stop trying to open one)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.handler.close_async()
+
+
+class SlackTransport:
+    """Everything Slack for the composition root: Web API client, delivery channel, bolt app, how events arrive."""
+
+    def __init__(self, settings: SlackSettings, actions: IncidentActions, users: Iterable[User] = ()) -> None:
+        users = list(users)
+        self.settings = settings
+        self.client = make_web_client(settings)
+        self.channel = SlackChannel(self.client, settings, names={u.id: u.name for u in users})
+        self.bolt = build_bolt_app(settings, actions, users, self.client)
+        self.socket = SocketMode(self.bolt, settings) if settings.socket_mode else None
+
+    def blueprint(self) -> Blueprint | None:
+        """POST /slack/events, or None in Socket Mode (the route is then not served)."""
+        return None if self.socket is not None else events_blueprint(self.bolt)
+
+    async def start(self) -> None:
+        """Connect Socket Mode, if used (in the background)."""
+        if self.socket is not None:
+            await self.socket.start()
+
+    async def stop(self) -> None:
+        """Disconnect Socket Mode, if used."""
+        if self.socket is not None:
+            await self.socket.stop()

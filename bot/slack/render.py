@@ -1,0 +1,236 @@
+"""Incidents as Slack Block Kit messages, thread lines and command replies (pure: no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from store.domain.incident import Status
+from store.models import Event, Incident
+
+ACK_ACTION = "ack_incident"
+RESOLVE_ACTION = "resolve_incident"
+SILENCE_ACTION = "silence_incident"
+
+STATUS_EMOJI = {
+    Status.TRIGGERED: ":rotating_light:",
+    Status.ACKNOWLEDGED: ":eyes:",
+    Status.RESOLVED: ":white_check_mark:",
+}
+SEVERITY_EMOJI = {
+    "critical": ":red_circle:",
+    "error": ":large_orange_circle:",
+    "warning": ":large_yellow_circle:",
+    "info": ":large_blue_circle:",
+}
+SOURCE_NAMES = {
+    "slack": "Slack",
+    "telegram": "Telegram",
+    "email": "email",
+    "api": "the API",
+    "web": "the dashboard",
+    "alertmanager": "Alertmanager",
+    "scheduler": "the scheduler",
+}
+EVENT_EMOJI = {
+    "opened": ":rotating_light:",
+    "reopened": ":repeat:",
+    "alert_firing": ":fire:",
+    "alert_resolved": ":large_green_circle:",
+    "alert_superseded": ":large_green_circle:",
+    "acknowledged": ":eyes:",
+    "resolved": ":white_check_mark:",
+    "note": ":memo:",
+    "silenced": ":no_bell:",
+    "escalated": ":loudspeaker:",
+}
+# Labels worth a glance, in this order; others follow alphabetically up to MAX_LABELS.
+MAIN_LABELS = ("alertname", "severity", "service", "job", "instance", "cluster", "namespace", "team", "env")
+MAX_LABELS = 8
+MAX_SECTION = 2900  # Slack allows 3000 characters in a section's text
+MAX_HEADER = 150
+
+
+def escape(text: str) -> str:
+    """Escape &, < and > so that Slack shows the text as written (mrkdwn control characters)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link_url(url: str) -> str | None:
+    """A URL safe inside <url|text>, or None when it is not http(s)."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+
+
+def link(url: str, text: str) -> str:
+    """A mrkdwn link, or the escaped text alone when the URL is unusable."""
+    safe = _link_url(url)
+    return f"<{safe}|{escape(text)}>" if safe else escape(text)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def incident_url(public_url: str, incident_id: int) -> str:
+    """The dashboard page of an incident."""
+    return f"{public_url.rstrip('/')}/incidents/{incident_id}"
+
+
+def status_text(incident: Incident, names: Mapping[str, str] | None = None) -> str:
+    """Status with emoji and who, e.g. ':eyes: Acknowledged by Alice' (config ids shown by their names)."""
+    emoji = STATUS_EMOJI[incident.status]
+    who = incident.acknowledged_by if incident.status is Status.ACKNOWLEDGED else incident.resolved_by
+    if incident.status is not Status.TRIGGERED and who:
+        verb = "Acknowledged" if incident.status is Status.ACKNOWLEDGED else "Resolved"
+        return f"{emoji} {verb} by {escape((names or {}).get(who, who))}"
+    return f"{emoji} {incident.status.value.capitalize()}"
+
+
+def severity_text(severity: str) -> str:
+    """Severity with its coloured circle."""
+    return f"{SEVERITY_EMOJI.get(severity, ':white_circle:')} {escape(severity.capitalize())}"
+
+
+def _date(moment: datetime) -> str:
+    """A Slack date token that shows in the reader's time zone, with UTC as the fallback text."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def main_labels(labels: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The labels to show: the well-known ones first, then the rest, at most MAX_LABELS."""
+    known = [(k, labels[k]) for k in MAIN_LABELS if k in labels]
+    rest = sorted((k, v) for k, v in labels.items() if k not in MAIN_LABELS)
+    return (known + rest)[:MAX_LABELS]
+
+
+def links_text(incident: Incident, public_url: str) -> str:
+    """Dashboard, source graph, runbook and Alertmanager links, separated by dots."""
+    parts = [link(incident_url(public_url, incident.id), "Dashboard")]
+    for key, label in (("source", "Source graph"), ("runbook", "Runbook"), ("alertmanager", "Alertmanager")):
+        url = incident.links.get(key, "")
+        if url and _link_url(url):
+            parts.append(link(url, label))
+    return " · ".join(parts)
+
+
+def fallback_text(incident: Incident) -> str:
+    """The plain text of the message (notifications, screen readers)."""
+    return _truncate(f"[{incident.status.value.upper()}] #{incident.id} {incident.severity}: {incident.title}", 3000)
+
+
+def _button(text: str, action_id: str, incident_id: int, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": str(incident_id),
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def buttons(incident: Incident, silence_enabled: bool) -> list[dict[str, Any]]:
+    """The buttons that make sense in the incident's state (none once resolved)."""
+    if incident.status is Status.RESOLVED:
+        return []
+    found: list[dict[str, Any]] = []
+    if incident.status is Status.TRIGGERED:
+        found.append(_button("Acknowledge", ACK_ACTION, incident.id, "primary"))
+    found.append(_button("Resolve", RESOLVE_ACTION, incident.id, "danger"))
+    if silence_enabled:
+        found.append(_button("Silence 1h", SILENCE_ACTION, incident.id))
+    return found
+
+
+def incident_blocks(
+    incident: Incident,
+    public_url: str,
+    silence_enabled: bool = False,
+    silenced_until: datetime | None = None,
+    names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The Block Kit blocks of an incident's message."""
+    header = _truncate(f"#{incident.id} {incident.title}", MAX_HEADER)
+    if incident.firing_alert_count:
+        alerts = f"{incident.firing_alert_count} firing of {incident.alert_count}"
+    else:
+        alerts = f"{incident.alert_count} (none firing)" if incident.alert_count else "none (opened by hand)"
+    fields = [
+        f"*Status*\n{status_text(incident, names)}",
+        f"*Severity*\n{severity_text(incident.severity)}",
+        f"*Alerts*\n{alerts}",
+        f"*Opened*\n{_date(incident.created_at)}",
+    ]
+    if silenced_until is not None and incident.status is not Status.RESOLVED:
+        fields.append(f"*Silenced until*\n:no_bell: {_date(silenced_until)}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+    ]
+    summary = incident.summary or incident.description
+    if summary:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _truncate(escape(summary), MAX_SECTION)}})
+    labels = main_labels(incident.labels)
+    if labels:
+        elements = [{"type": "mrkdwn", "text": f"*{escape(k)}*: `{escape(v)}`"} for k, v in labels]
+        blocks.append({"type": "context", "elements": elements})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links_text(incident, public_url)}]})
+    actions = buttons(incident, silence_enabled)
+    if actions:
+        blocks.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": actions})
+    return blocks
+
+
+def source_name(source: str) -> str:
+    """How a channel reads in a sentence: 'via Telegram', 'via the API'."""
+    return SOURCE_NAMES.get(source, source)
+
+
+def thread_line(event: Event, names: Mapping[str, str] | None = None) -> str:
+    """One thread line for a timeline entry, e.g. ':eyes: Acknowledged by Alice via Telegram'."""
+    who = escape((names or {}).get(event.actor, event.actor))
+    via = source_name(event.source)
+    emoji = EVENT_EMOJI.get(event.kind, ":small_blue_diamond:")
+    by_person = event.source not in ("alertmanager", "scheduler")
+    if event.kind in ("acknowledged", "resolved") and by_person:
+        line = f"{emoji} {event.kind.capitalize()} by {who} via {via}"
+        note = event.data.get("note") if isinstance(event.data, dict) else None
+        return line + (f": {escape(str(note))}" if note else "")
+    text = escape(event.message) if event.message else event.kind.replace("_", " ").capitalize()
+    return f"{emoji} {_truncate(text, MAX_SECTION)}" + (f" (by {who} via {via})" if by_person else "")
+
+
+def incident_list_text(incidents: Sequence[Incident], public_url: str) -> str:
+    """The reply to `list`: one line per open incident."""
+    if not incidents:
+        return ":relieved: No open incidents."
+    lines = [f"*{len(incidents)} open incident{'s' if len(incidents) != 1 else ''}*"]
+    for incident in incidents[:50]:
+        title = link(incident_url(public_url, incident.id), f"#{incident.id} {incident.title}")
+        lines.append(f"{STATUS_EMOJI[incident.status]} {title} · {severity_text(incident.severity)}")
+    if len(incidents) > 50:
+        lines.append(f"… and {len(incidents) - 50} more on the dashboard")
+    return _truncate("\n".join(lines), MAX_SECTION)
+
+
+def help_text(command: str, silence_enabled: bool) -> str:
+    """The reply to `help` and to an unknown subcommand."""
+    lines = [
+        f"*{command}* — Tocsin incidents",
+        f"`{command} list` open incidents",
+        f"`{command} ack ID` acknowledge incident ID",
+        f"`{command} resolve ID [note]` resolve it, with an optional note",
+    ]
+    if silence_enabled:
+        lines.append(f"`{command} silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
+    lines += [
+        f"`{command} oncall` who is on call now",
+        f"`{command} new TITLE` open an incident by hand",
+        f"`{command} help` this help",
+    ]
+    return "\n".join(lines)
