@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,7 +29,8 @@ def start(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOSchedu
     return scheduler
 
 
-def stop(scheduler: AsyncIOScheduler) -> None:
-    """Stop running jobs (without waiting for a run in progress: its transaction is safe to abandon)."""
+async def stop(scheduler: AsyncIOScheduler) -> None:
+    """Stop the scheduler (a run in progress is not waited for: its transaction is safe to abandon)."""
     if scheduler.running:
         scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # AsyncIOScheduler.shutdown is scheduled on the loop: let it run

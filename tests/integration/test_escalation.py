@@ -156,6 +156,7 @@ async def test_down_for_a_while_fires_each_missed_step_once(db: Database) -> Non
     fired = await escalation.escalate_due(db, config, T0 + timedelta(minutes=35))  # steps at 0, 15 and 30 m
     assert [(e.data["pass"], e.data["step"]) for e in fired] == [(1, 1), (1, 2), (2, 1)]
     assert await escalation.escalate_due(db, config, T0 + timedelta(minutes=35)) == []
+    assert steps_of(await escalations(db, incident_id)) == [(1, 1), (1, 2), (2, 1)]
 
 
 async def test_reopen_restarts_escalation(db: Database) -> None:

@@ -25,13 +25,13 @@ def create_blueprint(auth: AuthHook | None = None) -> Blueprint:
     bp = Blueprint("oncall", __name__)
     guard = auth or _no_auth
 
-    @bp.get("/api/v1/oncall")
+    @bp.get("/api/v1/oncall", endpoint="oncall")  # explicit: a hook need not keep names
     @guard
     async def oncall() -> dict[str, Any]:
         runtime: Runtime = current_app.extensions["tocsin"]
         return {"schedules": oncall_rows(runtime.config, runtime.clock())}
 
-    @bp.get("/api/v1/schedules/<schedule_id>.ics")
+    @bp.get("/api/v1/schedules/<schedule_id>.ics", endpoint="schedule_feed")
     @guard
     async def schedule_feed(schedule_id: str) -> Response:
         runtime: Runtime = current_app.extensions["tocsin"]
