@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from store import escalation
 from store.db import Database
 from store.domain.alerts import AlertBatch, AlertSignal, SkippedAlert
 from store.domain.grouping import derive_fields, group_key_for, group_labels_for
@@ -121,6 +122,8 @@ async def _open_incident_for(
         if recent is not None:
             incident = await incidents_sql.reopen(conn, recent.id, now)
             events.append(NewEvent(incident.id, EventKind.REOPENED, ACTOR, SOURCE, "Reopened: an alert fired again"))
+            if group.route.escalation:
+                await escalation.start(conn, incident.id, group.route.escalation, now)
             return incident
         first = group.alerts[0]
         incident = await incidents_sql.insert_open(
@@ -137,6 +140,8 @@ async def _open_incident_for(
         )
         if incident is not None:
             events.append(NewEvent(incident.id, EventKind.OPENED, ACTOR, SOURCE, "Opened by Alertmanager"))
+            if group.route.escalation:
+                await escalation.start(conn, incident.id, group.route.escalation, now)
             return incident
         # Another writer opened it between our look and our insert: look again (and wait for its lock).
 
