@@ -14,6 +14,7 @@ from store.domain.routing import RouteTable
 from store.errors import ApiError
 from store.runtime import Runtime
 from web import health
+from web.delivery import start_delivery
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,12 @@ def create_app(settings: Settings, dsn: str, routes: RouteTable | None = None) -
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         app.extensions["tocsin"] = Runtime(db=db, routes=state["routes"])
+        state["delivery"] = await start_delivery(settings, db)
 
     @app.after_serving
     async def close_database() -> None:
+        if "delivery" in state:
+            await state.pop("delivery").stop()
         runtime: Runtime | None = app.extensions.pop("tocsin", None)
         if runtime is not None:
             await runtime.db.close()

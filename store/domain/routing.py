@@ -24,7 +24,7 @@ class Route:
     matchers: tuple[LabelMatcher, ...] = ()
     escalation: str | None = None
     slack_channel: str | None = None
-    telegram_chat: str | None = None
+    telegram_chats: tuple[str, ...] = ()  # "chat_id" or "chat_id:topic_id"
     email: tuple[str, ...] = ()
     group_by: tuple[str, ...] | None = None  # None: Alertmanager's groupKey
     auto_resolve: bool = True
