@@ -84,6 +84,7 @@ class WorkerSettings:
     send_timeout: float = 30.0
     lease: float = 120.0  # a claim outlives a send; a dead worker's claim expires after this
     idle_poll: float = 60.0  # longest sleep without a wake-up
+    stop_grace: float = 5.0  # on stop, sends in flight get this long; then their claims wait out the lease
 
 
 class DeliveryWorker:
@@ -99,6 +100,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: asyncio.Future[list[None]] | None = None
+        self._published: set[str] = set()
         self._listener = EventListener(db.dsn, lambda _payload: self.wake(), self.wake)
 
     def wake(self) -> None:
@@ -112,7 +114,7 @@ class DeliveryWorker:
         self.wake()
 
     async def stop(self) -> None:
-        """Stop listening; a send in flight finishes (bounded by send_timeout) and is settled."""
+        """Stop listening; sends in flight get stop_grace to finish and be recorded, else are abandoned."""
         await self._listener.stop()
         if self._task is not None:
             self._task.cancel()
@@ -120,8 +122,9 @@ class DeliveryWorker:
                 await self._task
             self._task = None
         if self._inflight is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._inflight), self.settings.send_timeout + 5)
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._inflight, self.settings.stop_grace)
+            self._inflight = None
 
     async def _loop(self) -> None:
         while True:
@@ -184,7 +187,8 @@ class DeliveryWorker:
 
     def publish_counts(self, counts: dict[str, dict[str, int]]) -> None:
         """Set the /metrics gauges from the outbox counts (zero for a channel with nothing waiting)."""
-        for channel in set(counts) | set(self.registry.names()):
+        self._published |= set(counts) | set(self.registry.names())
+        for channel in self._published:
             states = counts.get(channel, {})
             PENDING.labels(channel).set(states.get("pending", 0) + states.get("sending", 0))
             FAILED.labels(channel).set(states.get("failed", 0))

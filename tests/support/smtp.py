@@ -70,7 +70,7 @@ class SmtpSink:
 
     def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mech: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == self.credentials
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=data)
 
     def _protocol(self) -> SMTP:
         return SMTP(
