@@ -157,14 +157,17 @@ class DeliveryWorker:
         if channel is None:  # cannot happen: only registered channels are claimed
             return
         try:
-            incident, events = await deliveries.load_for_send(self.db, delivery)
-            result = await asyncio.wait_for(channel.send(delivery, incident, events), self.settings.send_timeout)
+            result = await asyncio.wait_for(self._send(channel, delivery), self.settings.send_timeout)
         except TimeoutError:
             result = SendResult(False, error=f"no answer within {self.settings.send_timeout:g}s")
         except Exception as exc:  # a channel bug must not stop the other deliveries
             log.exception("channel %s raised while sending delivery %s", delivery.channel, delivery.id)
             result = SendResult(False, error=f"{type(exc).__name__}: {exc}"[:500])
         await self._settle(delivery, result)
+
+    async def _send(self, channel: Channel, delivery: Delivery) -> SendResult:
+        incident, events = await deliveries.load_for_send(self.db, delivery)
+        return await channel.send(delivery, incident, events)
 
     async def _settle(self, delivery: Delivery, result: SendResult) -> None:
         if result.ok:

@@ -72,7 +72,11 @@ async def post_at_rate(client: httpx.AsyncClient, rate: float, seconds: float, m
 
     async def one(i: int) -> None:
         nonlocal errors
-        response = await client.post("/api/v1/webhooks/alertmanager", json=make_body(i))
+        try:
+            response = await client.post("/api/v1/webhooks/alertmanager", json=make_body(i))
+        except httpx.HTTPError:
+            errors += 1
+            return
         answered = time.monotonic()
         if response.status_code != 200:
             errors += 1
@@ -87,7 +91,7 @@ async def post_at_rate(client: httpx.AsyncClient, rate: float, seconds: float, m
             await asyncio.sleep(due - now)
         tasks.append(asyncio.create_task(one(i)))
         i += 1
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks)
     return errors
 
 
