@@ -24,8 +24,15 @@ PUBLIC = "https://tocsin.example"
 
 
 def email_settings(port: int, tls: str = "none", **kwargs: object) -> EmailSettings:
-    return EmailSettings(smtp_host="127.0.0.1", smtp_port=port, from_addr="Tocsin <tocsin@example.com>", tls=tls,
-                         public_url=PUBLIC, timeout=5, **kwargs)  # type: ignore[arg-type]
+    return EmailSettings(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        from_addr="Tocsin <tocsin@example.com>",
+        tls=tls,
+        public_url=PUBLIC,
+        timeout=5,
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -63,8 +70,12 @@ def subjects(mails: list[Received]) -> list[str]:
 async def test_open_acknowledge_resolve_make_one_thread_of_three_mails(db: Database, smtp: SmtpSink) -> None:
     worker = await started(db, EmailChannel(email_settings(smtp.port)))
     try:
-        incident_id = await open_incident(db, routes=EMAIL_ONLY, labels={"team": "a<b & c"},
-                                          annotations={"runbook_url": "https://runbooks.example/x?a=1&b=2"})
+        incident_id = await open_incident(
+            db,
+            routes=EMAIL_ONLY,
+            labels={"team": "a<b & c"},
+            annotations={"runbook_url": "https://runbooks.example/x?a=1&b=2"},
+        )
         await smtp.wait_for(1)
         await act(db, incident_id, "acknowledged")
         await smtp.wait_for(2)
@@ -114,8 +125,11 @@ async def test_smtp_down_for_a_while_then_everything_arrives_once(db: Database, 
 
         await eventually(retried)  # every open failed at least twice while the server was away
         assert smtp.received == [] and all(r["state"] != "sent" for r in await rows(db))
-        assert all("Connect" in (r["last_error"] or "") or "refused" in (r["last_error"] or "")
-                   for r in await rows(db) if r["attempts"])
+        assert all(
+            "Connect" in (r["last_error"] or "") or "refused" in (r["last_error"] or "")
+            for r in await rows(db)
+            if r["attempts"]
+        )
         await smtp.start()
         # 5 opens and 3 updates: the waiting acknowledge of the first incident was coalesced into its resolve.
         mails = await smtp.wait_for(8)
@@ -128,7 +142,9 @@ async def test_smtp_down_for_a_while_then_everything_arrives_once(db: Database, 
     per_incident = Counter(m.message["X-Tocsin-Incident"] for m in mails)
     assert per_incident == Counter({str(ids[0]): 2, str(ids[1]): 2, str(ids[2]): 2, str(ids[3]): 1, str(ids[4]): 1})
     assert [m.message["Subject"][:10] for m in mails if m.message["X-Tocsin-Incident"] == str(ids[0])] == [
-        "[TRIGGERED", "[RESOLVED]"]
+        "[TRIGGERED",
+        "[RESOLVED]",
+    ]
     for incident_id in ids[:3]:  # the open went first in each thread, even after the outage
         thread = [m.message for m in mails if m.message["X-Tocsin-Incident"] == str(incident_id)]
         assert thread[0]["Subject"].startswith("[TRIGGERED]")

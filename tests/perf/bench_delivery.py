@@ -107,10 +107,19 @@ async def bench(args: argparse.Namespace) -> None:
     sink = SmtpSink()
     smtp_port = await sink.start()
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "HOST": "127.0.0.1",
-           "EMAIL_SMTP_HOST": "127.0.0.1", "EMAIL_SMTP_PORT": str(smtp_port), "EMAIL_TLS": "none",
-           "EMAIL_FROM": "tocsin@example.com", "LOG_LEVEL": "warning", "DB_MAX_OPEN_CONNS": "20",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "EMAIL_SMTP_HOST": "127.0.0.1",
+        "EMAIL_SMTP_PORT": str(smtp_port),
+        "EMAIL_TLS": "none",
+        "EMAIL_FROM": "tocsin@example.com",
+        "LOG_LEVEL": "warning",
+        "DB_MAX_OPEN_CONNS": "20",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.Popen([sys.executable, __file__, "--serve"], env=env, cwd=ROOT)  # noqa: ASYNC220
     answered: dict[int, float] = {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
@@ -127,10 +136,17 @@ async def bench(args: argparse.Namespace) -> None:
                 answered[body["incidents"][0]] = at
 
             new = post_at_rate(client, args.rate, args.seconds, lambda i: firing_body(f"new{i}"), record)
-            background = post_at_rate(
-                client, args.background_rate, args.seconds, lambda i: firing_body(f"bg{i % 20}"),
-                lambda *_: None,
-            ) if args.background_rate > 0 else asyncio.sleep(0, 0)
+            background = (
+                post_at_rate(
+                    client,
+                    args.background_rate,
+                    args.seconds,
+                    lambda i: firing_body(f"bg{i % 20}"),
+                    lambda *_: None,
+                )
+                if args.background_rate > 0
+                else asyncio.sleep(0, 0)
+            )
             started = time.monotonic()
             errors_new, errors_bg = await asyncio.gather(new, background)
             elapsed = time.monotonic() - started
