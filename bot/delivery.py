@@ -80,7 +80,7 @@ class WorkerSettings:
     """How the worker claims and retries."""
 
     retry: RetryPolicy = RetryPolicy()
-    batch: int = 20  # messages claimed at once (sent concurrently, one per stream)
+    concurrency: int = 10  # sends in flight per channel (one per stream at a time)
     send_timeout: float = 30.0
     lease: float = 120.0  # a claim outlives a send; a dead worker's claim expires after this
     idle_poll: float = 60.0  # longest sleep without a wake-up
@@ -99,7 +99,7 @@ class DeliveryWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._inflight: asyncio.Future[list[None]] | None = None
+        self._inflight: dict[str, set[asyncio.Task[None]]] = {name: set() for name in registry.names()}
         self._published: set[str] = set()
         self._listener = EventListener(db.dsn, lambda _payload: self.wake(), self.wake)
 
@@ -121,17 +121,19 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._inflight is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(self._inflight, self.settings.stop_grace)
-            self._inflight = None
+        tasks = [t for running in self._inflight.values() for t in running]
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace)
+            for task in late:  # abandoned: its claim is taken again once the lease expires
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
             try:
-                while await self.run_once():
-                    pass
+                if await self.claim_and_start():
+                    continue  # more may be due at once
                 timeout = await deliveries.seconds_until_due(self.db, self.registry.names())
             except asyncio.CancelledError:
                 raise
@@ -142,15 +144,28 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def run_once(self) -> int:
-        """Claim one batch of due messages and send them; returns how many were claimed."""
-        claimed = await deliveries.claim(self.db, self.registry.names(), self.settings.batch, self.settings.lease)
-        if claimed:
-            # Shielded: a stop while sending lets the sends finish and be recorded (stop waits for them).
-            self._inflight = asyncio.gather(*(self._deliver(d) for d in claimed))
-            await asyncio.shield(self._inflight)
-            self._inflight = None
-        return len(claimed)
+    async def claim_and_start(self) -> int:
+        """Claim due messages for each channel's free send slots and start sending them; how many were claimed.
+
+        Each channel has its own slots, so a slow or hanging SMTP server never holds up Slack or Telegram.
+        """
+        claimed = 0
+        for name in self.registry.names():
+            running = self._inflight[name]
+            free = self.settings.concurrency - len(running)
+            if free <= 0:
+                continue
+            for delivery in await deliveries.claim(self.db, [name], free, self.settings.lease):
+                task = asyncio.create_task(self._deliver(delivery), name=f"tocsin-delivery-{delivery.id}")
+                running.add(task)
+                task.add_done_callback(self._finished)
+                claimed += 1
+        return claimed
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        for running in self._inflight.values():
+            running.discard(task)
+        self.wake()  # a free slot, and perhaps an update that waited for this open
 
     async def _deliver(self, delivery: Delivery) -> None:
         channel = self.registry.get(delivery.channel)
@@ -163,7 +178,10 @@ class DeliveryWorker:
         except Exception as exc:  # a channel bug must not stop the other deliveries
             log.exception("channel %s raised while sending delivery %s", delivery.channel, delivery.id)
             result = SendResult(False, error=f"{type(exc).__name__}: {exc}"[:500])
-        await self._settle(delivery, result)
+        try:
+            await self._settle(delivery, result)
+        except Exception:  # the database is away: the claim expires and the message is sent again later
+            log.exception("could not record the outcome of delivery %s", delivery.id)
 
     async def _send(self, channel: Channel, delivery: Delivery) -> SendResult:
         incident, events = await deliveries.load_for_send(self.db, delivery)
