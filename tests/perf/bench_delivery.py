@@ -46,6 +46,21 @@ def serve() -> None:
     asyncio.run(serve_until_signalled(app, settings.http))
 
 
+async def outbox_seconds(database_url: str) -> list[float]:
+    """Per open mail: from the transaction that queued it to its being marked sent."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT EXTRACT(EPOCH FROM sent_at - created_at)::float8 AS s FROM deliveries "
+            "WHERE kind = 'open' AND state = 'sent' AND sent_at IS NOT NULL"
+        )
+    finally:
+        await conn.close()
+    return [r["s"] for r in rows]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,6 +87,7 @@ async def post_at_rate(client: httpx.AsyncClient, rate: float, seconds: float, m
 
     async def one(i: int) -> None:
         nonlocal errors
+        sent = time.monotonic()
         try:
             response = await client.post("/api/v1/webhooks/alertmanager", json=make_body(i))
         except httpx.HTTPError:
@@ -82,6 +98,7 @@ async def post_at_rate(client: httpx.AsyncClient, rate: float, seconds: float, m
             errors += 1
             return
         on_answer(i, response.json(), answered)
+        WEBHOOK_SECONDS.append(answered - sent)
 
     start = time.monotonic()
     i = 0
@@ -93,6 +110,9 @@ async def post_at_rate(client: httpx.AsyncClient, rate: float, seconds: float, m
         i += 1
     await asyncio.gather(*tasks)
     return errors
+
+
+WEBHOOK_SECONDS: list[float] = []
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -151,6 +171,7 @@ async def bench(args: argparse.Namespace) -> None:
             errors_new, errors_bg = await asyncio.gather(new, background)
             elapsed = time.monotonic() - started
             await sink.wait_for(len(answered), within=120)
+        queue_seconds = await outbox_seconds(database_url)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -163,6 +184,14 @@ async def bench(args: argparse.Namespace) -> None:
     print(f"new-incident webhooks: {len(answered)} in {elapsed:.1f}s ({args.rate}/s asked), errors {errors_new}")
     print(f"background webhooks: {args.background_rate}/s asked, errors {errors_bg}")
     print(f"mails received: {len(sink.received)} (duplicates: {len(sink.received) - len(arrived)})")
+    print(
+        f"webhook answer time (all webhooks): p50 {percentile(WEBHOOK_SECONDS, 50) * 1000:.0f} ms, "
+        f"p95 {percentile(WEBHOOK_SECONDS, 95) * 1000:.0f} ms"
+    )
+    print(
+        f"outbox, commit -> marked sent (database clock): p50 {percentile(queue_seconds, 50) * 1000:.0f} ms, "
+        f"p95 {percentile(queue_seconds, 95) * 1000:.0f} ms"
+    )
     print(
         "answer -> SMTP handover: "
         f"p50 {percentile(latencies, 50) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms, "
