@@ -99,7 +99,7 @@ class DeliveryWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._inflight: dict[str, set[asyncio.Task[None]]] = {name: set() for name in registry.names()}
+        self._inflight: dict[str, set[asyncio.Task[None]]] = {}  # sends in flight, per channel
         self._published: set[str] = set()
         self._listener = EventListener(db.dsn, lambda _payload: self.wake(), self.wake)
 
@@ -151,7 +151,7 @@ class DeliveryWorker:
         """
         claimed = 0
         for name in self.registry.names():
-            running = self._inflight[name]
+            running = self._inflight.setdefault(name, set())
             free = self.settings.concurrency - len(running)
             if free <= 0:
                 continue
