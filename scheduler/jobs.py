@@ -1,9 +1,13 @@
-"""Thin scheduler jobs: each calls one store service with the runtime's config and clock."""
+"""Thin scheduler jobs: each calls store services, with what the composition root hands in."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from store import deliveries
+from store.db import Database
+from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
 from store.runtime import UNAVAILABLE, Runtime
 
@@ -26,3 +30,17 @@ async def handoff_job(runtime: Runtime) -> int:
     except UNAVAILABLE as exc:
         log.warning("handoff run skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0
+
+
+async def sweep_deliveries(
+    db: Database,
+    policy: RetryPolicy,
+    wake: Callable[[], None],
+    report: Callable[[dict[str, dict[str, int]]], None],
+) -> None:
+    """Give up overdue messages, publish the outbox counts, and wake the worker in case a NOTIFY was missed."""
+    failed = await deliveries.give_up_overdue(db, policy)
+    if failed:
+        log.warning("%d message(s) not delivered within DELIVERY_GIVE_UP were marked failed", failed)
+    report(await deliveries.counts(db))
+    wake()

@@ -1,36 +1,50 @@
-"""The APScheduler 3 AsyncIOScheduler running the jobs on every replica (the database makes them safe)."""
+"""The APScheduler 3 AsyncIOScheduler running periodic jobs on every replica (the database makes them safe)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
+import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.jobs import escalate_job, handoff_job
 from store.runtime import Runtime
 
+log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 5.0
 
 
-def create_scheduler(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOScheduler:
-    """A scheduler (not started) with the escalation and handoff jobs every `interval` seconds."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+def create_scheduler() -> AsyncIOScheduler:
+    """A scheduler bound to the running event loop (UTC; overlapping runs of one job are coalesced)."""
+    return AsyncIOScheduler(
+        event_loop=asyncio.get_running_loop(),
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
+
+
+def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = INTERVAL_SECONDS) -> None:
+    """Escalation steps and handoff announcements, every `interval` seconds."""
+    options = {"max_instances": 1, "coalesce": True}
     scheduler.add_job(escalate_job, "interval", seconds=interval, args=[runtime], id="escalate", **options)
     scheduler.add_job(handoff_job, "interval", seconds=interval, args=[runtime], id="handoffs", **options)
-    return scheduler
 
 
 def start(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOScheduler:
-    """Create and start the scheduler on the running event loop."""
-    scheduler = create_scheduler(runtime, interval)
+    """Create a scheduler with the escalation jobs and start it on the running event loop."""
+    scheduler = create_scheduler()
+    add_escalation_jobs(scheduler, runtime, interval)
     scheduler.start()
     return scheduler
 
 
-async def stop(scheduler: AsyncIOScheduler) -> None:
-    """Stop the scheduler (a run in progress is not waited for: its transaction is safe to abandon)."""
+def stop_scheduler(scheduler: AsyncIOScheduler) -> None:
+    """Stop firing jobs (a job already running finishes on its own; its transaction is safe to abandon)."""
     if scheduler.running:
         scheduler.shutdown(wait=False)
-        await asyncio.sleep(0)  # AsyncIOScheduler.shutdown is scheduled on the loop: let it run
+
+
+async def stop(scheduler: AsyncIOScheduler) -> None:
+    """Stop the scheduler and let AsyncIOScheduler's shutdown, scheduled on the loop, run."""
+    stop_scheduler(scheduler)
+    await asyncio.sleep(0)

@@ -7,12 +7,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
 from store import escalation
 from store.db import Database
 from store.domain.alerts import AlertBatch, AlertSignal, SkippedAlert
+from store.domain.delivery import channels_for
 from store.domain.grouping import derive_fields, group_key_for, group_labels_for
 from store.domain.incident import ActionSource, Status
 from store.domain.routing import Route, RouteTable
@@ -43,6 +45,7 @@ class IngestResult:
 class _Group:
     route: Route
     group_labels: dict[str, str]
+    channels: dict[str, Any]
     alerts: list[AlertSignal] = field(default_factory=list)
 
 
@@ -59,7 +62,8 @@ def _split_into_groups(batch: AlertBatch, routes: RouteTable) -> dict[str, _Grou
         route = routes.route_for(alert.labels)
         key = group_key_for(route, alert, batch.group_key)
         if key not in groups:
-            groups[key] = _Group(route, group_labels_for(route, alert, batch.group_labels))
+            labels = group_labels_for(route, alert, batch.group_labels)
+            groups[key] = _Group(route, labels, channels_for(route, routes.default))
         groups[key].alerts.append(alert)
     return groups
 
@@ -137,6 +141,7 @@ async def _open_incident_for(
             external_url=batch.external_url,
             auto_resolve=group.route.auto_resolve,
             now=now,
+            channels=group.channels,
         )
         if incident is not None:
             events.append(NewEvent(incident.id, EventKind.OPENED, ACTOR, SOURCE, "Opened by Alertmanager"))

@@ -37,6 +37,7 @@ class Incident:
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    channels: dict[str, Any] = field(default_factory=dict)  # fixed at open: {"email": [..], "slack": .., ..}
 
     @classmethod
     def from_record(cls, r: Any) -> Incident:
@@ -99,3 +100,33 @@ class NewEvent:
     source: str
     message: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message for one channel target: an incident's open message or an update of it."""
+
+    id: int
+    incident_id: int
+    channel: str
+    target: str
+    kind: str  # "open" or "update"
+    state: str  # "pending", "sending", "sent" or "failed"
+    first_event_id: int  # the first and last timeline entries this message reflects (a burst coalesces)
+    event_id: int
+    event_kind: str
+    attempts: int
+    next_attempt_at: datetime
+    claimed_until: datetime | None
+    claim_token: Any
+    last_error: str | None
+    # An open's own reference once sent; on a claimed update, the open's (the message to edit or reply to).
+    external_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def from_record(cls, r: Any) -> Delivery:
+        """Build from an asyncpg record of the deliveries table."""
+        return cls(**{name: r[name] for name in cls.__slots__})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from store import deliveries
 from store.models import Event, NewEvent
 from store.sql import events as events_sql
 
@@ -28,9 +29,10 @@ class EventKind:
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:
-    """Write the entries and queue the after-commit notification."""
+    """Write the entries, queue the messages they cause (outbox) and the after-commit notification."""
     if not events:
         return []
     stored = await events_sql.insert_many(conn, events)
+    await deliveries.enqueue(conn, stored)
     await events_sql.notify(conn, [e.incident_id for e in stored], [e.kind for e in stored])
     return stored

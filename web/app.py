@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -15,6 +16,7 @@ from store.errors import ApiError
 from store.runtime import Runtime
 from web import health
 from web.config_loader import default_route
+from web.delivery import start_delivery
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ def create_app(
     app = Quart("tocsin")
     app.config["MAX_CONTENT_LENGTH"] = max(settings.webhook.max_bytes, 1_048_576)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
+    state: dict[str, Any] = {}
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
@@ -60,9 +63,12 @@ def create_app(
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         app.extensions["tocsin"] = Runtime(db=db, config=config)
+        state["delivery"] = await start_delivery(settings, db)
 
     @app.after_serving
     async def close_database() -> None:
+        if "delivery" in state:
+            await state.pop("delivery").stop()
         runtime: Runtime | None = app.extensions.pop("tocsin", None)
         if runtime is not None:
             await runtime.db.close()

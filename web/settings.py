@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.email.settings import TLS_MODES, EmailSettings, check_address
 from bot.slack.settings import DEFAULT_API_URL, SlackSettings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
+from store.domain.delivery import RetryPolicy
 from store.settings import DatabaseSettings
 from webhook.settings import WebhookSettings
 
@@ -77,6 +79,8 @@ class Settings:
     config_path: Path | None = None
     alertmanager_url: str | None = None
     slack: SlackSettings | None = None
+    email: EmailSettings | None = None  # None: email off (EMAIL_SMTP_HOST unset)
+    delivery: RetryPolicy = field(default_factory=RetryPolicy)
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def secrets(self) -> list[str]:
@@ -216,6 +220,34 @@ def read_slack_settings(env: _Env, public_url: str, alertmanager_url: str | None
     )
 
 
+def _email_settings(env: _Env, public_url: str) -> EmailSettings | None:
+    """EMAIL_*: email is on when EMAIL_SMTP_HOST is set (EMAIL_TO is read with the default route)."""
+    host = env.str("EMAIL_SMTP_HOST")
+    port = env.int("EMAIL_SMTP_PORT", 587, 1, 65535) or 587
+    tls = env.choice("EMAIL_TLS", "starttls", TLS_MODES)
+    username, password = env.str("EMAIL_USERNAME"), env.str("EMAIL_PASSWORD")
+    sender = env.str("EMAIL_FROM")
+    if host is None:
+        return None
+    if (username is None) != (password is None):
+        raise SettingsError("EMAIL_USERNAME and EMAIL_PASSWORD: expected both to be set, or neither")
+    if sender is None:
+        raise SettingsError("EMAIL_FROM: expected the sender address (such as tocsin@example.com) with EMAIL_SMTP_HOST")
+    try:
+        check_address(sender, "EMAIL_FROM")
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return EmailSettings(
+        smtp_host=host,
+        smtp_port=port,
+        username=username,
+        password=password,
+        from_addr=sender,
+        tls=tls,
+        public_url=public_url,
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; SettingsError names the first bad one."""
     env = _Env(os.environ if environ is None else environ)
@@ -260,6 +292,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_chats=env.checked_list("TELEGRAM_CHAT_ID", check_telegram_chat),
         email_to=env.checked_list("EMAIL_TO", check_email),
     )
+    email = _email_settings(env, http.public_url)
+    give_up = env.duration("DELIVERY_GIVE_UP", 86400.0)
+    if give_up < 60:
+        raise SettingsError(f"DELIVERY_GIVE_UP={give_up:g}s: expected at least 1m")
     return Settings(
         http=http,
         log=log,
@@ -269,5 +305,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         config_path=config_path,
         alertmanager_url=alertmanager_url,
         slack=read_slack_settings(env, http.public_url, alertmanager_url),
+        email=email,
+        delivery=RetryPolicy(give_up=give_up),
         raw=dict(env.values),
     )

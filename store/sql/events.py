@@ -43,3 +43,13 @@ async def list_for_incident(conn: asyncpg.Connection, incident_id: int, limit: i
         "SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY id LIMIT $2", incident_id, limit
     )
     return [Event.from_record(r) for r in rows]
+
+
+async def latest_for_incident(conn: asyncpg.Connection, incident_id: int, limit: int) -> list[Event]:
+    """The incident's latest timeline entries, oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM (SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY id DESC LIMIT $2) e ORDER BY id",
+        incident_id,
+        limit,
+    )
+    return [Event.from_record(r) for r in rows]

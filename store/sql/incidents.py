@@ -60,14 +60,15 @@ async def insert_open(
     auto_resolve: bool,
     now: datetime,
     description: str = "",
+    channels: dict[str, Any] | None = None,
 ) -> Incident | None:
     """Insert a triggered incident; None when the group already has an open one (another writer won)."""
     row = await conn.fetchrow(
         """
         INSERT INTO incidents (group_key, route_id, source, status, severity, title, description,
                                group_labels, external_url, auto_resolve,
-                               created_at, updated_at, triggered_at)
-        VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10)
+                               created_at, updated_at, triggered_at, channels)
+        VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10, $11)
         ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING *
         """,
@@ -81,6 +82,7 @@ async def insert_open(
         external_url,
         auto_resolve,
         now,
+        channels or {},
     )
     return Incident.from_record(row) if row else None
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from scheduler import runner
 from scheduler.jobs import escalate_job, handoff_job
-from scheduler.runner import create_scheduler
+from scheduler.runner import add_escalation_jobs, create_scheduler
 from store.db import Database, create_database
 from store.ingest import ingest_batch
 from store.runtime import Runtime
@@ -37,8 +37,9 @@ async def test_jobs_survive_an_unreachable_database(database_url: str) -> None:
     assert await handoff_job(runtime) == 0
 
 
-def test_runner_runs_each_job_alone_and_coalesces_missed_runs(db: Database) -> None:
-    scheduler = create_scheduler(Runtime(db=db, config=make_config()), interval=5)
+async def test_runner_runs_each_job_alone_and_coalesces_missed_runs(db: Database) -> None:
+    scheduler = create_scheduler()
+    add_escalation_jobs(scheduler, Runtime(db=db, config=make_config()), interval=5)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"escalate", "handoffs"}
     for job in jobs.values():

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.client import SendResult, SlackChannel, make_web_client, post_message, update_message
 from bot.slack.settings import SlackSettings
 from store.domain.incident import Status
-from tests.support.incidents import T0, make_event, make_incident
+from tests.support.incident_values import T0, make_event, make_incident
 from tests.support.slack_api import SlackApi
 
 TOKEN = "xoxb-test-token"

@@ -1,63 +1,58 @@
-"""Incident and timeline values for tests that need no database."""
+"""Opening and changing incidents in tests, through the store's own write path (timeline.record)."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from store.domain.incident import Status
-from store.models import Event, Incident
+from store.db import Database
+from store.domain.routing import Route, RouteTable
+from store.ingest import ingest_batch
+from store.models import NewEvent
+from store.sql import incidents as incidents_sql
+from store.timeline import record
+from tests.conftest import load_sample
+from webhook.alertmanager import parse_webhook
 
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-def make_incident(**overrides: Any) -> Incident:
-    """A firing, triggered incident as ingest would store it; override any field."""
-    values: dict[str, Any] = {
-        "id": 42,
-        "group_key": 'default|am|{}:{alertname="HighErrorRate"}',
-        "route_id": "default",
-        "source": "alertmanager",
-        "status": Status.TRIGGERED,
-        "severity": "critical",
-        "title": "High error rate on checkout",
-        "summary": "5xx ratio above 5% for 10 minutes",
-        "description": "",
-        "labels": {"alertname": "HighErrorRate", "severity": "critical", "service": "checkout", "zone": "eu-1"},
-        "group_labels": {"alertname": "HighErrorRate"},
-        "links": {
-            "source": "http://prometheus:9090/graph?g0.expr=rate%28x%5B5m%5D%29&g0.tab=1",
-            "runbook": "https://runbooks.example.com/checkout",
-            "alertmanager": "http://alertmanager:9093/#/alerts?filter=%7Balertname%3D%22HighErrorRate%22%7D",
-        },
-        "external_url": "http://alertmanager:9093",
-        "alert_count": 3,
-        "firing_alert_count": 2,
-        "auto_resolve": True,
-        "reopen_count": 0,
-        "created_at": T0,
-        "updated_at": T0,
-        "triggered_at": T0,
-        "acknowledged_at": None,
-        "acknowledged_by": None,
-        "resolved_at": None,
-        "resolved_by": None,
-    }
-    values.update(overrides)
-    return Incident(**values)
+ROUTES = RouteTable(
+    default=Route(id="default", slack_channel="C0OPS", telegram_chats=("-1001",), email=("ops@example.com",))
+)
+EMAIL_ONLY = RouteTable(default=Route(id="default", email=("ops@example.com",)))
 
 
-def make_event(kind: str, actor: str = "alertmanager", source: str = "alertmanager", **overrides: Any) -> Event:
-    """A timeline entry of incident 42."""
-    values: dict[str, Any] = {
-        "id": 1,
-        "incident_id": 42,
-        "kind": kind,
-        "actor": actor,
-        "source": source,
-        "message": "",
-        "data": {},
-        "created_at": T0,
-    }
-    values.update(overrides)
-    return Event(**values)
+def firing_body(group: str, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> dict:
+    """A one-alert firing webhook of its own group (a new incident per group)."""
+    body = copy.deepcopy(load_sample("05_firing_from_prometheus.json"))
+    body["groupKey"] = f'{{}}:{{group="{group}"}}'
+    alert = body["alerts"][0]
+    alert["fingerprint"] = f"fp-{group}"
+    alert["labels"] = {**alert["labels"], "group": group, **(labels or {})}
+    alert["annotations"] = {**alert["annotations"], **(annotations or {})}
+    body["commonLabels"] = dict(alert["labels"])
+    body["groupLabels"] = {"group": group}
+    body["commonAnnotations"] = dict(alert["annotations"])
+    return body
+
+
+async def open_incident(db: Database, group: str = "g1", routes: RouteTable = ROUTES, **kwargs: Any) -> int:
+    """Ingest a firing alert of a new group; returns the incident id."""
+    result = await ingest_batch(db, parse_webhook(firing_body(group, **kwargs)), routes)
+    return result.incident_ids[0]
+
+
+async def act(db: Database, incident_id: int, kind: str, actor: str = "alice", message: str = "") -> None:
+    """Acknowledge, resolve (status and event) or add another timeline entry, in one transaction."""
+    async with db.transaction() as conn:
+        if kind in ("acknowledged", "resolved"):
+            await incidents_sql.set_status(conn, incident_id, kind, actor, datetime.now(UTC))
+        await record(conn, [NewEvent(incident_id, kind, actor, "api", message or f"{kind.capitalize()} by {actor}")])
+
+
+async def rows(db: Database, incident_id: int | None = None) -> list[dict]:
+    """Delivery rows, oldest first."""
+    async with db.connection() as conn:
+        found = await conn.fetch(
+            "SELECT * FROM deliveries WHERE $1::bigint IS NULL OR incident_id = $1 ORDER BY id", incident_id
+        )
+    return [dict(r) for r in found]

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from store.domain.incident import ActionSource, Status
 from store.domain.users import User
 from store.models import Incident
-from tests.support.incidents import T0, make_incident
+from tests.support.incident_values import T0, make_incident
 
 USERS = [User(id="alice", name="Alice Example", slack_id="U01ALICE"), User(id="bob", name="Bob")]
 

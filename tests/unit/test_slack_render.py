@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.slack import render
 from store.domain.incident import Status
-from tests.support.incidents import T0, make_event, make_incident
+from tests.support.incident_values import T0, make_event, make_incident
 
 PUBLIC = "https://tocsin.example.com"
 

@@ -1,0 +1,215 @@
+"""The delivery worker: claim due messages from the outbox, send them through their channel, settle them.
+
+Woken by NOTIFY (a dedicated LISTEN connection), by its own timer for retries, and by the scheduler's sweep.
+Sending happens outside any database transaction; the webhook never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from prometheus_client import Counter, Gauge
+
+from store import deliveries
+from store.db import Database
+from store.domain.delivery import RetryPolicy
+from store.events import EventListener
+from store.models import Delivery, Event, Incident
+
+log = logging.getLogger(__name__)
+
+PENDING = Gauge("tocsin_deliveries_pending", "Messages waiting to be sent (or being sent)", ["channel"])
+FAILED = Gauge("tocsin_deliveries_failed", "Messages given up after DELIVERY_GIVE_UP", ["channel"])
+ATTEMPTS = Counter("tocsin_delivery_attempts_total", "Send attempts by outcome", ["channel", "outcome"])
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What became of one send. retry_after: the channel asked to wait (HTTP 429 and the like)."""
+
+    ok: bool
+    retry_after: float | None = None
+    external_ref: str | None = None  # open: the message's id (email Message-ID, Slack ts, Telegram id)
+    error: str | None = None
+
+
+class Channel(Protocol):
+    """A way to reach people. `send` posts (kind "open") or edits/replies to (kind "update") the message.
+
+    For an update, `delivery.external_ref` is the reference the open's send returned. `recent_events`
+    are the incident's latest timeline entries, oldest first; those from `delivery.first_event_id` to
+    `delivery.event_id` are the changes this message reports.
+    """
+
+    name: str
+
+    async def send(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> SendResult: ...
+
+
+class ChannelRegistry:
+    """The channels the composition root turned on, by name."""
+
+    def __init__(self, channels: Iterable[Channel] = ()) -> None:
+        self._channels: dict[str, Channel] = {}
+        for channel in channels:
+            self.register(channel)
+
+    def register(self, channel: Channel) -> None:
+        """Turn a channel on; its name matches the delivery rows' `channel`."""
+        if channel.name in self._channels:
+            raise ValueError(f"channel {channel.name!r} is registered twice")
+        self._channels[channel.name] = channel
+
+    def get(self, name: str) -> Channel | None:
+        """The channel of this name, if on."""
+        return self._channels.get(name)
+
+    def names(self) -> list[str]:
+        """Names of the channels that are on."""
+        return sorted(self._channels)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """How the worker claims and retries."""
+
+    retry: RetryPolicy = RetryPolicy()
+    concurrency: int = 10  # sends in flight per channel (one per stream at a time)
+    send_timeout: float = 30.0
+    lease: float = 120.0  # a claim outlives a send; a dead worker's claim expires after this
+    idle_poll: float = 60.0  # longest sleep without a wake-up
+    stop_grace: float = 5.0  # on stop, sends in flight get this long; then their claims wait out the lease
+
+
+class DeliveryWorker:
+    """One worker per process; several processes or replicas share the outbox safely."""
+
+    def __init__(
+        self, db: Database, registry: ChannelRegistry, settings: WorkerSettings | None = None, name: str = ""
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.settings = settings or WorkerSettings()
+        self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: dict[str, set[asyncio.Task[None]]] = {}  # sends in flight, per channel
+        self._published: set[str] = set()
+        self._listener = EventListener(db.dsn, lambda _payload: self.wake(), self.wake)
+
+    def wake(self) -> None:
+        """Look for due messages now."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Listen for NOTIFY and start the loop."""
+        self._listener.start()
+        self._task = asyncio.create_task(self._loop(), name=f"tocsin-delivery-{self.name}")
+        self.wake()
+
+    async def stop(self) -> None:
+        """Stop listening; sends in flight get stop_grace to finish and be recorded, else are abandoned."""
+        await self._listener.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        tasks = [t for running in self._inflight.values() for t in running]
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace)
+            for task in late:  # abandoned: its claim is taken again once the lease expires
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                if await self.claim_and_start():
+                    continue  # more may be due at once
+                timeout = await deliveries.seconds_until_due(self.db, self.registry.names())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery pass failed; trying again shortly")
+                timeout = 5.0
+            timeout = self.settings.idle_poll if timeout is None else min(max(timeout, 0.01), self.settings.idle_poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def claim_and_start(self) -> int:
+        """Claim due messages for each channel's free send slots and start sending them; how many were claimed.
+
+        Each channel has its own slots, so a slow or hanging SMTP server never holds up Slack or Telegram.
+        """
+        claimed = 0
+        for name in self.registry.names():
+            running = self._inflight.setdefault(name, set())
+            free = self.settings.concurrency - len(running)
+            if free <= 0:
+                continue
+            for delivery in await deliveries.claim(self.db, [name], free, self.settings.lease):
+                task = asyncio.create_task(self._deliver(delivery), name=f"tocsin-delivery-{delivery.id}")
+                running.add(task)
+                task.add_done_callback(self._finished)
+                claimed += 1
+        return claimed
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        for running in self._inflight.values():
+            running.discard(task)
+        self.wake()  # a free slot, and perhaps an update that waited for this open
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        channel = self.registry.get(delivery.channel)
+        if channel is None:  # cannot happen: only registered channels are claimed
+            return
+        try:
+            result = await asyncio.wait_for(self._send(channel, delivery), self.settings.send_timeout)
+        except TimeoutError:
+            result = SendResult(False, error=f"no answer within {self.settings.send_timeout:g}s")
+        except Exception as exc:  # a channel bug must not stop the other deliveries
+            log.exception("channel %s raised while sending delivery %s", delivery.channel, delivery.id)
+            result = SendResult(False, error=f"{type(exc).__name__}: {exc}"[:500])
+        try:
+            await self._settle(delivery, result)
+        except Exception:  # the database is away: the claim expires and the message is sent again later
+            log.exception("could not record the outcome of delivery %s", delivery.id)
+
+    async def _send(self, channel: Channel, delivery: Delivery) -> SendResult:
+        incident, events = await deliveries.load_for_send(self.db, delivery)
+        return await channel.send(delivery, incident, events)
+
+    async def _settle(self, delivery: Delivery, result: SendResult) -> None:
+        if result.ok:
+            ATTEMPTS.labels(delivery.channel, "sent").inc()
+            await deliveries.mark_sent(self.db, delivery, result.external_ref)
+            return
+        error = (result.error or "failed")[:1000]
+        state = await deliveries.mark_retry(self.db, delivery, error, self.settings.retry, result.retry_after)
+        ATTEMPTS.labels(delivery.channel, "failed" if state == "failed" else "retry").inc()
+        level = logging.ERROR if state == "failed" else logging.WARNING
+        log.log(
+            level,
+            "%s delivery %s for incident #%s: %s (%s)",
+            delivery.channel,
+            delivery.id,
+            delivery.incident_id,
+            error,
+            "given up" if state == "failed" else f"attempt {delivery.attempts}",
+        )
+
+    def publish_counts(self, counts: dict[str, dict[str, int]]) -> None:
+        """Set the /metrics gauges from the outbox counts (zero for a channel with nothing waiting)."""
+        self._published |= set(counts) | set(self.registry.names())
+        for channel in self._published:
+            states = counts.get(channel, {})
+            PENDING.labels(channel).set(states.get("pending", 0) + states.get("sending", 0))
+            FAILED.labels(channel).set(states.get("failed", 0))

@@ -1,0 +1,154 @@
+"""The delivery outbox service: queue messages with the events that cause them, claim, settle, count.
+
+A stream is an incident's messages to one channel target (an address, a Slack channel, a chat). Per stream:
+one open message, then updates that edit or reply to it, sent one at a time and never before the open.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from store.db import Database
+from store.domain.delivery import OPEN, RetryPolicy, absorbs_updates, notifies, retry_delay, targets_of
+from store.models import Delivery, Event, Incident
+from store.sql import deliveries as sql
+from store.sql import events as events_sql
+from store.sql import incidents as incidents_sql
+from store.sql.deliveries import NewDelivery
+
+log = logging.getLogger(__name__)
+RECENT_EVENTS = 50
+
+
+async def enqueue(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+    """Queue (or coalesce into waiting ones) the messages these just-recorded events cause, in their transaction."""
+    by_incident: dict[int, list[Event]] = defaultdict(list)
+    for event in sorted(events, key=lambda e: e.id):
+        by_incident[event.incident_id].append(event)
+    known = await sql.channels_and_opens(conn, sorted(by_incident))
+    opens: list[NewDelivery] = []
+    bumps: list[tuple[int, NewDelivery]] = []
+    updates: list[NewDelivery] = []
+    for incident_id, incident_events in by_incident.items():
+        channels, live_opens = known.get(incident_id, ({}, {}))
+        for channel, target in targets_of(channels):
+            relevant = [e for e in incident_events if notifies(channel, e.kind)]
+            if not relevant:
+                continue
+            item = NewDelivery(incident_id, channel, target, relevant[0].id, relevant[-1].id, relevant[-1].kind)
+            live = live_opens.get((channel, target))
+            if live is None:
+                opens.append(item)
+            elif live.open_state == "pending" and absorbs_updates(channel):
+                bumps.append((live.open_id or 0, item))
+            else:
+                updates.append(item)
+    queued = await sql.insert_opens(conn, opens)
+    updates += [d for d in opens if (d.incident_id, d.channel, d.target) not in queued]
+    bumped = await sql.bump_pending(conn, [i for i, _ in bumps], [d for _, d in bumps])
+    updates += [d for i, d in bumps if i not in bumped]  # claimed meanwhile: its message may predate these
+    await sql.upsert_updates(conn, updates)
+
+
+async def claim(db: Database, channels: Sequence[str], limit: int, lease: float) -> list[Delivery]:
+    """Claim due messages of these channels for `lease` seconds (FOR UPDATE SKIP LOCKED)."""
+    if not channels:
+        return []
+    async with db.transaction() as conn:
+        await sql.lock_claims(conn)
+        return await sql.claim(conn, list(channels), limit, lease)
+
+
+async def mark_sent(db: Database, delivery: Delivery, external_ref: str | None) -> bool:
+    """Record a send; False when this worker's claim had expired and was taken over."""
+    async with db.transaction() as conn:
+        done = await sql.mark_sent(conn, delivery.id, delivery.claim_token, external_ref)
+    if not done:
+        log.warning("delivery %s was sent after its lease expired; another worker may send it again", delivery.id)
+    return done
+
+
+async def mark_retry(
+    db: Database, delivery: Delivery, error: str, policy: RetryPolicy, retry_after: float | None = None
+) -> str:
+    """Schedule another attempt with backoff (or Retry-After), or fail it past the give-up time; the new state."""
+    delay = retry_delay(delivery.attempts, policy, retry_after)
+    async with db.transaction() as conn:
+        row = await sql.lock_claimed(conn, delivery.id, delivery.claim_token)
+        if row is None:
+            return "lost"
+        left = policy.give_up - (row["now"] - row["created_at"]).total_seconds()
+        if left <= 0 or (retry_after is not None and retry_after > left):
+            await sql.fail(conn, delivery.id, error)
+            if row["kind"] == OPEN:
+                await sql.fail_orphan_updates(conn, row["incident_id"])
+            return "failed"
+        delay = min(delay, left)  # one last attempt at the give-up time
+        newer = None
+        if row["kind"] != OPEN:
+            newer = await sql.lock_pending_update(conn, row["incident_id"], row["channel"], row["target"])
+        if newer is not None:
+            await sql.merge_into(conn, row, newer, delay, error)
+        else:
+            await sql.reschedule(conn, delivery.id, delay, error)
+        return "pending"
+
+
+async def give_up_overdue(db: Database, policy: RetryPolicy) -> int:
+    """Fail messages still unsent after the give-up time; returns how many."""
+    async with db.transaction() as conn:
+        return await sql.fail_overdue(conn, policy.give_up)
+
+
+async def seconds_until_due(db: Database, channels: Sequence[str]) -> float | None:
+    """When the next waiting message becomes due (None: nothing waits)."""
+    async with db.connection() as conn:
+        return await sql.seconds_until_due(conn, list(channels))
+
+
+async def load_for_send(db: Database, delivery: Delivery) -> tuple[Incident, list[Event]]:
+    """The incident as it stands and its latest timeline entries, to render the message from."""
+    async with db.connection() as conn:
+        incident = await incidents_sql.get(conn, delivery.incident_id)
+        events = await events_sql.latest_for_incident(conn, delivery.incident_id, RECENT_EVENTS)
+    return incident, events
+
+
+async def counts(db: Database) -> dict[str, dict[str, int]]:
+    """Unsent messages per channel and state: {"email": {"pending": 2, "failed": 1}}."""
+    async with db.connection() as conn:
+        return await sql.counts(conn)
+
+
+async def status_of(conn: asyncpg.Connection, incident_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Each incident's delivery status per channel, for its API representation.
+
+    {id: {"email": {"state": "sent", "targets": [{"target", "state", "attempts", "failed", "last_error",
+    "sent_at"}]}}}; a channel's state is failed if a target's latest message failed, else pending while
+    one is unsent, else sent.
+    """
+    ids = list(incident_ids)
+    latest = await sql.latest_per_target(conn, ids)
+    failed = await sql.failed_per_target(conn, ids)
+    result: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for d in latest:
+        state = "pending" if d.state == "sending" else d.state
+        channel = result[d.incident_id].setdefault(d.channel, {"state": "sent", "targets": []})
+        channel["targets"].append(
+            {
+                "target": d.target,
+                "state": state,
+                "attempts": d.attempts,
+                "failed": failed.get((d.incident_id, d.channel, d.target), 0),
+                "last_error": d.last_error,
+                "sent_at": d.sent_at,
+            }
+        )
+        if state == "failed" or (state == "pending" and channel["state"] == "sent"):
+            channel["state"] = state
+    return result

@@ -1,0 +1,78 @@
+"""Delivery rules: which events reach which channel, the channels of an incident, and retry timing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from store.domain.routing import Route
+
+EMAIL = "email"
+SLACK = "slack"
+TELEGRAM = "telegram"
+OPEN = "open"
+UPDATE = "update"
+# Email goes out on open, acknowledge and resolve (CONTRACT section 5); a reopen is a new alarm, so it mails too.
+EMAIL_EVENTS = frozenset({"opened", "reopened", "acknowledged", "resolved"})
+# The event kinds that open a new message when the channel has none yet.
+OPENING_EVENTS = frozenset({"opened", "reopened"})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, capped; a channel's Retry-After wins over it."""
+
+    base: float = 2.0
+    cap: float = 300.0
+    give_up: float = 86400.0  # seconds after the delivery was queued
+
+
+def notifies(channel: str, event_kind: str) -> bool:
+    """True when an event of this kind must reach this channel (chat: every change; email: the big three)."""
+    if channel == EMAIL:
+        return event_kind in EMAIL_EVENTS
+    return True
+
+
+def absorbs_updates(channel: str) -> bool:
+    """True when an unsent open message shows the latest state anyway (chat), so later changes join it."""
+    return channel != EMAIL
+
+
+def channels_for(route: Route, default: Route) -> dict[str, Any]:
+    """The channels an incident of this route must reach: the route's, each falling back to the default route's."""
+    channels: dict[str, Any] = {}
+    slack = route.slack_channel or default.slack_channel
+    if slack:
+        channels[SLACK] = slack
+    chats = list(route.telegram_chats or default.telegram_chats)
+    if chats:
+        channels[TELEGRAM] = chats
+    addresses = list(route.email or default.email)
+    if addresses:
+        channels[EMAIL] = addresses
+    return channels
+
+
+def targets_of(channels: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(channel, target) pairs of an incident's channels: one per Slack channel, chat or address."""
+    pairs: list[tuple[str, str]] = []
+    for channel in sorted(channels):
+        value = channels[channel]
+        for target in [value] if isinstance(value, str) else value:
+            if target:
+                pairs.append((channel, str(target)))
+    return pairs
+
+
+def retry_delay(
+    attempts: int, policy: RetryPolicy, retry_after: float | None = None, rand: Callable[[], float] = random.random
+) -> float:
+    """Seconds until the next attempt after `attempts` failed ones: full backoff with half of it jittered."""
+    if retry_after is not None and retry_after > 0:
+        return retry_after * (1 + 0.1 * rand())  # never earlier than asked; spread a little
+    exponent = min(max(attempts - 1, 0), 30)
+    delay = min(policy.cap, policy.base * 2**exponent)
+    return delay / 2 + rand() * delay / 2

@@ -1,0 +1,58 @@
+"""Delivery rules (pure): which events reach which channel, an incident's channels, retry timing."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from store.domain.delivery import (
+    RetryPolicy,
+    absorbs_updates,
+    channels_for,
+    notifies,
+    retry_delay,
+    targets_of,
+)
+from store.domain.routing import Route
+
+
+def test_email_hears_of_open_acknowledge_resolve_and_reopen_only() -> None:
+    for kind in ("opened", "reopened", "acknowledged", "resolved"):
+        assert notifies("email", kind)
+    for kind in ("note", "alert_firing", "alert_resolved", "silenced", "escalated"):
+        assert not notifies("email", kind)
+        assert notifies("slack", kind) and notifies("telegram", kind)
+
+
+def test_chat_opens_absorb_updates_but_email_does_not() -> None:
+    assert absorbs_updates("slack") and absorbs_updates("telegram") and not absorbs_updates("email")
+
+
+def test_channels_fall_back_per_channel_to_the_default_route() -> None:
+    default = Route(id="default", slack_channel="C0DEF", telegram_chats=("-1",), email=("ops@example.com",))
+    assert channels_for(Route(id="r", email=("team@example.com",)), default) == {
+        "slack": "C0DEF",
+        "telegram": ["-1"],
+        "email": ["team@example.com"],
+    }
+    assert channels_for(Route(id="r"), Route(id="default")) == {}
+
+
+def test_targets_one_per_address_chat_and_slack_channel() -> None:
+    channels = {"email": ["a@x.io", "b@x.io"], "slack": "C1", "telegram": ["-1001:42"]}
+    assert targets_of(channels) == [("email", "a@x.io"), ("email", "b@x.io"), ("slack", "C1"), ("telegram", "-1001:42")]
+
+
+@given(st.integers(min_value=1, max_value=200), st.floats(min_value=0, max_value=1))
+def test_backoff_is_jittered_within_half_to_full_capped_exponential(attempts: int, r: float) -> None:
+    policy = RetryPolicy(base=2, cap=300)
+    full = min(300, 2 * 2 ** (attempts - 1))
+    delay = retry_delay(attempts, policy, rand=lambda: r)
+    assert full / 2 <= delay <= full
+
+
+@given(st.floats(min_value=0.001, max_value=3600), st.integers(min_value=1, max_value=50))
+def test_retry_after_is_never_shortened(retry_after: float, attempts: int) -> None:
+    delay = retry_delay(attempts, RetryPolicy(base=2, cap=300), retry_after, rand=lambda: 0.0)
+    assert delay == retry_after
+    assert retry_after <= retry_delay(attempts, RetryPolicy(), retry_after, rand=lambda: 1.0) <= retry_after * 1.1

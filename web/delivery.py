@@ -1,0 +1,62 @@
+"""Composition of the delivery pipeline: channels turned on by the settings, the worker and the sweep job."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
+from bot.email.client import EmailChannel
+from scheduler import jobs
+from scheduler.runner import create_scheduler, stop_scheduler
+from store.db import Database, create_database
+from web.settings import Settings
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 30
+WORKER_CONNS = 3
+
+
+@dataclass(slots=True)
+class DeliveryService:
+    """The running worker and scheduler, to stop together."""
+
+    worker: DeliveryWorker
+    scheduler: AsyncIOScheduler
+    pool: Database
+
+    async def stop(self) -> None:
+        """Stop the sweep, then the worker (a send in flight finishes and is recorded), then its pool."""
+        stop_scheduler(self.scheduler)
+        await self.worker.stop()
+        await self.pool.close()
+
+
+def build_registry(settings: Settings) -> ChannelRegistry:
+    """The channels the settings turn on (Slack and Telegram register here too when they are on)."""
+    registry = ChannelRegistry()
+    if settings.email is not None:
+        registry.register(EmailChannel(settings.email))
+    return registry
+
+
+async def start_delivery(settings: Settings, db: Database, registry: ChannelRegistry | None = None) -> DeliveryService:
+    """Start the worker (LISTEN + its loop) and the scheduler with the periodic sweep."""
+    registry = registry or build_registry(settings)
+    # Its own few connections: a webhook burst holding the main pool must not hold up deliveries (nor the reverse).
+    pool = await create_database(db.dsn, replace(settings.database, max_open_conns=WORKER_CONNS, max_idle_conns=1))
+    worker = DeliveryWorker(pool, registry, WorkerSettings(retry=settings.delivery))
+    await worker.start()
+    scheduler = create_scheduler()
+    scheduler.add_job(
+        jobs.sweep_deliveries,
+        "interval",
+        seconds=SWEEP_SECONDS,
+        kwargs={"db": pool, "policy": settings.delivery, "wake": worker.wake, "report": worker.publish_counts},
+        id="sweep_deliveries",
+    )
+    scheduler.start()
+    log.info("delivery worker started; channels on: %s", ", ".join(registry.names()) or "none")
+    return DeliveryService(worker, scheduler, pool)
