@@ -14,7 +14,15 @@ from typing import Any
 import asyncpg
 
 from store.db import Database
-from store.domain.delivery import OPEN, RetryPolicy, absorbs_updates, notifies, retry_delay, targets_of
+from store.domain.delivery import (
+    OPEN,
+    RetryPolicy,
+    absorbs_updates,
+    notifies,
+    page_targets,
+    retry_delay,
+    targets_of,
+)
 from store.models import Delivery, Event, Incident
 from store.sql import deliveries as sql
 from store.sql import events as events_sql
@@ -36,8 +44,7 @@ async def enqueue(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     updates: list[NewDelivery] = []
     for incident_id, incident_events in by_incident.items():
         channels, live_opens = known.get(incident_id, ({}, {}))
-        for channel, target in targets_of(channels):
-            relevant = [e for e in incident_events if notifies(channel, e.kind)]
+        for channel, target, relevant in _streams(channels, incident_events):
             if not relevant:
                 continue
             item = NewDelivery(incident_id, channel, target, relevant[0].id, relevant[-1].id, relevant[-1].kind)
@@ -53,6 +60,20 @@ async def enqueue(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     bumped = await sql.bump_pending(conn, [i for i, _ in bumps], [d for _, d in bumps])
     updates += [d for i, d in bumps if i not in bumped]  # claimed meanwhile: its message may predate these
     await sql.upsert_updates(conn, updates)
+
+
+def _streams(channels: dict[str, Any], events: list[Event]) -> list[tuple[str, str, list[Event]]]:
+    """Each (channel, target) these events reach, with the events that reach it: the incident's channels
+    hear what `notifies` says; an escalation step also reaches the people and channels it pages."""
+    streams: dict[tuple[str, str], list[Event]] = {}
+    for channel, target in targets_of(channels):
+        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind)]
+    for event in events:
+        for pair in page_targets(event.kind, event.data):
+            paged = streams.setdefault(pair, [])
+            if event not in paged:
+                paged.append(event)
+    return [(channel, target, sorted(found, key=lambda e: e.id)) for (channel, target), found in streams.items()]
 
 
 async def claim(db: Database, channels: Sequence[str], limit: int, lease: float) -> list[Delivery]:

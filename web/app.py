@@ -9,6 +9,7 @@ from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 import webhook.routes
+from scheduler.runner import add_escalation_jobs
 from store.db import create_database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
@@ -62,8 +63,9 @@ def create_app(
     @app.before_serving
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
-        app.extensions["tocsin"] = Runtime(db=db, config=config)
+        runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
         state["delivery"] = await start_delivery(settings, db)
+        add_escalation_jobs(state["delivery"].scheduler, runtime)
 
     @app.after_serving
     async def close_database() -> None:

@@ -76,3 +76,23 @@ def retry_delay(
     exponent = min(max(attempts - 1, 0), 30)
     delay = min(policy.cap, policy.base * 2**exponent)
     return delay / 2 + rand() * delay / 2
+
+
+def page_targets(kind: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(channel, target) pairs an escalation step pages: each user's contacts, and the channels it names."""
+    if kind != "escalated":
+        return []
+    pairs: list[tuple[str, str]] = []
+    for target in data.get("targets", []):
+        if target.get("kind") == "user":
+            contacts = (
+                (SLACK, target.get("slack_id")),
+                (TELEGRAM, target.get("telegram_id")),
+                (EMAIL, target.get("email")),
+            )
+            pairs += [(channel, str(value)) for channel, value in contacts if value]
+        elif target.get("kind") == "slack_channel" and target.get("id"):
+            pairs.append((SLACK, str(target["id"])))
+        elif target.get("kind") == "telegram_chat" and target.get("id"):
+            pairs.append((TELEGRAM, str(target["id"])))
+    return pairs
