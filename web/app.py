@@ -13,7 +13,7 @@ from store.db import create_database
 from store.domain.routing import RouteTable
 from store.errors import ApiError
 from store.runtime import Runtime
-from web import health
+from web import api, health, metrics
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ def create_app(settings: Settings, dsn: str, routes: RouteTable | None = None) -
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
+    app.register_blueprint(api.create_blueprint(settings.http))
+    metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
 
     @app.before_serving
     async def open_database() -> None:
