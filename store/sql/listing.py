@@ -139,7 +139,7 @@ async def list_alerts(
     _keyset(where, ALERT_SORT, after)
     where.args.append(limit + 1)
     rows = await conn.fetch(
-        f"SELECT * FROM alerts WHERE {where.sql()} ORDER BY id DESC LIMIT ${len(where.args)}", *where.args
+        f"SELECT *, id FROM alerts WHERE {where.sql()} ORDER BY id DESC LIMIT ${len(where.args)}", *where.args
     )
     return _page(rows, limit, Alert.from_record, 1)
 

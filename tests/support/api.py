@@ -40,3 +40,22 @@ async def bearer(db: Database, role: str, name: str | None = None, user: str | N
     """Authorization header of a new token of this role."""
     _, token = await create_token(db, name or f"{role}-token", role, user)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def seed_incident(db: Database, **fields: Any) -> int:
+    """Insert one incident row directly (for list and stats tests); returns its id."""
+    values = {
+        "group_key": f"seed|{fields.get('title', 'x')}|{id(fields)}",
+        "status": "triggered",
+        "severity": "warning",
+        "title": "seeded",
+        "summary": "",
+        "labels": {},
+        **fields,
+    }
+    columns = ", ".join(values)
+    params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    async with db.connection() as conn:
+        return await conn.fetchval(
+            f"INSERT INTO incidents ({columns}) VALUES ({params}) RETURNING id", *values.values()
+        )
