@@ -23,7 +23,8 @@ async def test_create_prints_only_the_token_and_stores_only_its_hash(database_ur
 
 
 async def test_json_output_user_list_and_revoke(database_url: str, db: Database) -> None:
-    done = run_cli(database_url, "token", "create", "--name", "alice-cli", "--role", "admin", "--user", "alice", "--json")
+    args = ("token", "create", "--name", "alice-cli", "--role", "admin", "--user", "alice", "--json")
+    done = run_cli(database_url, *args)
     assert done.returncode == 0, done.stderr
     created = json.loads(done.stdout)
     assert created["name"] == "alice-cli" and created["role"] == "admin" and created["token"].startswith("tocsin_")

@@ -46,7 +46,8 @@ def _wait_ready(url: str, context: ssl.SSLContext | None, process: subprocess.Po
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"tocsin serve exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}")
+            errors = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"tocsin serve exited with {process.returncode}: {errors}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2, context=context) as response:
                 if response.status == 200:
