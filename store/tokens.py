@@ -68,5 +68,7 @@ async def authenticate(db: Database, token: str) -> Principal | None:
         stored = await tokens_sql.find_by_hash(conn, hash_token(token))
         if stored is None or stored.revoked_at is not None:
             return None
-        await tokens_sql.mark_used(conn, stored.id, _now(), USED_EVERY_SECONDS)
+        now = _now()
+        if stored.last_used_at is None or (now - stored.last_used_at).total_seconds() > USED_EVERY_SECONDS:
+            await tokens_sql.mark_used(conn, stored.id, now, USED_EVERY_SECONDS)
     return Principal(stored.name, stored.role, actor_of(stored.name, stored.user_id))

@@ -27,15 +27,16 @@ def upgrade() -> None:
             revoked_at   timestamptz
         );
 
-        -- sort=severity and sort=status of the incident list (keyset on rank, created_at, id)
+        -- sort=severity and sort=status of the incident list (keyset on rank, created_at, id, all descending)
         CREATE INDEX incidents_severity_rank_created ON incidents (
-            (CASE severity WHEN 'critical' THEN 4 WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END),
+            (CASE severity WHEN 'critical' THEN 4 WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END) DESC,
             created_at DESC, id DESC);
         CREATE INDEX incidents_status_rank_created ON incidents (
-            (CASE status WHEN 'triggered' THEN 3 WHEN 'acknowledged' THEN 2 ELSE 1 END),
+            (CASE status WHEN 'triggered' THEN 3 WHEN 'acknowledged' THEN 2 ELSE 1 END) DESC,
             created_at DESC, id DESC);
-        -- statistics: a window of created_at read from the index alone, and resolutions per day
-        CREATE INDEX incidents_stats ON incidents (created_at)
+        -- statistics: a window of created_at read from the index alone (index-only scan), and
+        -- resolutions per day; the key order also serves the list's default sort
+        CREATE INDEX incidents_stats ON incidents (created_at DESC, id DESC)
             INCLUDE (status, severity, triggered_at, acknowledged_at, resolved_at);
         CREATE INDEX incidents_resolved_at ON incidents (resolved_at) WHERE resolved_at IS NOT NULL;
         -- alert list filtered by fingerprint, newest first

@@ -39,9 +39,13 @@ FROM incidents WHERE created_at >= $1 AND created_at < $2
 GROUP BY status, severity
 """
 
+# Both percentiles in one pass over the window.
 PERCENTILES = """
-SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM {end} - triggered_at))
-FROM incidents WHERE created_at >= $1 AND created_at < $2 AND {end} IS NOT NULL
+SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - triggered_at))
+           FILTER (WHERE acknowledged_at IS NOT NULL) AS ack,
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - triggered_at))
+           FILTER (WHERE resolved_at IS NOT NULL) AS res
+FROM incidents WHERE created_at >= $1 AND created_at < $2
 """
 
 DAILY = """
@@ -60,10 +64,6 @@ SELECT days.day, coalesce(opened.n, 0) AS opened, coalesce(resolved.n, 0) AS res
 FROM days LEFT JOIN opened USING (day) LEFT JOIN resolved USING (day)
 ORDER BY days.day
 """
-
-
-async def _percentiles(conn: asyncpg.Connection, end: str, since: datetime, until: datetime) -> list[float] | None:
-    return await conn.fetchval(PERCENTILES.format(end=end), since, until)
 
 
 def _durations(total: float, count: int, pcts: list[float] | None) -> Durations:
@@ -85,8 +85,9 @@ async def window_stats(conn: asyncpg.Connection, since: datetime, until: datetim
         ack_n += r["ack_n"]
         res_sum += float(r["res_sum"] or 0)
         res_n += r["res_n"]
-    ack_pcts = await _percentiles(conn, "acknowledged_at", since, until) if ack_n else None
-    res_pcts = await _percentiles(conn, "resolved_at", since, until) if res_n else None
+    pcts = await conn.fetchrow(PERCENTILES, since, until) if ack_n or res_n else None
+    ack_pcts = pcts["ack"] if pcts else None
+    res_pcts = pcts["res"] if pcts else None
     daily = [(r["day"], r["opened"], r["resolved"]) for r in await conn.fetch(DAILY, since, until)]
     return Stats(by_status, by_severity, _durations(ack_sum, ack_n, ack_pcts), _durations(res_sum, res_n, res_pcts),
                  daily)

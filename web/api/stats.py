@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from store.sql import stats as stats_sql
 from store.sql.stats import Durations
 from web.api import auth
 from web.api.registry import Call, Endpoint, Registry
-from web.api.schema import Field, FieldError, Query, parse_since
+from web.api.schema import DURATION, Field, FieldError, Query, parse_since
 from web.api.shapes import ref, rfc3339
 
 QUERY = Query(
@@ -24,6 +25,10 @@ QUERY = Query(
     )
 )
 MAX_WINDOW = timedelta(days=366)
+# A relative window ("7d") moves with the clock anyway: its answer is reused for a few seconds, so that
+# dashboards polling it do not recompute the same aggregates. Absolute windows are always computed.
+CACHE_SECONDS = 5.0
+CACHE_ENTRIES = 32
 
 
 def _durations(d: Durations) -> dict[str, float | None]:
@@ -32,29 +37,43 @@ def _durations(d: Durations) -> dict[str, float | None]:
 
 def register(api: Registry, anonymous_read: bool) -> None:
     """Add the stats endpoint to the registry."""
+    cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
     @api.route(Endpoint("GET", "/api/v1/stats", "getStats", "Incident statistics since a time", auth.READ,
                         ref("Stats"), query=QUERY), anonymous_read)
     async def get_stats(call: Call) -> dict[str, Any]:
         runtime: Runtime = current_app.extensions["tocsin"]
-        now = runtime.clock()
-        try:
-            since = parse_since(call.query["since"], now)
-        except FieldError as exc:
-            raise ApiError(422, "invalid_parameter", f"invalid query: since: {exc}",
-                           [{"field": "since", "message": str(exc)}]) from None
-        if not now - MAX_WINDOW <= since <= now:
-            message = "expected a time within the last 366 days"
-            raise ApiError(422, "invalid_parameter", f"invalid query: since: {message}",
-                           [{"field": "since", "message": message}])
-        async with runtime.db.connection() as conn:
-            stats = await stats_sql.window_stats(conn, since, now)
-        return {
-            "since": rfc3339(since),
-            "until": rfc3339(now),
-            "by_status": {s.value: stats.by_status.get(s.value, 0) for s in Status},
-            "by_severity": {s: stats.by_severity.get(s, 0) for s in SEVERITIES},
-            "mtta_seconds": _durations(stats.mtta),
-            "mttr_seconds": _durations(stats.mttr),
-            "daily": [{"date": d.isoformat(), "opened": o, "resolved": r} for d, o, r in stats.daily],
-        }
+        key = call.query["since"].strip()
+        cached = cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        body = await _compute(runtime, key)
+        if DURATION.match(key):
+            if len(cache) >= CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = (time.monotonic() + CACHE_SECONDS, body)
+        return body
+
+
+async def _compute(runtime: Runtime, since_text: str) -> dict[str, Any]:
+    now = runtime.clock()
+    try:
+        since = parse_since(since_text, now)
+    except FieldError as exc:
+        raise ApiError(422, "invalid_parameter", f"invalid query: since: {exc}",
+                       [{"field": "since", "message": str(exc)}]) from None
+    if not now - MAX_WINDOW <= since <= now:
+        message = "expected a time within the last 366 days"
+        raise ApiError(422, "invalid_parameter", f"invalid query: since: {message}",
+                       [{"field": "since", "message": message}])
+    async with runtime.db.connection() as conn:
+        stats = await stats_sql.window_stats(conn, since, now)
+    return {
+        "since": rfc3339(since),
+        "until": rfc3339(now),
+        "by_status": {s.value: stats.by_status.get(s.value, 0) for s in Status},
+        "by_severity": {s: stats.by_severity.get(s, 0) for s in SEVERITIES},
+        "mtta_seconds": _durations(stats.mtta),
+        "mttr_seconds": _durations(stats.mttr),
+        "daily": [{"date": d.isoformat(), "opened": o, "resolved": r} for d, o, r in stats.daily],
+    }
