@@ -56,7 +56,7 @@ class Call:
 Handler = Callable[[Call], Awaitable[tuple[Any, int] | Any]]
 
 
-async def _read_body(spec: Body) -> Any:
+async def _read_body() -> Any:
     raw = await request.get_data(as_text=False)
     if not raw.strip():
         return None
@@ -90,7 +90,7 @@ class Registry:
                 if endpoint.body is not None:
                     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
                         raise ApiError(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
-                    body = endpoint.body.parse(await _read_body(endpoint.body))
+                    body = endpoint.body.parse(await _read_body())
                 try:
                     result = await handler(Call(principal, query, body, dict(path)))
                 except UNAVAILABLE as exc:
