@@ -15,7 +15,9 @@ from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
 from store.errors import ApiError
 from store.runtime import Runtime
-from web import health
+from web import api, health, metrics
+from web.api import oncall
+from web.api.auth import read_guard
 from web.config_loader import default_route
 from web.delivery import start_delivery
 from web.settings import Settings
@@ -59,6 +61,9 @@ def create_app(
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
+    app.register_blueprint(api.create_blueprint(settings.http))
+    app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
+    metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
 
     @app.before_serving
     async def open_database() -> None:

@@ -1,19 +1,25 @@
-"""The `tocsin` command: serve, migrate, check-config, send-test-alert."""
+"""The `tocsin` command: serve, migrate, check-config, send-test-alert, token."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
 
+from store.db import Database, create_database
 from store.embedded import EmbeddedPostgres
+from store.errors import ApiError
 from store.migrate import upgrade_sync
 from web.logs import configure_logging
 from web.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tocsin")
+T = TypeVar("T")
 
 
 def _settings_or_exit() -> Settings:
@@ -104,6 +110,68 @@ def cmd_send_test_alert(args: argparse.Namespace) -> int:
     return 0 if status == 200 else 1
 
 
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Migrate, open a small pool, run `work`, close everything (embedded server included)."""
+    dsn, embedded = _database_url(settings)
+
+    async def run() -> T:
+        db = await create_database(dsn, replace(settings.database, max_open_conns=2, max_idle_conns=1))
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    try:
+        upgrade_sync(dsn)
+        return asyncio.run(run())
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """token create | list | revoke: manage API tokens (only their hashes are stored)."""
+    from store import tokens
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log, settings.secrets())
+    try:
+        if args.token_command == "create":
+            stored, secret = _with_database(
+                settings, lambda db: tokens.create_token(db, args.name, args.role, args.user)
+            )
+            if args.json:
+                print(json.dumps({"name": stored.name, "role": stored.role.value, "token": secret}))
+            else:
+                print(secret)
+        elif args.token_command == "list":
+            for t in _with_database(settings, tokens.list_tokens):
+                state = f"revoked {t.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if t.revoked_at else "active"
+                used = f"{t.last_used_at:%Y-%m-%dT%H:%M:%SZ}" if t.last_used_at else "never"
+                print(f"{t.name}\t{t.role}\t{t.user_id or '-'}\t{state}\tlast used {used}")
+        else:
+            _with_database(settings, lambda db: tokens.revoke_token(db, args.name))
+            print(f"token {args.name} revoked", file=sys.stderr)
+    except ApiError as exc:
+        print(f"tocsin: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _token_parser(sub: Any) -> None:
+    token = sub.add_parser("token", help="manage API tokens")
+    token.set_defaults(func=cmd_token)
+    actions = token.add_subparsers(dest="token_command", required=True)
+    create = actions.add_parser("create", help="create a token and print it once")
+    create.add_argument("--name", required=True, help="unique name (letters, digits, '.', '_', '-')")
+    create.add_argument("--role", required=True, choices=("viewer", "responder", "admin"))
+    create.add_argument("--user", help="config user id the token acts as (default token:NAME)")
+    create.add_argument("--json", action="store_true", help='print {"name", "role", "token"}')
+    actions.add_parser("list", help="list tokens (never their secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="tocsin", description="Chat-first incident manager for Alertmanager.")
@@ -116,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--token", help="bearer token (default WEBHOOK_TOKEN)")
     test.add_argument("--resolve", action="store_true", help="send the resolved version of the test alerts")
     test.set_defaults(func=cmd_send_test_alert)
+    _token_parser(sub)
     return parser
 
 

@@ -29,10 +29,25 @@ def hypercorn_config(http: HttpSettings) -> Config:
     return config
 
 
+def metrics_config(http: HttpSettings) -> Config:
+    """The plain-HTTP listener of METRICS_PORT (same host as the main server)."""
+    config = Config()
+    host = f"[{http.host}]" if ":" in http.host else http.host
+    config.bind = [f"{host}:{http.metrics_port}"]
+    config.graceful_timeout = 2
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    return config
+
+
 async def serve_until_signalled(app: Quart, http: HttpSettings) -> None:
     """Serve until SIGINT or SIGTERM; in-flight requests finish within the grace period."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(app, hypercorn_config(http), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    servers = [serve(app, hypercorn_config(http), shutdown_trigger=stop.wait)]  # type: ignore[arg-type]
+    metrics_app = app.extensions.get("tocsin_metrics_app")
+    if metrics_app is not None and http.metrics_port is not None:
+        servers.append(serve(metrics_app, metrics_config(http), shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    await asyncio.gather(*servers)

@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from quart import Blueprint, current_app, request
+from quart import Blueprint, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from store.errors import ApiError
@@ -84,6 +84,7 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
             # Nothing was stored: a 5xx makes Alertmanager send the same body again.
             log.warning("webhook not stored, database unavailable: %s", type(exc).__name__)
             raise unavailable_error(exc) from None
+        g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
         return _answer(result), 200
 
     return bp

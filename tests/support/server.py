@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +71,64 @@ class TocsinProcess:
     def log(self) -> str:
         """What the server printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def tocsin_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a tocsin subprocess on this test's database (this worktree's code first)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "ANONYMOUS_", "METRICS_", "TLS_"))}
+    env.update(PYTHONPATH=str(ROOT), DATABASE_URL=database_url, LOG_LEVEL="warning", **extra)
+    return env
+
+
+def run_cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `tocsin ARGS` to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "web.cli", *args],
+        env=tocsin_env(database_url, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def _wait_ready(url: str, context: ssl.SSLContext | None, process: subprocess.Popen[str], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            errors = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"tocsin serve exited with {process.returncode}: {errors}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2, context=context) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"tocsin serve did not answer {url}/healthz within {seconds}s")
+
+
+@contextmanager
+def serving(
+    database_url: str, scheme: str = "http", context: ssl.SSLContext | None = None, **env: str
+) -> Iterator[str]:
+    """`tocsin serve` on a free port until the block ends; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "serve"],
+        env=tocsin_env(database_url, HOST="127.0.0.1", PORT=str(port), **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    url = f"{scheme}://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, context, process, 60)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

@@ -1,0 +1,34 @@
+"""The REST API (CONTRACT section 3): incidents, alerts, stats and the OpenAPI document."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from quart import Blueprint
+
+from web.api import alerts, incidents, openapi, stats
+from web.api.registry import Registry
+from web.settings import HttpSettings
+
+
+def _version() -> str:
+    try:
+        return version("tocsin")
+    except PackageNotFoundError:
+        return "0"
+
+
+def create_blueprint(http: HttpSettings) -> Blueprint:
+    """Every API endpoint, plus GET /api/v1/openapi.json generated from their declarations."""
+    api = Registry("api")
+    incidents.register(api, http.public_url, http.anonymous_read)
+    alerts.register(api, http.public_url, http.anonymous_read)
+    stats.register(api, http.anonymous_read)
+    doc = openapi.document(api.endpoints, http.anonymous_read, _version())
+
+    @api.blueprint.get("/api/v1/openapi.json")
+    async def openapi_json() -> dict[str, Any]:
+        return doc
+
+    return api.blueprint

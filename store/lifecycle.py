@@ -1,0 +1,208 @@
+"""Lifecycle services called by every channel (API, Slack, Telegram, web): acknowledge, resolve, note, open.
+
+Each is one transaction that locks the incident, checks the transition (store/domain/incident.py),
+changes it and records the timeline entries. A person's resolve closes the incident whatever its
+alerts say; alerts that keep firing later follow the ingest rules (reopen within the route's
+`reopen_within`, else a new incident).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from store import escalation
+from store.db import Database
+from store.domain.incident import (
+    SEVERITIES,
+    ActionSource,
+    InvalidTransition,
+    Status,
+    check_acknowledge,
+    check_resolve,
+)
+from store.errors import ApiError
+from store.models import Event, Incident, NewEvent
+from store.sql import incidents as incidents_sql
+from store.timeline import EventKind, record
+
+log = logging.getLogger(__name__)
+MANUAL_ROUTE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What an action changed: the incident after it, and the timeline entries written."""
+
+    action: str
+    incident: Incident
+    events: list[Event]
+
+
+# Called after each committed action (the composition root adds metrics here); never raises into the caller.
+_listeners: list[Callable[[ActionResult], None]] = []
+
+
+def add_listener(listener: Callable[[ActionResult], None]) -> None:
+    """Be told of every committed action (once per listener)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def remove_listener(listener: Callable[[ActionResult], None]) -> None:
+    """Stop being told."""
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def _announce(result: ActionResult) -> ActionResult:
+    for listener in list(_listeners):
+        try:
+            listener(result)
+        except Exception:  # a listener's bug must not turn a committed action into an error
+            log.exception("lifecycle listener failed")
+    return result
+
+
+def _stamp(when: datetime | None) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else "an unknown time"
+
+
+def conflict(incident: Incident, action: str) -> ApiError:
+    """The 409 for an action that makes no sense now, naming the state and who put it there, when."""
+    if incident.status is Status.RESOLVED:
+        state = f"already resolved by {incident.resolved_by or 'unknown'} at {_stamp(incident.resolved_at)}"
+    elif incident.status is Status.ACKNOWLEDGED:
+        state = f"already acknowledged by {incident.acknowledged_by or 'unknown'} at {_stamp(incident.acknowledged_at)}"
+    else:
+        state = "triggered"
+    message = f"cannot {action} #{incident.id}: #{incident.id} was {state}"
+    return ApiError(409, "invalid_transition", message, [{"field": "status", "message": incident.status.value}])
+
+
+async def _lock(conn: asyncpg.Connection, incident_id: int) -> Incident:
+    try:
+        return await incidents_sql.get(conn, incident_id, for_update=True)
+    except incidents_sql.NotFound:
+        raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+async def acknowledge(
+    db: Database,
+    incident_id: int,
+    actor: str,
+    source: ActionSource,
+    *,
+    assignee: str | None = None,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Acknowledge a triggered incident; `assignee` (default the actor) is who took it."""
+    when = _now(now)
+    taker = assignee or actor
+    async with db.transaction() as conn:
+        incident = await _lock(conn, incident_id)
+        try:
+            check_acknowledge(incident_id, incident.status)
+        except InvalidTransition:
+            raise conflict(incident, "acknowledge") from None
+        incident = await incidents_sql.set_status(conn, incident_id, Status.ACKNOWLEDGED.value, taker, when)
+        await escalation.stop(conn, incident_id)
+        message = f"Acknowledged by {taker}" + (f" (assigned by {actor})" if taker != actor else "")
+        events = await record(
+            conn, [NewEvent(incident_id, EventKind.ACKNOWLEDGED, actor, source.value, message, {"assignee": taker})]
+        )
+    return _announce(ActionResult("acknowledge", incident, events))
+
+
+async def resolve(
+    db: Database,
+    incident_id: int,
+    actor: str,
+    source: ActionSource,
+    note: str | None = None,
+    *,
+    resolver: str | None = None,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Resolve an open incident by hand, whatever its alerts say; `note` is kept on the timeline."""
+    when = _now(now)
+    who = resolver or actor
+    async with db.transaction() as conn:
+        incident = await _lock(conn, incident_id)
+        try:
+            check_resolve(incident_id, incident.status)
+        except InvalidTransition:
+            raise conflict(incident, "resolve") from None
+        incident = await incidents_sql.set_status(conn, incident_id, Status.RESOLVED.value, who, when)
+        await escalation.stop(conn, incident_id)
+        message = f"Resolved by {who}" + (f": {note}" if note else "")
+        data: dict[str, str] = {"resolver": who}
+        if note:
+            data["note"] = note
+        events = await record(conn, [NewEvent(incident_id, EventKind.RESOLVED, actor, source.value, message, data)])
+    return _announce(ActionResult("resolve", incident, events))
+
+
+async def add_note(
+    db: Database, incident_id: int, actor: str, source: ActionSource, text: str, *, now: datetime | None = None
+) -> ActionResult:
+    """Add a note to the incident's timeline (in any state)."""
+    if not text.strip():
+        raise ApiError(422, "invalid_payload", "text: expected a non-empty note", [{"field": "text"}])
+    async with db.transaction() as conn:
+        incident = await _lock(conn, incident_id)
+        await incidents_sql.touch(conn, incident_id, _now(now))
+        events = await record(conn, [NewEvent(incident_id, EventKind.NOTE, actor, source.value, text)])
+    return _announce(ActionResult("note", incident, events))
+
+
+async def open_manual(
+    db: Database,
+    title: str,
+    severity: str,
+    description: str,
+    actor: str,
+    source: ActionSource,
+    *,
+    channels: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Open an incident by hand: its own group, so it never merges with alerts; `channels` it must reach."""
+    if not title.strip():
+        raise ApiError(422, "invalid_payload", "title: expected a non-empty title", [{"field": "title"}])
+    if severity not in SEVERITIES:
+        raise ApiError(
+            422, "invalid_payload", f"severity {severity!r}: expected one of {', '.join(SEVERITIES)}",
+            [{"field": "severity"}],
+        )
+    async with db.transaction() as conn:
+        incident = await incidents_sql.insert_open(
+            conn,
+            group_key=f"manual|{uuid.uuid4()}",
+            route_id=MANUAL_ROUTE,
+            source=source.value,
+            title=title.strip(),
+            severity=severity,
+            group_labels={},
+            external_url="",
+            auto_resolve=False,
+            now=_now(now),
+            description=description,
+            channels=channels or {},
+        )
+        if incident is None:  # a fresh uuid cannot collide; this would be a bug
+            raise RuntimeError("manual incident insert returned nothing")
+        events = await record(
+            conn, [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
+        )
+    return _announce(ActionResult("open", incident, events))

@@ -1,0 +1,80 @@
+"""The OpenAPI 3.1 document, generated from the registered endpoint declarations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.api import auth
+from web.api.registry import Endpoint
+from web.api.shapes import COMPONENTS, ref
+
+ERROR_TEXT = {
+    400: "Malformed request (e.g. a body that is not JSON)",
+    401: "Missing, unknown or revoked bearer token",
+    403: "The token's role is too low",
+    404: "No such object",
+    409: "The action makes no sense in the incident's current state",
+    413: "Body too large",
+    415: "Body is not application/json",
+    422: "Invalid parameter or body; details name the field",
+    503: "Database unavailable; retry later",
+}
+
+
+def _error(status: int) -> dict[str, Any]:
+    return {"description": ERROR_TEXT[status], "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
+    statuses = {401, 422, 503, *endpoint.errors}
+    if endpoint.access == auth.WRITE:
+        statuses.add(403)
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        for name in endpoint.path_params()
+    ] + endpoint.query.openapi()
+    operation: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "parameters": parameters,
+        "responses": {
+            str(endpoint.status): {
+                "description": "OK" if endpoint.status == 200 else "Created",
+                "content": {"application/json": {"schema": endpoint.response}},
+            },
+            **{str(s): _error(s) for s in sorted(statuses)},
+        },
+        "security": [{}, {"bearerAuth": []}] if endpoint.access == auth.READ and anonymous_read
+        else [{"bearerAuth": []}],
+    }
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": not endpoint.body.optional,
+            "content": {"application/json": {"schema": ref(endpoint.body.name)}},
+        }
+    return operation
+
+
+def document(endpoints: list[Endpoint], anonymous_read: bool, version: str) -> dict[str, Any]:
+    """The whole OpenAPI document of these endpoints."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas = dict(COMPONENTS)
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, anonymous_read)
+        if endpoint.body is not None:
+            schemas[endpoint.body.name] = endpoint.body.json_schema()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tocsin API",
+            "version": version,
+            "description": "Incidents, alerts and statistics of Tocsin. Errors are "
+            '{"error": {"code", "message", "details"}}; times are RFC 3339 UTC. Writes need a bearer token '
+            "of role responder or admin, reads a viewer token (or none when ANONYMOUS_READ=true).",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
