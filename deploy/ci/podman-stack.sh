@@ -192,7 +192,7 @@ EOF
 python3 -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], method="POST"), timeout=10)' \
   "http://127.0.0.1:$PROMETHEUS_PORT/-/reload"
 resolve_start=$SECONDS
-wait_until 150 "the incident resolved" status_is resolved
+wait_until 180 "the incident resolved" status_is resolved
 step "incident resolved $((SECONDS - resolve_start))s after the reload"
 [ "$(sql "SELECT count(*) FROM incident_events WHERE kind = 'opened'")" = 1 ] || fail "expected exactly one incident opened"
 step "podman stack verified in $((SECONDS - t0))s"
