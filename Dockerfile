@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Tocsin's image: configured only by environment (README "Settings"; NAME_FILE variants for Docker
-# secrets). It has no embedded PostgreSQL: `serve` and `migrate` refuse to start without DATABASE_URL.
+# secrets). It has no embedded PostgreSQL: only check-config and send-test-alert run without DATABASE_URL.
 ARG PYTHON_IMAGE=docker.io/library/python:3.12-slim
 
 FROM ${PYTHON_IMAGE} AS build

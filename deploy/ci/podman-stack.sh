@@ -159,8 +159,13 @@ sed -e "s/^WEBHOOK_TOKEN=$/WEBHOOK_TOKEN=$TOKEN/" -e "s/^TOCSIN_PORT=.*/TOCSIN_P
 ) &
 POLLER=$!
 up_start=$SECONDS
-timeout 240 bash -c "cd '$W/stack' && podman-compose -p '$PROJECT' up -d --no-build" > "$W/up.log" 2>&1 \
-  || { tail -30 "$W/up.log" >&2; fail "podman-compose up"; }
+up() { timeout 240 bash -c "cd '$W/stack' && podman-compose -p '$PROJECT' up -d --no-build $*" >> "$W/up.log" 2>&1 \
+  || { tail -30 "$W/up.log" >&2; fail "podman-compose up $*"; }; }
+# podman-compose ignores `depends_on: condition: service_healthy` before Podman 4.6 (Debian 12 has 4.3),
+# so do what Docker Compose does: PostgreSQL first, healthy, then the rest.
+up postgres
+wait_until 90 "PostgreSQL healthy (pg_isready)" podman healthcheck run "$(container postgres)"
+up
 http_ok() { python3 -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=3)' "$1"; }
 wait_until 120 "Tocsin ready (migrated)" http_ok "http://127.0.0.1:$TOCSIN_PORT/readyz"
 wait_until 60 "Tocsin's container healthy" podman healthcheck run "$(container tocsin)"
