@@ -21,6 +21,7 @@ PROJECT="tocsinci$$"
 PYTHON_STANDIN=localhost/tocsin-ci/python:3.11
 TOKEN="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 POLLER=""
+CHILD=""
 t0=$SECONDS
 
 step() { printf '== [%3ds] %s\n' $((SECONDS - t0)) "$*"; }
@@ -60,7 +61,6 @@ cleanup() {
   timeout 60 bash -c "cd '$W/stack' && podman-compose -p '$PROJECT' down -v -t 3" >/dev/null 2>&1
   timeout 60 podman rm -af -t 1 >/dev/null 2>&1
   timeout 30 podman network rm -f "${PROJECT}_default" >/dev/null 2>&1
-  timeout 60 podman rmi -af >/dev/null 2>&1
   # Anything still mounted under the work directory (debootstrap's /proc, overlay layers) goes first.
   findmnt -rn -o TARGET | grep "^$W/" | sort -r | xargs -r umount -l 2>/dev/null
   rm -rf "$W"
@@ -68,7 +68,17 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 124' TERM INT
+# Bash runs a trap only once the foreground command ends: long steps run through `run`, in the
+# background with `wait`, so that a TERM (CI's timeout) stops them and cleans up at once.
+trap '[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null; exit 124' TERM INT
+run() {
+  local rc=0
+  "$@" &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  return "$rc"
+}
 
 wait_until() {  # wait_until SECONDS WHAT COMMAND...: poll every 2 s, bounded
   local limit=$1 what=$2 deadline=$((SECONDS + $1))
@@ -110,14 +120,14 @@ TOCSIN_IMAGE="$(image_of localhost/tocsin)"
 
 MIRROR="$(mirror)"
 step "debootstrap a Debian 12 root from $MIRROR"
-timeout 300 debootstrap --variant=minbase bookworm "$W/rootfs" "$MIRROR" > "$W/debootstrap.log" 2>&1 \
+run timeout 300 debootstrap --variant=minbase bookworm "$W/rootfs" "$MIRROR" > "$W/debootstrap.log" 2>&1 \
   || { tail -20 "$W/debootstrap.log" >&2; fail "debootstrap"; }
 rm -rf "$W"/rootfs/var/cache/apt/archives/*.deb "$W"/rootfs/var/cache/apt/*.bin "$W"/rootfs/var/lib/apt/lists/*
 tar -C "$W/rootfs" -c . | podman import -q - localhost/tocsin-ci/debian:12 >/dev/null
 rm -rf "$W/rootfs"
 
 step "stand-in images: python base, then postgres, prometheus, alertmanager from Debian's packages"
-build() { timeout 300 podman build -q --format docker "$@" >/dev/null; }
+build() { run timeout 300 podman build -q --format docker "$@" >/dev/null; }
 build -t "$PYTHON_STANDIN" -f "$STANDINS/python.Containerfile" "$STANDINS"
 build -t localhost/tocsin-ci/services -f "$STANDINS/services.Containerfile" "$STANDINS"
 build -t "$POSTGRES_IMAGE" -f "$STANDINS/postgres.Containerfile" "$STANDINS"
@@ -126,7 +136,7 @@ build -t "$ALERTMANAGER_IMAGE" -f "$STANDINS/alertmanager.Containerfile" "$STAND
 
 step "build Tocsin's image from the Dockerfile (PYTHON_IMAGE=$PYTHON_STANDIN)"
 build_start=$SECONDS
-timeout 420 podman build --format docker -v "$CA:$CA:ro" --build-arg "PYTHON_IMAGE=$PYTHON_STANDIN" \
+run timeout 420 podman build --format docker -v "$CA:$CA:ro" --build-arg "PYTHON_IMAGE=$PYTHON_STANDIN" \
   -t "$TOCSIN_IMAGE" "$ROOT" > "$W/build.log" 2>&1 || { tail -30 "$W/build.log" >&2; fail "podman build"; }
 size() { podman image inspect --format '{{.Size}}' "$1"; }
 base_size=$(size "$PYTHON_STANDIN")
@@ -159,7 +169,7 @@ sed -e "s/^WEBHOOK_TOKEN=$/WEBHOOK_TOKEN=$TOKEN/" -e "s/^TOCSIN_PORT=.*/TOCSIN_P
 ) &
 POLLER=$!
 up_start=$SECONDS
-up() { timeout 240 bash -c "cd '$W/stack' && podman-compose -p '$PROJECT' up -d --no-build $*" >> "$W/up.log" 2>&1 \
+up() { run timeout 240 bash -c "cd '$W/stack' && podman-compose -p '$PROJECT' up -d --no-build $*" >> "$W/up.log" 2>&1 \
   || { tail -30 "$W/up.log" >&2; fail "podman-compose up $*"; }; }
 # podman-compose ignores `depends_on: condition: service_healthy` before Podman 4.6 (Debian 12 has 4.3),
 # so do what Docker Compose does: PostgreSQL first, healthy, then the rest.
