@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Static checks of the deployment files: Dockerfile lint, compose file against the compose-spec schema
+# and through docker-compose's own parser, Prometheus rules and config, Alertmanager config, the systemd unit.
+# Needs on PATH: hadolint, check-jsonschema (PyPI), docker-compose, promtool, amtool, systemd-analyze (Debian).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+echo "== hadolint Dockerfile"
+hadolint Dockerfile
+
+echo "== compose file: compose-spec schema"
+check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+echo "== compose file: docker-compose config -q (with .env.example and a token)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -r docker-compose.yml deploy Dockerfile "$work/"
+sed 's/^WEBHOOK_TOKEN=$/WEBHOOK_TOKEN=static-check-token/' .env.example > "$work/.env"
+(cd "$work" && docker-compose config -q)
+# Without a token the stack must refuse to start rather than run an open webhook.
+if (cd "$work" && rm .env && docker-compose config -q 2>/dev/null); then
+  echo "docker-compose accepted the stack without WEBHOOK_TOKEN" >&2
+  exit 1
+fi
+
+echo "== Prometheus config and rules, Alertmanager config"
+promtool check rules deploy/prometheus/rules/*.yml
+sed 's#/etc/prometheus/rules/#'"$PWD"'/deploy/prometheus/rules/#' deploy/prometheus/prometheus.yml > "$work/prometheus.yml"
+promtool check config "$work/prometheus.yml"
+amtool check-config deploy/alertmanager/alertmanager.yml
+
+echo "== entrypoint, systemd unit (its directives; the binary path stands in for the installed one)"
+sh -n deploy/docker/entrypoint.sh
+mkdir "$work/unit"
+sed 's#/opt/tocsin/venv/bin/tocsin#/bin/true#' deploy/systemd/tocsin.service > "$work/unit/tocsin.service"
+out="$(systemd-analyze verify --man=no "$work/unit/tocsin.service" 2>&1)" || { echo "$out" >&2; exit 1; }
+if [ -n "$out" ]; then echo "$out" >&2; exit 1; fi
+echo "static checks passed"
