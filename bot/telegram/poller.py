@@ -41,6 +41,7 @@ class SinglePoller:
         self.check_interval = check_interval
         self.poll_timeout = poll_timeout
         self.polling = False
+        self.attempts = 0  # lock attempts made, for logs and tests
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -65,6 +66,7 @@ class SinglePoller:
                 log.warning("telegram poller: cannot reach the database (%s); retrying", type(exc).__name__)
             else:
                 try:
+                    self.attempts += 1
                     if await locks.try_lock(conn, self.key):
                         await self._poll_while_held(conn)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
