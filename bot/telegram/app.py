@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
 from bot.telegram.client import TelegramChannel
-from bot.telegram.handlers import COMMANDS, Handlers
+from bot.telegram.handlers import COMMANDS, Authorizer, Handlers, IncidentActions
 from bot.telegram.poller import ALLOWED_UPDATES, SinglePoller
 from bot.telegram.settings import TelegramSettings
 
@@ -30,6 +31,25 @@ def build_application(settings: TelegramSettings, handlers: Handlers) -> Applica
     application = builder.build()
     handlers.register(application)
     return application
+
+
+def create_bot(
+    settings: TelegramSettings,
+    actions: IncidentActions,
+    users: Mapping[int, str],
+    dsn: str | None,
+    **poller_options: float,
+) -> TelegramBot:
+    """The bot as the composition root needs it: chats in TELEGRAM_CHAT_ID and `users` (telegram_id -> config
+    user id) may act; in polling mode a SinglePoller on `dsn` makes one replica poll."""
+    authorizer = Authorizer(frozenset(c.chat_id for c in settings.chats), dict(users))
+    application = build_application(settings, Handlers(actions, authorizer, settings.public_url))
+    poller = None
+    if not settings.webhook_mode:
+        if dsn is None:
+            raise ValueError("polling mode needs the database URL for the poller lock")
+        poller = SinglePoller(application, dsn, **poller_options)
+    return TelegramBot(settings, application, poller)
 
 
 class TelegramBot:

@@ -9,10 +9,12 @@ from typing import Protocol
 
 from telegram import BotCommand, LinkPreviewOptions, Update, User
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.telegram.render import MAX_TEXT, render_incident_list, shorten
 from store.domain.incident import ActionSource, InvalidTransition
+from store.errors import ApiError
 from store.models import Incident
 from store.sql.incidents import NotFound
 
@@ -182,13 +184,23 @@ class Handlers:
         await query.answer(await self._act(call, done))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log an unexpected error, and still answer a pressed button."""
-        log.error("telegram handler failed", exc_info=context.error)
-        if isinstance(update, Update) and update.callback_query is not None:
-            try:
-                await update.callback_query.answer("Something went wrong; nothing may have changed. Try again.")
-            except Exception:  # noqa: BLE001 - the query may already be answered or expired
-                log.debug("could not answer the callback query after an error", exc_info=True)
+        """Log an unexpected error and still answer: the button's spinner stops, the command gets a reply."""
+        error = context.error
+        if isinstance(error, ApiError):  # e.g. the database is unavailable: say so, it is not a bug
+            log.warning("telegram action failed: %s", error.message)
+            text = f"{_capitalized(error.message)}. Nothing was changed; try again."
+        else:
+            log.error("telegram handler failed", exc_info=error)
+            text = "Something went wrong; nothing may have changed. Try again, or use the dashboard."
+        if not isinstance(update, Update):
+            return
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(shorten(text, 200))
+            elif update.effective_message is not None:
+                await self._reply(update, text, html=False)
+        except TelegramError:  # the query may have expired, or Telegram is unreachable
+            log.debug("could not tell the user about the error", exc_info=True)
 
     async def _allowed(self, update: Update) -> str | None:
         chat_id = update.effective_chat.id if update.effective_chat else None

@@ -19,7 +19,7 @@ FAST = {"retry_interval": 0.1, "check_interval": 0.1, "poll_timeout": 1}
 TOKEN_B = "987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
-async def until(condition: Callable[[], bool | Awaitable[bool]], what: str, within: float = 20) -> None:
+async def until(condition: Callable[[], bool | Awaitable[bool]], what: str, within: float = 30) -> None:
     """Wait until the condition holds; AssertionError naming it after `within` seconds."""
     deadline = time.monotonic() + within
     while True:
@@ -107,8 +107,9 @@ async def test_losing_the_database_session_stops_polling(api: FakeTelegramApi, d
         finally:
             await admin.close()
         assert terminated == 1
-        await until(lambda: second.poller.polling, "the second replica took over")
-        await until(lambda: not first.poller.polling, "the first replica stopped polling")
+        # Either replica may win the free lock; the first must notice its loss either way.
+        await until(lambda: second.poller.polling or first.poller.turns >= 2, "a replica polls again")
+        await until(lambda: first.poller.polling != second.poller.polling, "exactly one replica polls")
     finally:
         await first.stop()
         await second.stop()

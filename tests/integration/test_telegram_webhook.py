@@ -16,10 +16,12 @@ from store.errors import ApiError
 from tests.support.telegram_api import FakeTelegramApi, callback_update, message_update, user_json
 from tests.support.telegram_bot import (
     ALICE_TG,
+    BROKEN_ID,
     MISSING_ID,
     RESOLVED_ID,
     SECRET,
     TRUSTED_CHAT,
+    UNAVAILABLE_ID,
     RecordingActions,
     make_bot,
     telegram_settings,
@@ -185,3 +187,11 @@ async def test_button_from_an_unknown_user_in_an_unknown_chat_is_refused(env: En
     assert text.startswith("Not allowed:") and "666666" in text
     assert env.api.calls_to("answerCallbackQuery")[0].params["show_alert"] is True
     assert env.actions.calls == []
+
+
+async def test_unexpected_errors_still_answer(env: Env) -> None:
+    text = await env.press(f"ack:{UNAVAILABLE_ID}")
+    assert text == "The database is unavailable; retry later. Nothing was changed; try again."
+    assert (await env.press(f"resolve:{BROKEN_ID}", number=2)).startswith("Something went wrong")
+    reply = await env.reply(message_update(f"/ack {BROKEN_ID}", TRUSTED_CHAT, ALICE))
+    assert reply.startswith("Something went wrong")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.telegram.app import TelegramBot, build_application
-from bot.telegram.handlers import Authorizer, Handlers
-from bot.telegram.poller import SinglePoller
+from bot.telegram.app import TelegramBot, create_bot
 from bot.telegram.settings import ChatTarget, TelegramSettings
 from store.domain.incident import ActionSource, InvalidTransition, Status
+from store.errors import DatabaseUnavailable
 from store.models import Incident
 from store.sql.incidents import NotFound
 from tests.support.incidents import make_incident
@@ -20,6 +19,8 @@ TRUSTED_CHAT = -1001
 ALICE_TG = 111111  # in the config as "alice"
 MISSING_ID = 404  # actions raise NotFound for it
 RESOLVED_ID = 43  # actions raise InvalidTransition for it
+UNAVAILABLE_ID = 503  # actions raise DatabaseUnavailable for it
+BROKEN_ID = 500  # actions raise an unexpected error for it
 
 
 @dataclass
@@ -55,6 +56,10 @@ class RecordingActions:
             raise NotFound(f"incident #{incident_id} does not exist")
         if incident_id == RESOLVED_ID:
             raise InvalidTransition(incident_id, action, Status.RESOLVED)
+        if incident_id == UNAVAILABLE_ID:
+            raise DatabaseUnavailable()
+        if incident_id == BROKEN_ID:
+            raise RuntimeError("a bug")
 
 
 def telegram_settings(api_url: str, webhook: bool, token: str = TOKEN) -> TelegramSettings:
@@ -72,11 +77,5 @@ def telegram_settings(api_url: str, webhook: bool, token: str = TOKEN) -> Telegr
 def make_bot(
     settings: TelegramSettings, actions: RecordingActions, dsn: str | None = None, **poller_options: float
 ) -> TelegramBot:
-    """The bot as the composition root builds it (a SinglePoller on `dsn` in polling mode)."""
-    authorizer = Authorizer(frozenset(c.chat_id for c in settings.chats), {ALICE_TG: "alice"})
-    application = build_application(settings, Handlers(actions, authorizer, settings.public_url))
-    poller = None
-    if not settings.webhook_mode:
-        assert dsn is not None
-        poller = SinglePoller(application, dsn, **poller_options)
-    return TelegramBot(settings, application, poller)
+    """The bot as the composition root builds it, with alice's telegram_id in the config."""
+    return create_bot(settings, actions, {ALICE_TG: "alice"}, dsn, **poller_options)
