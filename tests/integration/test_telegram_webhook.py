@@ -195,3 +195,17 @@ async def test_unexpected_errors_still_answer(env: Env) -> None:
     assert (await env.press(f"resolve:{BROKEN_ID}", number=2)).startswith("Something went wrong")
     reply = await env.reply(message_update(f"/ack {BROKEN_ID}", TRUSTED_CHAT, ALICE))
     assert reply.startswith("Something went wrong")
+
+
+async def test_start_keeps_trying_while_the_bot_api_fails() -> None:
+    api = await FakeTelegramApi().start()
+    api.fail_next(2, status=500)  # getMe fails twice
+    bot = make_bot(telegram_settings(api.url, webhook=True), RecordingActions())
+    bot.retry_interval = 0.05
+    try:
+        await bot.start()  # does not raise: Telegram being down must not stop Tocsin
+        await api.wait_for("setWebhook")
+        assert len(api.calls_to("getMe")) == 3 and bot.application.running
+    finally:
+        await bot.stop()
+        await api.stop()
