@@ -1,0 +1,134 @@
+"""The Telegram channel of the delivery pipeline: send an incident's message, then edit it on every change."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, RetryAfter, TelegramError
+
+from bot.telegram.render import Rendered, render_incident
+from bot.telegram.settings import ChatTarget, TelegramSettings, TelegramSettingsError, parse_chat
+from store.models import Event, Incident
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What became of one send: the same fields as bot.delivery.SendResult (issue 4)."""
+
+    ok: bool
+    retry_after: float | None = None
+    external_ref: str | None = None
+    error: str | None = None
+
+
+class Delivery(Protocol):
+    """What the channel reads of a delivery: its kind, target chat and the ref of the message sent on open."""
+
+    @property
+    def kind(self) -> str: ...  # "open" or "update"
+
+    @property
+    def target(self) -> str | None: ...  # "chat_id" or "chat_id:topic_id"; None = the first TELEGRAM_CHAT_ID
+
+    @property
+    def external_ref(self) -> str | None: ...  # "chat_id:message_id" from the open send
+
+
+class TelegramChannel:
+    """Sends incidents to Telegram as HTML with an inline keyboard, and edits them in place."""
+
+    name = "telegram"
+
+    def __init__(self, bot: Bot, settings: TelegramSettings) -> None:
+        self.bot = bot
+        self.settings = settings
+
+    def render(self, incident: Incident, recent_events: Sequence[Event]) -> Rendered:
+        """The message for this incident as it stands."""
+        return render_incident(
+            incident,
+            public_url=self.settings.public_url,
+            silence_enabled=self.settings.alertmanager_url is not None,
+            recent_events=recent_events,
+        )
+
+    async def send(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> SendResult:
+        """Open: post a new message (ref "chat_id:message_id"). Update: edit the message of that ref."""
+        rendered = self.render(incident, recent_events)
+        try:
+            if delivery.kind == "open":
+                return await self._post(self._target(delivery), rendered)
+            if delivery.kind == "update":
+                return await self._edit(delivery.external_ref, rendered)
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            return SendResult(False, retry_after=seconds, error=f"Telegram flood control: retry after {seconds:g}s")
+        except _NoTarget as exc:
+            return SendResult(False, error=str(exc))
+        except TelegramError as exc:
+            return SendResult(False, error=f"Telegram: {exc.message}")
+        return SendResult(False, error=f"unknown delivery kind {delivery.kind!r}: expected 'open' or 'update'")
+
+    def _target(self, delivery: Delivery) -> ChatTarget:
+        if delivery.target:
+            try:
+                return parse_chat(delivery.target, "telegram_chat")
+            except TelegramSettingsError as exc:
+                raise _NoTarget(str(exc)) from None
+        if not self.settings.chats:
+            raise _NoTarget("no Telegram chat: the route names none and TELEGRAM_CHAT_ID is unset")
+        return self.settings.chats[0]
+
+    async def _post(self, target: ChatTarget, rendered: Rendered) -> SendResult:
+        message = await self.bot.send_message(
+            chat_id=target.chat_id,
+            message_thread_id=target.topic_id,
+            text=rendered.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=rendered.keyboard,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        return SendResult(True, external_ref=f"{message.chat_id}:{message.message_id}")
+
+    async def _edit(self, external_ref: str | None, rendered: Rendered) -> SendResult:
+        chat_id, message_id = _parse_ref(external_ref)
+        try:
+            await self.bot.edit_message_text(
+                chat_id=chat_id,
+                message_id=message_id,
+                text=rendered.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=rendered.keyboard,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            # Telegram refuses an edit that changes nothing; the message already shows this state.
+            if "message is not modified" not in exc.message.lower():
+                raise
+        return SendResult(True, external_ref=external_ref)
+
+
+class _NoTarget(Exception):
+    """The delivery names no usable chat or message."""
+
+
+def _parse_ref(external_ref: str | None) -> tuple[int, int]:
+    chat, _, message = (external_ref or "").partition(":")
+    try:
+        return int(chat), int(message)
+    except ValueError:
+        raise _NoTarget(f"cannot edit: external_ref {external_ref!r} is not 'chat_id:message_id'") from None
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """RetryAfter's wait in seconds, whichever type this PTB version gives (int, or timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22 warns that the int form will become a timedelta
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
