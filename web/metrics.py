@@ -6,7 +6,15 @@ import logging
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from quart import Blueprint, Quart, Response, g, request
 
 from store import lifecycle
@@ -77,8 +85,8 @@ class Metrics:
         self._refreshed_at = time.monotonic()
 
     def exposition(self) -> bytes:
-        """The Prometheus text format."""
-        return generate_latest(self.registry)
+        """The Prometheus text format: this app's metrics, then the process-wide ones (delivery, process, gc)."""
+        return generate_latest(self.registry) + generate_latest(REGISTRY)
 
 
 def metrics_blueprint(metrics: Metrics, runtime_app: Quart) -> Blueprint:

@@ -201,6 +201,8 @@ async def test_metrics_count_webhooks_alerts_actions_and_requests(client: Any, d
         'tocsin_http_request_duration_seconds_count{method="POST",route="/api/v1/incidents/<int:id>/acknowledge",'
         'status="200"} 1.0'
     ) in text
+    assert "# TYPE tocsin_deliveries_pending gauge" in text  # the delivery worker's, from the process registry
+    assert "# TYPE tocsin_deliveries_failed gauge" in text
 
 
 async def test_metrics_can_be_turned_off_or_moved(database_url: str) -> None:
