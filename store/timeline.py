@@ -31,6 +31,4 @@ async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event
     """Write the entries and queue the after-commit notification."""
     if not events:
         return []
-    stored = await events_sql.insert_many(conn, events)
-    await events_sql.notify(conn, [e.incident_id for e in stored], [e.kind for e in stored])
-    return stored
+    return await events_sql.insert_and_notify(conn, events)

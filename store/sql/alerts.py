@@ -11,20 +11,31 @@ from store.domain.grouping import AlertFacts
 from store.models import Alert
 
 
-async def lock_by_identity(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> dict[tuple[str, datetime], Alert]:
-    """Stored alerts with these identities, locked, keyed by (fingerprint, starts_at)."""
+async def lock_instances(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> list[Alert]:
+    """Lock the stored alerts with these identities and the older firing instances of their fingerprints.
+
+    One round trip answers both "which of these are repeats" and "will anything be superseded". The
+    LATERAL form keeps the plan on the identity and firing-fingerprint indexes whatever the array sizes.
+    """
     rows = await conn.fetch(
         """
         SELECT a.* FROM alerts a
-        JOIN unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at)
-          ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+        WHERE a.id IN (
+            SELECT x.id FROM unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at),
+            LATERAL (
+                SELECT id FROM alerts WHERE fingerprint = k.fingerprint AND starts_at = k.starts_at
+                UNION ALL
+                SELECT id FROM alerts
+                WHERE status = 'firing' AND fingerprint = k.fingerprint AND starts_at < k.starts_at
+            ) AS x
+        )
         ORDER BY a.id
         FOR UPDATE OF a
         """,
         [a.fingerprint for a in alerts],
         [a.starts_at for a in alerts],
     )
-    return {(r["fingerprint"], r["starts_at"]): Alert.from_record(r) for r in rows}
+    return [Alert.from_record(r) for r in rows]
 
 
 async def upsert(conn: asyncpg.Connection, incident_id: int, alerts: list[AlertSignal], now: datetime) -> None:
