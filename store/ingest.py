@@ -72,7 +72,7 @@ async def ingest_batch(
         now = (clock or (lambda: datetime.now(UTC)))()
         result = IngestResult(skipped=list(batch.skipped))
         try:
-            async with db.transaction() as conn:
+            async with db.transaction(stateless=True) as conn:
                 for key in sorted(groups):
                     await _ingest_group(conn, key, groups[key], batch, now, result)
             return result

@@ -111,6 +111,7 @@ async def _connection(
                 status = response.status
         except (TimeoutError, aiohttp.ClientError) as exc:
             stats.errors[type(exc).__name__] += 1
+            await asyncio.sleep(0.05)  # a refused connection fails at once: do not spin
             continue
         stats.latencies.append(time.perf_counter() - started)
         stats.sent += 1
