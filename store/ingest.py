@@ -99,19 +99,30 @@ async def _ingest_group(
     for incident_id, alerts in targets.items():
         known, older_firing = _split_instances(await alerts_sql.lock_instances(conn, alerts), alerts)
         events += _alert_change_events(incident_id, alerts, known)
-        await alerts_sql.upsert(conn, incident_id, alerts, now)
-        superseded: list[Alert] = []
-        if older_firing or _has_repeated_fingerprint(alerts):
-            superseded = await alerts_sql.resolve_superseded(conn, alerts, now)
+        may_supersede = bool(older_firing) or _has_repeated_fingerprint(alerts)
+        incident = held.get(incident_id)
+        facts: list[AlertFacts] | None = None
+        refresh = True
+        if opened_now and not known and not may_supersede:
+            # A brand-new incident holds exactly this batch's alerts, inserted in list order.
+            await alerts_sql.upsert(conn, incident_id, alerts, now)
+            facts = [_facts(a) for a in alerts]
+        elif may_supersede or not _all_repeats(incident_id, alerts, known, incident, batch.external_url):
+            if may_supersede:
+                await alerts_sql.upsert(conn, incident_id, alerts, now)  # facts are read after superseding
+            else:
+                facts = await alerts_sql.upsert_returning_facts(conn, incident_id, alerts, now)
+        else:
+            await alerts_sql.upsert(conn, incident_id, alerts, now)  # repeats: the fields cannot change
+            refresh = False
+        superseded = await alerts_sql.resolve_superseded(conn, alerts, now) if may_supersede else []
         events += [_superseded_event(a) for a in superseded]
         touched = {a.incident_id for a in superseded} | {a.incident_id for a in known.values()}
-        if superseded or not _all_repeats(incident_id, alerts, known, held.get(incident_id), batch.external_url):
+        if refresh:
             touched.add(incident_id)
-        # A brand-new incident holds exactly this batch's alerts (inserted in list order): no need to read them.
-        fresh = opened_now and not known and not superseded
         for touched_id in sorted(touched):
-            facts = [_facts(a) for a in alerts] if fresh and touched_id == incident_id else None
-            events += await _refresh_incident(conn, touched_id, held.get(touched_id), facts, batch.external_url, now)
+            given = facts if touched_id == incident_id else None
+            events += await _refresh_incident(conn, touched_id, held.get(touched_id), given, batch.external_url, now)
         result.alerts_stored += len(alerts)
         if incident_id not in result.incident_ids:
             result.incident_ids.append(incident_id)
