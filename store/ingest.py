@@ -117,8 +117,9 @@ async def _ingest_group(
             refresh = False
         superseded = await alerts_sql.resolve_superseded(conn, alerts, now) if may_supersede else []
         events += [_superseded_event(a) for a in superseded]
-        touched = {a.incident_id for a in superseded} | {a.incident_id for a in known.values()}
-        if refresh:
+        # Incidents that lost an alert to this one, or whose alert was superseded, change too.
+        touched = {a.incident_id for a in superseded} | ({a.incident_id for a in known.values()} - {incident_id})
+        if refresh or incident_id in {a.incident_id for a in superseded}:
             touched.add(incident_id)
         for touched_id in sorted(touched):
             given = facts if touched_id == incident_id else None
