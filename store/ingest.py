@@ -15,7 +15,7 @@ from store import escalation
 from store.db import Database
 from store.domain.alerts import AlertBatch, AlertSignal, SkippedAlert
 from store.domain.delivery import channels_for
-from store.domain.grouping import derive_fields, group_key_for, group_labels_for
+from store.domain.grouping import AlertFacts, derive_fields, group_key_for, group_labels_for
 from store.domain.incident import ActionSource, Status
 from store.domain.routing import Route, RouteTable
 from store.models import Alert, Incident, NewEvent
@@ -77,7 +77,7 @@ async def ingest_batch(
         now = (clock or (lambda: datetime.now(UTC)))()
         result = IngestResult(skipped=list(batch.skipped))
         try:
-            async with db.transaction() as conn:
+            async with db.transaction(stateless=True) as conn:
                 for key in sorted(groups):
                     await _ingest_group(conn, key, groups[key], batch, now, result)
             return result
@@ -93,42 +93,112 @@ async def _ingest_group(
     conn: asyncpg.Connection, key: str, group: _Group, batch: AlertBatch, now: datetime, result: IngestResult
 ) -> None:
     events: list[NewEvent] = []
+    held: dict[int, Incident] = {}  # incidents this transaction has locked and not changed since
+    opened_now = False
     if any(a.firing for a in group.alerts):
-        incident = await _open_incident_for(conn, key, group, batch, now, events)
+        incident, opened_now = await _open_incident_for(conn, key, group, batch, now, events)
+        held[incident.id] = incident
         targets = {incident.id: group.alerts}
     else:
         targets = await _targets_of_resolved_only(conn, key, group, result)
     for incident_id, alerts in targets.items():
-        known = await alerts_sql.lock_by_identity(conn, alerts)
+        known, older_firing = _split_instances(await alerts_sql.lock_instances(conn, alerts), alerts)
         events += _alert_change_events(incident_id, alerts, known)
-        await alerts_sql.upsert(conn, incident_id, alerts, now)
-        superseded = await alerts_sql.resolve_superseded(conn, alerts, now)
+        may_supersede = bool(older_firing) or _has_repeated_fingerprint(alerts)
+        incident = held.get(incident_id)
+        facts: list[AlertFacts] | None = None
+        refresh = True
+        if opened_now and not known and not may_supersede:
+            # A brand-new incident holds exactly this batch's alerts, inserted in list order.
+            await alerts_sql.upsert(conn, incident_id, alerts, now)
+            facts = [_facts(a) for a in alerts]
+        elif may_supersede or not _all_repeats(incident_id, alerts, known, incident, batch.external_url):
+            if may_supersede:
+                await alerts_sql.upsert(conn, incident_id, alerts, now)  # facts are read after superseding
+            else:
+                facts = await alerts_sql.upsert_returning_facts(conn, incident_id, alerts, now)
+        else:
+            await alerts_sql.upsert(conn, incident_id, alerts, now)  # repeats: the fields cannot change
+            refresh = False
+        superseded = await alerts_sql.resolve_superseded(conn, alerts, now) if may_supersede else []
         events += [_superseded_event(a) for a in superseded]
-        touched = {incident_id} | {a.incident_id for a in superseded} | {a.incident_id for a in known.values()}
+        # Incidents that lost an alert to this one, or whose alert was superseded, change too.
+        touched = {a.incident_id for a in superseded} | ({a.incident_id for a in known.values()} - {incident_id})
+        if refresh or incident_id in {a.incident_id for a in superseded}:
+            touched.add(incident_id)
         for touched_id in sorted(touched):
-            events += await _refresh_incident(conn, touched_id, batch.external_url, now)
+            given = facts if touched_id == incident_id else None
+            events += await _refresh_incident(conn, touched_id, held.get(touched_id), given, batch.external_url, now)
         result.alerts_stored += len(alerts)
         if incident_id not in result.incident_ids:
             result.incident_ids.append(incident_id)
     await record(conn, events)
 
 
+def _split_instances(
+    rows: list[Alert], alerts: list[AlertSignal]
+) -> tuple[dict[tuple[str, datetime], Alert], list[Alert]]:
+    """Stored rows of the batch's identities, and older instances that are still firing (to supersede)."""
+    wanted = {_identity(a) for a in alerts}
+    newest: dict[str, datetime] = {}
+    for alert in alerts:
+        newest[alert.fingerprint] = max(alert.starts_at, newest.get(alert.fingerprint, alert.starts_at))
+    known = {_identity(r): r for r in rows if _identity(r) in wanted}
+    older = [
+        r for r in rows
+        if _identity(r) not in wanted and r.status == "firing" and r.starts_at < newest[r.fingerprint]
+    ]
+    return known, older
+
+
+def _has_repeated_fingerprint(alerts: list[AlertSignal]) -> bool:
+    return len({a.fingerprint for a in alerts}) < len(alerts)
+
+
+def _all_repeats(
+    incident_id: int,
+    alerts: list[AlertSignal],
+    known: dict[tuple[str, datetime], Alert],
+    incident: Incident | None,
+    external_url: str,
+) -> bool:
+    """True when the batch changes nothing the incident's fields are derived from (so they stay as they are)."""
+    if incident is None or (external_url and external_url != incident.external_url):
+        return False
+    if incident.auto_resolve and incident.status is not Status.RESOLVED and incident.firing_alert_count == 0:
+        return False  # let the refresh apply auto-resolve
+    for alert in alerts:
+        before = known.get(_identity(alert))
+        if before is None or before.incident_id != incident_id or before.status != alert.status:
+            return False
+        if (before.labels, before.annotations, before.generator_url) != (
+            alert.labels, alert.annotations, alert.generator_url
+        ):
+            return False
+    return True
+
+
+def _facts(alert: AlertSignal) -> AlertFacts:
+    return AlertFacts(alert.status, alert.labels, alert.annotations, alert.generator_url)
+
+
 async def _open_incident_for(
     conn: asyncpg.Connection, key: str, group: _Group, batch: AlertBatch, now: datetime, events: list[NewEvent]
-) -> Incident:
-    """The group's open incident: the current one, a recently resolved one reopened, or a new one."""
+) -> tuple[Incident, bool]:
+    """The group's open incident (locked): the current one, a recently resolved one reopened, or a new one.
+
+    The flag says whether the incident was inserted by this call.
+    """
     while True:
-        incident = await incidents_sql.lock_open_in_group(conn, key)
+        incident = await incidents_sql.lock_open_or_recent(conn, key, now - group.route.reopen_within)
+        if incident is not None and incident.status is not Status.RESOLVED:
+            return incident, False
         if incident is not None:
-            return incident
-        reopen_after = now - group.route.reopen_within
-        recent = await incidents_sql.lock_recently_resolved(conn, key, reopen_after)
-        if recent is not None:
-            incident = await incidents_sql.reopen(conn, recent.id, now)
+            incident = await incidents_sql.reopen(conn, incident.id, now)
             events.append(NewEvent(incident.id, EventKind.REOPENED, ACTOR, SOURCE, "Reopened: an alert fired again"))
             if group.route.escalation:
                 await escalation.start(conn, incident.id, group.route.escalation, now)
-            return incident
+            return incident, False
         first = group.alerts[0]
         incident = await incidents_sql.insert_open(
             conn,
@@ -147,7 +217,7 @@ async def _open_incident_for(
             events.append(NewEvent(incident.id, EventKind.OPENED, ACTOR, SOURCE, "Opened by Alertmanager"))
             if group.route.escalation:
                 await escalation.start(conn, incident.id, group.route.escalation, now)
-            return incident
+            return incident, True
         # Another writer opened it between our look and our insert: look again (and wait for its lock).
 
 
@@ -155,7 +225,7 @@ async def _targets_of_resolved_only(
     conn: asyncpg.Connection, key: str, group: _Group, result: IngestResult
 ) -> dict[int, list[AlertSignal]]:
     """Resolved alerts only: apply them to the incidents that hold them (or the open one)."""
-    known = await alerts_sql.lock_by_identity(conn, group.alerts)
+    known, _ = _split_instances(await alerts_sql.lock_instances(conn, group.alerts), group.alerts)
     open_incident = await incidents_sql.lock_open_in_group(conn, key)
     targets: dict[int, list[AlertSignal]] = {}
     for alert in group.alerts:
@@ -196,11 +266,21 @@ def _superseded_event(alert: Alert) -> NewEvent:
 
 
 async def _refresh_incident(
-    conn: asyncpg.Connection, incident_id: int, external_url: str, now: datetime
+    conn: asyncpg.Connection,
+    incident_id: int,
+    held: Incident | None,
+    facts: list[AlertFacts] | None,
+    external_url: str,
+    now: datetime,
 ) -> list[NewEvent]:
-    """Recompute the incident's fields from its alerts; resolve it when none fires (auto_resolve)."""
-    incident = await incidents_sql.get(conn, incident_id, for_update=True)
-    fields = derive_fields(await alerts_sql.facts_of_incident(conn, incident_id), incident.group_labels, external_url)
+    """Recompute the incident's fields from its alerts; resolve it when none fires (auto_resolve).
+
+    `held` is the incident when this transaction already locked it; `facts` its alerts when already known.
+    """
+    incident = held or await incidents_sql.get(conn, incident_id, for_update=True)
+    if facts is None:
+        facts = await alerts_sql.facts_of_incident(conn, incident_id)
+    fields = derive_fields(facts, incident.group_labels, external_url)
     await incidents_sql.apply_fields(conn, incident_id, fields, external_url, now)
     if fields.firing_count == 0 and incident.auto_resolve and incident.status is not Status.RESOLVED:
         await incidents_sql.set_status(conn, incident_id, Status.RESOLVED.value, ACTOR, now)

@@ -32,7 +32,6 @@ async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event
     """Write the entries, queue the messages they cause (outbox) and the after-commit notification."""
     if not events:
         return []
-    stored = await events_sql.insert_many(conn, events)
+    stored = await events_sql.insert_and_notify(conn, events)
     await deliveries.enqueue(conn, stored)
-    await events_sql.notify(conn, [e.incident_id for e in stored], [e.kind for e in stored])
     return stored

@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Migrate, then serve HTTP, the bots and the scheduler until SIGINT or SIGTERM."""
     from web.app import create_app
     from web.config_loader import load_config_or_exit
-    from web.server import serve_until_signalled
+    from web.server import run_event_loop, serve_until_signalled
 
     settings = _settings_or_exit()
     configure_logging(settings.log, settings.secrets())
@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         upgrade_sync(dsn)
         log.info("migrations applied; listening on %s:%s", settings.http.host, settings.http.port)
         app = create_app(settings, dsn, config=config)
-        asyncio.run(serve_until_signalled(app, settings.http))
+        run_event_loop(serve_until_signalled(app, settings.http))
     finally:
         if embedded is not None:
             embedded.stop()

@@ -31,6 +31,33 @@ async def insert_many(conn: asyncpg.Connection, events: list[NewEvent]) -> list[
     return [Event.from_record(r) for r in rows]
 
 
+async def insert_and_notify(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:
+    """Write timeline entries and queue the after-commit NOTIFY about them, in one round trip."""
+    if not events:
+        return []
+    incidents, kinds = sorted({e.incident_id for e in events}), sorted({e.kind for e in events})
+    payload = json.dumps({"incidents": incidents, "kinds": kinds})
+    rows = await conn.fetch(
+        """
+        WITH stored AS (
+            INSERT INTO incident_events (incident_id, kind, actor, source, message, data)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
+            RETURNING *
+        ), notified AS (SELECT pg_notify($7, $8))
+        SELECT stored.* FROM stored, notified ORDER BY stored.id
+        """,
+        [e.incident_id for e in events],
+        [e.kind for e in events],
+        [e.actor for e in events],
+        [e.source for e in events],
+        [e.message for e in events],
+        [e.data for e in events],
+        CHANNEL,
+        payload,
+    )
+    return [Event.from_record(r) for r in rows]
+
+
 async def notify(conn: asyncpg.Connection, incident_ids: list[int], kinds: list[str]) -> None:
     """Queue a NOTIFY that PostgreSQL sends only if the transaction commits."""
     payload = json.dumps({"incidents": sorted(set(incident_ids)), "kinds": sorted(set(kinds))})

@@ -47,6 +47,23 @@ async def lock_recently_resolved(conn: asyncpg.Connection, group_key: str, since
     return Incident.from_record(row) if row else None
 
 
+async def lock_open_or_recent(conn: asyncpg.Connection, group_key: str, since: datetime) -> Incident | None:
+    """The group's open incident, else its latest one resolved after `since`; locked. One round trip."""
+    row = await conn.fetchrow(
+        """
+        SELECT * FROM incidents
+        WHERE group_key = $1
+          AND (status <> 'resolved' OR (status = 'resolved' AND resolved_at >= $2))
+        ORDER BY status = 'resolved', resolved_at DESC
+        LIMIT 1
+        FOR UPDATE
+        """,
+        group_key,
+        since,
+    )
+    return Incident.from_record(row) if row else None
+
+
 async def insert_open(
     conn: asyncpg.Connection,
     *,
