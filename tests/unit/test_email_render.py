@@ -7,39 +7,28 @@ from datetime import UTC, datetime
 from bot.email.render import render_email, subject_for
 from store.domain.incident import Status
 from store.models import Event, Incident
+from tests.support.incident_values import make_incident
 
 T = datetime(2026, 11, 26, 19, 3, tzinfo=UTC)
 
 
 def incident(**changes: object) -> Incident:
     values: dict = dict(
-        id=42,
         group_key="k",
-        route_id="default",
-        source="alertmanager",
-        status=Status.TRIGGERED,
-        severity="critical",
         title="HighLatency",
         summary="p99 <b>above</b> 2s & rising",
-        description="",
         labels={"alertname": "HighLatency", "team": "a<b & c"},
         group_labels={},
         links={"runbook": "https://runbooks.example/r?a=1&b=2", "source": "javascript:alert(1)"},
         external_url="",
         alert_count=2,
         firing_alert_count=1,
-        auto_resolve=True,
-        reopen_count=0,
         created_at=T,
         updated_at=T,
         triggered_at=T,
-        acknowledged_at=None,
-        acknowledged_by=None,
-        resolved_at=None,
-        resolved_by=None,
     )
     values.update(changes)
-    return Incident(**values)
+    return make_incident(**values)
 
 
 def test_subject_names_what_the_mail_announces() -> None:
