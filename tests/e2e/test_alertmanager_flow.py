@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,20 +15,10 @@ import pytest
 from tests.support import alertmanager
 from tests.support.alertmanager import Alertmanager
 from tests.support.server import TocsinProcess
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-webhook-token"
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> object:
-    """Poll until predicate() is truthy (bounded in time)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Db:

@@ -16,6 +16,7 @@ from tests.support import alertmanager, prometheus
 from tests.support.alertmanager import Alertmanager
 from tests.support.prometheus import Prometheus
 from tests.support.server import TocsinProcess
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 TOKEN = "prometheus-stack-token"
@@ -31,17 +32,6 @@ def rule_group(expr: str) -> list[dict[str, Any]]:
         "annotations": {"summary": SUMMARY, "runbook_url": "https://runbooks.example/demo"},
     }
     return [{"name": "demo", "interval": "1s", "rules": [rule]}]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str]) -> Any:
-    """Poll until predicate() is truthy (bounded in time); on timeout show the processes' logs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{logs()}")
 
 
 def query(url: str, sql: str) -> list[dict[str, Any]]:

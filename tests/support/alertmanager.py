@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import yaml
 
 from tests.support.server import free_port
+from tests.support.waiting import wait_ready
 
 BINARY = "prometheus-alertmanager"
 
@@ -70,15 +70,8 @@ class Alertmanager:
             "--cluster.listen-address=",
         ]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("Alertmanager did not become ready: " + self.log())
+        wait_ready(self.url + "/-/ready", self.proc, "Alertmanager", self.log, timeout)
+        return self
 
     def stop(self) -> None:
         """Stop it."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import yaml
 
 from tests.support.server import free_port
+from tests.support.waiting import wait_ready
 
 BINARY = "prometheus"
 
@@ -66,17 +66,8 @@ class Prometheus:
             "--rules.alert.resend-delay=1s",
         ]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Prometheus exited with {self.proc.returncode}: {self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("Prometheus did not become ready: " + self.log())
+        wait_ready(self.url + "/-/ready", self.proc, "Prometheus", self.log, timeout)
+        return self
 
     def reload(self) -> None:
         """Re-read the configuration and the rule files (POST /-/reload)."""
