@@ -11,32 +11,15 @@ from store.models import Event, NewEvent
 CHANNEL = "tocsin_events"
 
 
-async def insert_many(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:
-    """Write timeline entries and return them as stored."""
-    if not events:
-        return []
-    rows = await conn.fetch(
-        """
-        INSERT INTO incident_events (incident_id, kind, actor, source, message, data)
-        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
-        RETURNING *
-        """,
-        [e.incident_id for e in events],
-        [e.kind for e in events],
-        [e.actor for e in events],
-        [e.source for e in events],
-        [e.message for e in events],
-        [e.data for e in events],
-    )
-    return [Event.from_record(r) for r in rows]
+def _payload(incident_ids: list[int], kinds: list[str]) -> str:
+    return json.dumps({"incidents": sorted(set(incident_ids)), "kinds": sorted(set(kinds))})
 
 
 async def insert_and_notify(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:
     """Write timeline entries and queue the after-commit NOTIFY about them, in one round trip."""
     if not events:
         return []
-    incidents, kinds = sorted({e.incident_id for e in events}), sorted({e.kind for e in events})
-    payload = json.dumps({"incidents": incidents, "kinds": kinds})
+    payload = _payload([e.incident_id for e in events], [e.kind for e in events])
     rows = await conn.fetch(
         """
         WITH stored AS (
@@ -60,8 +43,7 @@ async def insert_and_notify(conn: asyncpg.Connection, events: list[NewEvent]) ->
 
 async def notify(conn: asyncpg.Connection, incident_ids: list[int], kinds: list[str]) -> None:
     """Queue a NOTIFY that PostgreSQL sends only if the transaction commits."""
-    payload = json.dumps({"incidents": sorted(set(incident_ids)), "kinds": sorted(set(kinds))})
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, _payload(incident_ids, kinds))
 
 
 async def list_for_incident(conn: asyncpg.Connection, incident_id: int, limit: int = 1000) -> list[Event]:
