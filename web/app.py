@@ -61,7 +61,7 @@ def create_app(
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
-    app.register_blueprint(api.create_blueprint(settings.http))
+    app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
 
