@@ -23,15 +23,16 @@ async def silence_incident(
 ) -> ActionResult:
     """One Alertmanager silence per firing alert of the incident (equal matchers on its labels), recorded.
 
-    422 for a bad duration; 404; 409 when resolved or nothing fires; 503 when ALERTMANAGER_URL is unset
-    or Alertmanager fails (nothing is recorded then).
+    422 for a bad duration; 404; 409 when resolved, nothing fires or ALERTMANAGER_URL is unset; 503 when
+    Alertmanager cannot be reached or refuses (nothing is recorded then).
     """
     try:
         seconds = check_seconds(seconds)
     except BadDuration as exc:
         raise ApiError(422, "invalid_payload", f"duration: {exc}", [{"field": "duration"}]) from None
     if not alertmanager_url:
-        raise ApiError(503, "alertmanager_unavailable", "silences need ALERTMANAGER_URL to be set on Tocsin")
+        # Not a passing failure (retrying will not help): a conflict with how Tocsin is set up.
+        raise ApiError(409, "silences_off", "silences are off: ALERTMANAGER_URL is not set on Tocsin")
     _incident, label_sets = await silence_store.silence_matchers(db, incident_id)
     client = AlertmanagerClient(alertmanager_url)
     now = datetime.now(UTC)

@@ -150,8 +150,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
         return event_json(result.events[0])
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/silence", "silenceIncident",
-                        "Silence the incident's firing alerts in Alertmanager (409 when resolved; 503 when "
-                        "ALERTMANAGER_URL is unset or Alertmanager fails)", auth.WRITE, ref("Event"), status=201,
+                        "Silence the incident's firing alerts in Alertmanager (409 when resolved or ALERTMANAGER_URL "
+                        "is unset; 503 when Alertmanager fails)", auth.WRITE, ref("Event"), status=201,
                         body=SILENCE, errors=(*WRITE_ERRORS, 503)), anonymous_read)
     async def silence(call: Call) -> dict[str, Any]:
         try:
