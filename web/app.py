@@ -18,8 +18,9 @@ from store.runtime import Runtime
 from web import api, health, metrics
 from web.api import oncall
 from web.api.auth import read_guard
+from web.chat import build_chat
 from web.config_loader import default_route
-from web.delivery import start_delivery
+from web.delivery import build_registry, start_delivery
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,19 +62,24 @@ def create_app(
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
-    app.register_blueprint(api.create_blueprint(settings.http))
+    app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
+    chat = build_chat(app, settings, config, dsn)
+    for blueprint in chat.routes:
+        app.register_blueprint(blueprint)
 
     @app.before_serving
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
-        state["delivery"] = await start_delivery(settings, db)
+        state["delivery"] = await start_delivery(settings, db, build_registry(settings, chat.channels()))
         add_escalation_jobs(state["delivery"].scheduler, runtime)
+        await chat.start()
 
     @app.after_serving
     async def close_database() -> None:
+        await chat.stop()
         if "delivery" in state:
             await state.pop("delivery").stop()
         runtime: Runtime | None = app.extensions.pop("tocsin", None)

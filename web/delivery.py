@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
+from bot.delivery import Channel, ChannelRegistry, DeliveryWorker, WorkerSettings
 from bot.email.client import EmailChannel
 from scheduler import jobs
 from scheduler.runner import create_scheduler, stop_scheduler
@@ -34,9 +35,9 @@ class DeliveryService:
         await self.pool.close()
 
 
-def build_registry(settings: Settings) -> ChannelRegistry:
-    """The channels the settings turn on (Slack and Telegram register here too when they are on)."""
-    registry = ChannelRegistry()
+def build_registry(settings: Settings, chat_channels: Iterable[Channel] = ()) -> ChannelRegistry:
+    """The channels the settings turn on: email, and the chat bots' channels (Slack, Telegram) when on."""
+    registry = ChannelRegistry(chat_channels)
     if settings.email is not None:
         registry.register(EmailChannel(settings.email))
     return registry

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.email.settings import TLS_MODES, EmailSettings, check_address
 from bot.slack.settings import DEFAULT_API_URL, SlackSettings
+from bot.telegram.settings import TelegramSettings, TelegramSettingsError, read_telegram_settings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
 from store.domain.delivery import RetryPolicy
 from store.settings import DatabaseSettings
@@ -79,6 +80,7 @@ class Settings:
     config_path: Path | None = None
     alertmanager_url: str | None = None
     slack: SlackSettings | None = None
+    telegram: TelegramSettings | None = None  # None: Telegram off (TELEGRAM_BOT_TOKEN unset)
     email: EmailSettings | None = None  # None: email off (EMAIL_SMTP_HOST unset)
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -181,6 +183,14 @@ def parse_duration(text: str, name: str = "duration") -> float:
     if not match:
         raise SettingsError(f"{name}={text!r}: expected a duration such as 30s, 15m, 2h or 1d")
     return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+
+
+def _telegram_settings(env: _Env, public_url: str, alertmanager_url: str | None) -> TelegramSettings | None:
+    """Telegram's settings through the same reader (NAME_FILE variants, secrets remembered for scrubbing)."""
+    try:
+        return read_telegram_settings(env.str, public_url, alertmanager_url)
+    except TelegramSettingsError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def read_slack_settings(env: _Env, public_url: str, alertmanager_url: str | None) -> SlackSettings | None:
@@ -305,6 +315,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         config_path=config_path,
         alertmanager_url=alertmanager_url,
         slack=read_slack_settings(env, http.public_url, alertmanager_url),
+        telegram=_telegram_settings(env, http.public_url, alertmanager_url),
         email=email,
         delivery=RetryPolicy(give_up=give_up),
         raw=dict(env.values),

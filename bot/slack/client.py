@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,6 +17,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.delivery import SendResult
 from bot.slack import render
 from bot.slack.settings import SlackSettings
 from store.models import Event, Incident
@@ -26,16 +26,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER = 30.0
 REQUEST_TIMEOUT = 15
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What one delivery attempt did (mirror of bot/delivery.py's SendResult)."""
-
-    ok: bool
-    retry_after: float | None = None
-    external_ref: str | None = None
-    error: str | None = None
 
 
 class DeliveryLike(Protocol):

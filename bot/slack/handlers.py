@@ -118,6 +118,8 @@ def explain(exc: BaseException, what: str) -> str:
     if isinstance(exc, InvalidTransition | NotFound | CommandError):
         message = str(exc)
         return f":warning: {message[:1].upper()}{message[1:]}"
+    if isinstance(exc, ApiError) and exc.status < 500:  # a conflict or a missing incident: say it as it is
+        return f":warning: {exc.message[:1].upper()}{exc.message[1:]}"
     if isinstance(exc, ApiError):
         return f":warning: Could not {what}: {exc.message}"
     if isinstance(exc, UNAVAILABLE):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -12,19 +11,10 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
+from bot.delivery import SendResult
 from bot.telegram.render import Rendered, render_incident
 from bot.telegram.settings import ChatTarget, TelegramSettings, TelegramSettingsError, parse_chat
 from store.models import Event, Incident
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What became of one send: the same fields as bot.delivery.SendResult (issue 4)."""
-
-    ok: bool
-    retry_after: float | None = None
-    external_ref: str | None = None
-    error: str | None = None
 
 
 class Delivery(Protocol):

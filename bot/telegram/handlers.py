@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.telegram.render import MAX_TEXT, render_incident_list, shorten
 from store.domain.incident import ActionSource, InvalidTransition
-from store.errors import ApiError
+from store.errors import ApiError, DatabaseUnavailable
 from store.models import Incident
 from store.sql.incidents import NotFound
 
@@ -45,7 +45,7 @@ class IncidentActions(Protocol):
 
     async def resolve(self, incident_id: int, actor: str, source: ActionSource, note: str | None) -> object: ...
 
-    async def silence(self, incident_id: int, actor: str, source: ActionSource, seconds: int) -> object: ...
+    async def silence(self, incident_id: int, duration_seconds: float, actor: str, source: ActionSource) -> object: ...
 
     async def list_open(self) -> Sequence[Incident]: ...
 
@@ -179,7 +179,7 @@ class Handlers:
             call = self.actions.resolve(incident_id, actor, SOURCE, None)
             done = f"#{incident_id} resolved"
         else:
-            call = self.actions.silence(incident_id, actor, SOURCE, SILENCE_SECONDS)
+            call = self.actions.silence(incident_id, SILENCE_SECONDS, actor, SOURCE)
             done = f"#{incident_id}: alerts silenced for 1h"
         await query.answer(await self._act(call, done))
 
@@ -215,6 +215,10 @@ class Handlers:
             await call
         except (InvalidTransition, NotFound) as exc:
             return _capitalized(str(exc))
+        except ApiError as exc:
+            if isinstance(exc, DatabaseUnavailable):
+                raise  # the error handler says the database is away; try again
+            return shorten(_capitalized(exc.message), 200)
         return f"{done}. ✔️"
 
     async def _reply(self, update: Update, text: str, html: bool = True) -> None:

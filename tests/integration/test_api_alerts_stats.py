@@ -164,6 +164,7 @@ async def test_openapi_describes_every_operation_with_errors_and_auth(client: An
         ("POST", "/api/v1/incidents/{id}/acknowledge"),
         ("POST", "/api/v1/incidents/{id}/resolve"),
         ("POST", "/api/v1/incidents/{id}/notes"),
+        ("POST", "/api/v1/incidents/{id}/silence"),
         ("GET", "/api/v1/alerts"),
         ("GET", "/api/v1/alerts/{id}"),
         ("GET", "/api/v1/stats"),
@@ -178,6 +179,8 @@ async def test_openapi_describes_every_operation_with_errors_and_auth(client: An
     assert listing["security"] == [{"bearerAuth": []}]
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert doc["components"]["schemas"]["OpenIncident"]["required"] == ["title"]
+    assert doc["components"]["schemas"]["Silence"]["required"] == ["duration"]
+    assert {"409", "422", "503"} <= set(doc["paths"]["/api/v1/incidents/{id}/silence"]["post"]["responses"])
     label = next(p for p in doc["paths"]["/api/v1/alerts"]["get"]["parameters"] if p["name"] == "label")
     assert label["schema"]["type"] == "array"
 

@@ -9,7 +9,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.client import SendResult, SlackChannel, make_web_client, post_message, update_message
+from bot.delivery import SendResult
+from bot.slack.client import SlackChannel, make_web_client, post_message, update_message
 from bot.slack.settings import SlackSettings
 from store.domain.incident import Status
 from tests.support.incident_values import T0, make_event, make_incident

@@ -39,7 +39,7 @@ class RecordingActions:
         self.calls.append(("resolve", incident_id, actor, source, note))
         self._check(incident_id, "resolve")
 
-    async def silence(self, incident_id: int, actor: str, source: ActionSource, seconds: int) -> None:
+    async def silence(self, incident_id: int, seconds: float, actor: str, source: ActionSource) -> None:
         self.calls.append(("silence", incident_id, actor, source, seconds))
         self._check(incident_id, "silence")
 

@@ -99,3 +99,43 @@ def test_json_log_lines_are_objects(capsys: pytest.CaptureFixture[str]) -> None:
     assert entry["level"] == "info" and entry["logger"] == "tocsin.test"
     assert entry["message"] == "token [secret] used"
     logging.getLogger().handlers.clear()
+
+
+def test_telegram_is_off_without_a_token_and_on_with_one(tmp_path: Path) -> None:
+    assert load_settings({}).telegram is None
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("s3cret_value\n")
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_WEBHOOK_SECRET_FILE": str(secret_file),
+            "TELEGRAM_CHAT_ID": "-1001,-1002:7",
+            "TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+            "PUBLIC_URL": "https://tocsin.example.com/",
+            "ALERTMANAGER_URL": "http://am:9093",
+        }
+    )
+    telegram = settings.telegram
+    assert telegram is not None and telegram.bot_token == token
+    assert telegram.webhook_secret == "s3cret_value" and telegram.webhook_mode
+    assert [str(c) for c in telegram.chats] == ["-1001", "-1002:7"]
+    assert telegram.api_url == "http://127.0.0.1:9"
+    assert telegram.webhook_url == "https://tocsin.example.com/telegram/webhook"
+    assert telegram.alertmanager_url == "http://am:9093"
+    assert token in settings.secrets() and "s3cret_value" in settings.secrets()
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": "nope"}, "TELEGRAM_BOT_TOKEN: expected a token"),
+        (
+            {"TELEGRAM_BOT_TOKEN": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "TELEGRAM_WEBHOOK_SECRET": "a b"},
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
+    ],
+)
+def test_bad_telegram_values_are_settings_errors(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError, match=fragment):
+        load_settings(env)

@@ -19,10 +19,10 @@ def _version() -> str:
         return "0"
 
 
-def create_blueprint(http: HttpSettings) -> Blueprint:
+def create_blueprint(http: HttpSettings, alertmanager_url: str | None = None) -> Blueprint:
     """Every API endpoint, plus GET /api/v1/openapi.json generated from their declarations."""
     api = Registry("api")
-    incidents.register(api, http.public_url, http.anonymous_read)
+    incidents.register(api, http.public_url, http.anonymous_read, alertmanager_url)
     alerts.register(api, http.public_url, http.anonymous_read)
     stats.register(api, http.anonymous_read)
     doc = openapi.document(api.endpoints, http.anonymous_read, _version())

@@ -1,4 +1,5 @@
-"""The incident endpoints: list, one with its alerts and timeline, open by hand, acknowledge, resolve, notes."""
+"""The incident endpoints: list, one with its alerts and timeline, open by hand, acknowledge, resolve, notes,
+silence."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from store import deliveries, lifecycle
 from store.db import Database
 from store.domain.delivery import channels_for
 from store.domain.incident import SEVERITIES, ActionSource, Status
+from store.domain.silence import BadDuration, parse_duration
 from store.errors import ApiError
 from store.sql import alerts as alerts_sql
 from store.sql import events as events_sql
@@ -19,6 +21,7 @@ from web.api import auth, cursor
 from web.api.registry import Call, Endpoint, Registry
 from web.api.schema import Body, Field, Query
 from web.api.shapes import alert_json, event_json, incident_json, page_of, ref, rfc3339
+from web.silence import silence_incident
 
 LIST = Query(
     (
@@ -50,6 +53,8 @@ RESOLVE = Body(
 )
 NOTE = Body("Note", (Field("text", "string", "the note", required=True, min_length=1, max_length=10_000,
                            pattern=r"\S"),))
+SILENCE = Body("Silence", (Field("duration", "string", "how long: 1m to 30d, such as 30m, 2h or 1d", required=True,
+                                 min_length=2, max_length=10, pattern=r"^\d+[mhd]$"),))
 ONE = (404,)
 WRITE_ERRORS = (400, 404, 409, 413, 415)
 
@@ -83,7 +88,7 @@ async def _detail(incident_id: int, public_url: str) -> dict[str, Any]:
     }
 
 
-def register(api: Registry, public_url: str, anonymous_read: bool) -> None:
+def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_url: str | None = None) -> None:
     """Add the incident endpoints to the registry."""
 
     @api.route(Endpoint("GET", "/api/v1/incidents", "listIncidents", "List incidents", auth.READ,
@@ -141,5 +146,19 @@ def register(api: Registry, public_url: str, anonymous_read: bool) -> None:
     async def add_note(call: Call) -> dict[str, Any]:
         result = await lifecycle.add_note(
             _db(), call.path["id"], call.principal.actor, ActionSource.API, call.body["text"]
+        )
+        return event_json(result.events[0])
+
+    @api.route(Endpoint("POST", "/api/v1/incidents/{id}/silence", "silenceIncident",
+                        "Silence the incident's firing alerts in Alertmanager (409 when resolved or ALERTMANAGER_URL "
+                        "is unset; 503 when Alertmanager fails)", auth.WRITE, ref("Event"), status=201,
+                        body=SILENCE, errors=(*WRITE_ERRORS, 503)), anonymous_read)
+    async def silence(call: Call) -> dict[str, Any]:
+        try:
+            seconds = parse_duration(call.body["duration"])
+        except BadDuration as exc:
+            raise ApiError(422, "invalid_payload", f"duration: {exc}", [{"field": "duration"}]) from None
+        result = await silence_incident(
+            _db(), alertmanager_url, call.path["id"], seconds, call.principal.actor, ActionSource.API
         )
         return event_json(result.events[0])

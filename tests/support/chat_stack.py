@@ -1,0 +1,70 @@
+"""The outside world of an end-to-end chat test: Slack's and Telegram's stand-ins and an SMTP sink, served
+from an event loop in a background thread so that a synchronous test can drive a real `tocsin serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from tests.support.slack_api import SlackApi
+from tests.support.smtp import SmtpSink
+from tests.support.telegram_api import FakeTelegramApi
+
+T = TypeVar("T")
+SLACK_TOKEN = "xoxb-e2e-token"
+
+
+class BackgroundLoop:
+    """An asyncio loop in a daemon thread; run(coro) waits for its result (bounded)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-standins", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run a coroutine on the loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+class ChatWorld:
+    """Slack's Web API, Telegram's Bot API and an SMTP server, all on loopback."""
+
+    def __init__(self) -> None:
+        self.background = BackgroundLoop()
+        self.slack = SlackApi(token=SLACK_TOKEN)
+        self.telegram = FakeTelegramApi()
+        self.smtp = SmtpSink()
+
+    def start(self) -> ChatWorld:
+        """Start all three."""
+        self.background.run(self.slack.start())
+        self.background.run(self.telegram.start())
+        self.background.run(self.smtp.start())
+        return self
+
+    def stop(self) -> None:
+        """Stop all three and the loop."""
+        for server in (self.slack, self.telegram, self.smtp):
+            self.background.run(server.stop())
+        self.background.close()
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 30, what: str = "condition") -> T:
+    """Poll until predicate() is truthy (bounded in time); its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
