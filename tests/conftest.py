@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from quart.testing.app import TestApp
 
 from store.db import Database, create_database
 from store.settings import DatabaseSettings
 from tests.support.postgres import TestPostgres
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "alertmanager-samples"
+# Quart's test app gives startup 6 s; ours opens pools, LISTEN and the scheduler, which can take longer
+# on a loaded 2-core machine (CI), so allow a minute before calling it a failure.
+TestApp.__init__.__defaults__ = (60, 60)
 collect_ignore_glob = ["perf/*"]  # benchmarks are run by hand, not by the suite
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
