@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,17 +13,6 @@ from store.domain.incident import ActionSource
 from store.runtime import Runtime
 from tests.conftest import load_sample
 from tests.support.api import bearer, running_app, seed_incident
-
-
-@pytest.fixture
-async def client(database_url: str) -> AsyncIterator[Any]:
-    async with running_app(database_url) as (_, test_client):
-        yield test_client
-
-
-@pytest.fixture
-async def admin(db: Database) -> dict[str, str]:
-    return await bearer(db, "admin")
 
 
 async def _post_samples(client: Any) -> list[int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,17 +13,6 @@ from store.db import Database
 from tests.support.api import PUBLIC_URL, bearer, running_app, seed_incident
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def client(database_url: str) -> AsyncIterator[Any]:
-    async with running_app(database_url) as (_, test_client):
-        yield test_client
-
-
-@pytest.fixture
-async def admin(db: Database) -> dict[str, str]:
-    return await bearer(db, "admin")
 
 
 async def _json(response: Any) -> Any:
