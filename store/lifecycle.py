@@ -97,6 +97,26 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
+async def _transition(
+    conn: asyncpg.Connection,
+    incident_id: int,
+    action: str,
+    check: Callable[[int, Status], None],
+    status: Status,
+    who: str,
+    when: datetime,
+) -> Incident:
+    """Lock, check the transition (409 naming the current state), set the status and stop escalation."""
+    incident = await _lock(conn, incident_id)
+    try:
+        check(incident_id, incident.status)
+    except InvalidTransition:
+        raise conflict(incident, action) from None
+    incident = await incidents_sql.set_status(conn, incident_id, status.value, who, when)
+    await escalation.stop(conn, incident_id)
+    return incident
+
+
 async def acknowledge(
     db: Database,
     incident_id: int,
@@ -110,13 +130,9 @@ async def acknowledge(
     when = _now(now)
     taker = assignee or actor
     async with db.transaction() as conn:
-        incident = await _lock(conn, incident_id)
-        try:
-            check_acknowledge(incident_id, incident.status)
-        except InvalidTransition:
-            raise conflict(incident, "acknowledge") from None
-        incident = await incidents_sql.set_status(conn, incident_id, Status.ACKNOWLEDGED.value, taker, when)
-        await escalation.stop(conn, incident_id)
+        incident = await _transition(
+            conn, incident_id, "acknowledge", check_acknowledge, Status.ACKNOWLEDGED, taker, when
+        )
         message = f"Acknowledged by {taker}" + (f" (assigned by {actor})" if taker != actor else "")
         events = await record(
             conn, [NewEvent(incident_id, EventKind.ACKNOWLEDGED, actor, source.value, message, {"assignee": taker})]
@@ -138,13 +154,7 @@ async def resolve(
     when = _now(now)
     who = resolver or actor
     async with db.transaction() as conn:
-        incident = await _lock(conn, incident_id)
-        try:
-            check_resolve(incident_id, incident.status)
-        except InvalidTransition:
-            raise conflict(incident, "resolve") from None
-        incident = await incidents_sql.set_status(conn, incident_id, Status.RESOLVED.value, who, when)
-        await escalation.stop(conn, incident_id)
+        incident = await _transition(conn, incident_id, "resolve", check_resolve, Status.RESOLVED, who, when)
         message = f"Resolved by {who}" + (f": {note}" if note else "")
         data: dict[str, str] = {"resolver": who}
         if note:
