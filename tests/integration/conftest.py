@@ -1,4 +1,4 @@
-"""Fixtures of the API tests: a running app's test client and an admin's bearer header."""
+"""Integration fixtures: a running app's test client, an admin's bearer header, the Telegram Bot API stand-in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from store.db import Database
 from tests.support.api import bearer, running_app
+from tests.support.telegram_api import FakeTelegramApi
 
 
 @pytest.fixture
@@ -22,3 +23,11 @@ async def client(database_url: str) -> AsyncIterator[Any]:
 async def admin(db: Database) -> dict[str, str]:
     """Authorization header of a fresh admin token."""
     return await bearer(db, "admin")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeTelegramApi]:
+    """The Telegram Bot API stand-in on a free loopback port."""
+    fake = await FakeTelegramApi().start()
+    yield fake
+    await fake.stop()

@@ -15,13 +15,6 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramApi]:
-    fake = await FakeTelegramApi().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(api: FakeTelegramApi) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=f"{api.url}/bot") as real_bot:
         yield real_bot

@@ -25,13 +25,6 @@ class Delivery:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramApi]:
-    fake = await FakeTelegramApi().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def channel(api: FakeTelegramApi) -> AsyncIterator[TelegramChannel]:
     settings = TelegramSettings(TOKEN, chats=(ChatTarget(-1001),), api_url=api.url, public_url="https://t.example",
                                 alertmanager_url="http://am:9093")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
-import pytest
 
 from store.db import Database
 from store.domain.incident import ActionSource
@@ -31,13 +30,6 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], what: str, with
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting until {what}")
         await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramApi]:
-    fake = await FakeTelegramApi().start()
-    yield fake
-    await fake.stop()
 
 
 async def test_polling_serves_queued_updates(api: FakeTelegramApi, database_url: str) -> None:
