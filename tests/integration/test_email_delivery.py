@@ -9,30 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
 from bot.email.client import EmailChannel
-from bot.email.settings import EmailSettings
 from store import deliveries
 from store.db import Database, create_database
-from store.domain.delivery import RetryPolicy
 from store.settings import DatabaseSettings
+from tests.support.email_delivery import PUBLIC, email_settings, started
 from tests.support.incidents import EMAIL_ONLY, act, open_incident, rows
 from tests.support.smtp import Received, SmtpSink, client_context, self_signed, server_context
-
-FAST = WorkerSettings(retry=RetryPolicy(base=0.05, cap=0.3, give_up=3600), send_timeout=5, lease=10, idle_poll=1)
-PUBLIC = "https://tocsin.example"
-
-
-def email_settings(port: int, tls: str = "none", **kwargs: object) -> EmailSettings:
-    return EmailSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        from_addr="Tocsin <tocsin@example.com>",
-        tls=tls,
-        public_url=PUBLIC,
-        timeout=5,
-        **kwargs,
-    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -41,12 +24,6 @@ async def smtp() -> AsyncIterator[SmtpSink]:
     await sink.start()
     yield sink
     await sink.stop()
-
-
-async def started(db: Database, channel: EmailChannel, name: str = "") -> DeliveryWorker:
-    worker = DeliveryWorker(db, ChannelRegistry([channel]), FAST, name=name)
-    await worker.start()
-    return worker
 
 
 async def eventually(check: Callable[[], object], within: float = 15.0) -> None:

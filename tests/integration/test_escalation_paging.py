@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
 from bot.email.client import EmailChannel
-from bot.email.settings import EmailSettings
 from store import escalation
 from store.db import Database
-from store.domain.delivery import RetryPolicy
 from store.ingest import ingest_batch
 from tests.conftest import load_sample
+from tests.support.email_delivery import email_settings, started
 from tests.support.escalation import Clock, make_config
 from tests.support.smtp import SmtpSink
 from webhook.alertmanager import parse_webhook
@@ -40,17 +38,7 @@ async def test_step_two_pages_carol_by_slack_dm_email_and_the_leads_channel(db: 
 async def test_a_paged_person_receives_the_email(db: Database) -> None:
     sink = SmtpSink()
     port = await sink.start()
-    settings = EmailSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        from_addr="tocsin@example.com",
-        tls="none",
-        public_url="https://tocsin.example",
-        timeout=5,
-    )  # type: ignore[call-arg]
-    fast = WorkerSettings(retry=RetryPolicy(base=0.05, cap=0.3, give_up=3600), send_timeout=5, lease=10, idle_poll=1)
-    worker = DeliveryWorker(db, ChannelRegistry([EmailChannel(settings)]), fast)
-    await worker.start()
+    worker = await started(db, EmailChannel(email_settings(port)))
     try:
         config, clock = make_config(), Clock()
         await ingest_batch(db, parse_webhook(load_sample("05_firing_from_prometheus.json")), config.routes, clock)
