@@ -12,13 +12,13 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from prometheus_client import Counter, Gauge
 
 from store import deliveries
 from store.db import Database
-from store.domain.delivery import RetryPolicy
+from store.domain.delivery import ANNOUNCE, RetryPolicy
 from store.events import EventListener
 from store.models import Delivery, Event, Incident
 
@@ -50,6 +50,13 @@ class Channel(Protocol):
     name: str
 
     async def send(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> SendResult: ...
+
+
+@runtime_checkable
+class Announcer(Protocol):
+    """A channel that can also post a message of its own, not about an incident (handoff announcements)."""
+
+    async def announce(self, delivery: Delivery, text: str) -> SendResult: ...
 
 
 class ChannelRegistry:
@@ -184,6 +191,10 @@ class DeliveryWorker:
             log.exception("could not record the outcome of delivery %s", delivery.id)
 
     async def _send(self, channel: Channel, delivery: Delivery) -> SendResult:
+        if delivery.kind == ANNOUNCE:
+            if not isinstance(channel, Announcer):
+                return SendResult(False, error=f"the {channel.name} channel cannot post announcements")
+            return await channel.announce(delivery, await deliveries.load_announcement(self.db, delivery))
         incident, events = await deliveries.load_for_send(self.db, delivery)
         return await channel.send(delivery, incident, events)
 
@@ -198,10 +209,10 @@ class DeliveryWorker:
         level = logging.ERROR if state == "failed" else logging.WARNING
         log.log(
             level,
-            "%s delivery %s for incident #%s: %s (%s)",
+            "%s delivery %s for %s: %s (%s)",
             delivery.channel,
             delivery.id,
-            delivery.incident_id,
+            f"incident #{delivery.incident_id}" if delivery.incident_id else f"announcement {delivery.announcement_id}",
             error,
             "given up" if state == "failed" else f"attempt {delivery.attempts}",
         )

@@ -16,6 +16,7 @@ import asyncpg
 from store.db import Database
 from store.domain.delivery import (
     OPEN,
+    UPDATE,
     RetryPolicy,
     absorbs_updates,
     notifies,
@@ -60,6 +61,13 @@ async def enqueue(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     bumped = await sql.bump_pending(conn, [i for i, _ in bumps], [d for _, d in bumps])
     updates += [d for i, d in bumps if i not in bumped]  # claimed meanwhile: its message may predate these
     await sql.upsert_updates(conn, updates)
+
+
+async def enqueue_announcement(
+    conn: asyncpg.Connection, announcement_id: int, targets: Sequence[tuple[str, str]]
+) -> None:
+    """Queue a handoff announcement to each (channel, target), in the transaction that records it."""
+    await sql.insert_announcements(conn, announcement_id, "handoff", list(targets))
 
 
 def _streams(channels: dict[str, Any], events: list[Event]) -> list[tuple[str, str, list[Event]]]:
@@ -111,7 +119,7 @@ async def mark_retry(
             return "failed"
         delay = min(delay, left)  # one last attempt at the give-up time
         newer = None
-        if row["kind"] != OPEN:
+        if row["kind"] == UPDATE:
             newer = await sql.lock_pending_update(conn, row["incident_id"], row["channel"], row["target"])
         if newer is not None:
             await sql.merge_into(conn, row, newer, delay, error)
@@ -138,6 +146,15 @@ async def load_for_send(db: Database, delivery: Delivery) -> tuple[Incident, lis
         incident = await incidents_sql.get(conn, delivery.incident_id)
         events = await events_sql.latest_for_incident(conn, delivery.incident_id, RECENT_EVENTS)
     return incident, events
+
+
+async def load_announcement(db: Database, delivery: Delivery) -> str:
+    """The text an announcement delivery posts."""
+    async with db.connection() as conn:
+        text = await sql.announcement_text(conn, delivery.announcement_id or 0)
+    if text is None:  # the row's foreign key makes this impossible short of manual deletes
+        raise LookupError(f"announcement {delivery.announcement_id} of delivery {delivery.id} is gone")
+    return text
 
 
 async def counts(db: Database) -> dict[str, dict[str, int]]:

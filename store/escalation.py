@@ -14,6 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
+from store import deliveries
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.escalation import next_step, step_number
@@ -96,7 +97,7 @@ async def announce_handoffs(db: Database, config: Config, now: datetime) -> list
     announced: list[HandoffAnnouncement] = []
     for schedule in config.schedules:
         channels = schedule.announce
-        if channels.slack_channel is None and channels.telegram_chat is None:
+        if not channels.targets():
             continue
         shift, real_start, real_end = current_shift(schedule, now)
         if not real_start or now - shift.start > ANNOUNCE_GRACE:
@@ -115,6 +116,7 @@ async def announce_handoffs(db: Database, config: Config, now: datetime) -> list
                 now,
             )
             if row is not None:
+                await deliveries.enqueue_announcement(conn, row.id, channels.targets())
                 await events_sql.notify(conn, [], [HANDOFF_KIND])
         if row is not None:
             announced.append(row)

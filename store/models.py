@@ -104,16 +104,16 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One message for one channel target: an incident's open message or an update of it."""
+    """One message for one channel target: an incident's open message or an update of it, or an announcement."""
 
     id: int
-    incident_id: int
+    incident_id: int | None  # None for an announcement
     channel: str
     target: str
-    kind: str  # "open" or "update"
+    kind: str  # "open", "update" or "announce"
     state: str  # "pending", "sending", "sent" or "failed"
-    first_event_id: int  # the first and last timeline entries this message reflects (a burst coalesces)
-    event_id: int
+    first_event_id: int | None  # the first and last timeline entries this message reflects (a burst coalesces)
+    event_id: int | None
     event_kind: str
     attempts: int
     next_attempt_at: datetime
@@ -125,6 +125,7 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+    announcement_id: int | None = None  # a handoff announcement's id (kind "announce")
 
     @classmethod
     def from_record(cls, r: Any) -> Delivery:

@@ -134,6 +134,17 @@ class SlackChannel:
             return await update_message(self.client, delivery.external_ref, incident, blocks, line)
         return SendResult(False, error=f"unknown delivery kind {delivery.kind!r} (expected open or update)")
 
+    async def announce(self, delivery: DeliveryLike, text: str) -> SendResult:
+        """Post a message of its own (a handoff announcement) to the delivery's channel."""
+        target = delivery.target or self.settings.channel
+        if not target:
+            return SendResult(False, error="no Slack channel to announce in: the schedule's announce names none")
+        try:
+            response = await self.client.chat_postMessage(channel=target, text=render.escape(text), unfurl_links=False)
+        except Exception as exc:  # noqa: BLE001 - mapped to a result; failure() re-raises what it does not know
+            return failure("chat.postMessage", exc)
+        return SendResult(True, external_ref=f"{response['channel']}:{response['ts']}")
+
 
 async def post_message(
     client: AsyncWebClient, channel: str, incident: Incident, blocks: list[dict[str, Any]]

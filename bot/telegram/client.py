@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -51,19 +51,15 @@ class TelegramChannel:
     async def send(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> SendResult:
         """Open: post a new message (ref "chat_id:message_id"). Update: edit the message of that ref."""
         rendered = self.render(incident, recent_events)
-        try:
-            if delivery.kind == "open":
-                return await self._post(self._target(delivery), rendered)
-            if delivery.kind == "update":
-                return await self._edit(delivery.external_ref, rendered)
-        except RetryAfter as exc:
-            seconds = retry_after_seconds(exc)
-            return SendResult(False, retry_after=seconds, error=f"Telegram flood control: retry after {seconds:g}s")
-        except _NoTarget as exc:
-            return SendResult(False, error=str(exc))
-        except TelegramError as exc:
-            return SendResult(False, error=f"Telegram: {exc.message}")
+        if delivery.kind == "open":
+            return await guarded(lambda: self._post(self._target(delivery), rendered))
+        if delivery.kind == "update":
+            return await guarded(lambda: self._edit(delivery.external_ref, rendered))
         return SendResult(False, error=f"unknown delivery kind {delivery.kind!r}: expected 'open' or 'update'")
+
+    async def announce(self, delivery: Delivery, text: str) -> SendResult:
+        """Post a message of its own (a handoff announcement), as plain text, to the delivery's chat."""
+        return await guarded(lambda: self._post(self._target(delivery), Rendered(text, None), parse_mode=None))
 
     def _target(self, delivery: Delivery) -> ChatTarget:
         if delivery.target:
@@ -75,12 +71,14 @@ class TelegramChannel:
             raise _NoTarget("no Telegram chat: the route names none and TELEGRAM_CHAT_ID is unset")
         return self.settings.chats[0]
 
-    async def _post(self, target: ChatTarget, rendered: Rendered) -> SendResult:
+    async def _post(
+        self, target: ChatTarget, rendered: Rendered, parse_mode: str | None = ParseMode.HTML
+    ) -> SendResult:
         message = await self.bot.send_message(
             chat_id=target.chat_id,
             message_thread_id=target.topic_id,
             text=rendered.text,
-            parse_mode=ParseMode.HTML,
+            parse_mode=parse_mode,
             reply_markup=rendered.keyboard,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
@@ -102,6 +100,19 @@ class TelegramChannel:
             if "message is not modified" not in exc.message.lower():
                 raise
         return SendResult(True, external_ref=external_ref)
+
+
+async def guarded(action: Callable[[], Awaitable[SendResult]]) -> SendResult:
+    """Run one Bot API action; Telegram's and the target's failures become a failed SendResult."""
+    try:
+        return await action()
+    except RetryAfter as exc:
+        seconds = retry_after_seconds(exc)
+        return SendResult(False, retry_after=seconds, error=f"Telegram flood control: retry after {seconds:g}s")
+    except _NoTarget as exc:
+        return SendResult(False, error=str(exc))
+    except TelegramError as exc:
+        return SendResult(False, error=f"Telegram: {exc.message}")
 
 
 class _NoTarget(Exception):

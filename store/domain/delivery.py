@@ -14,6 +14,7 @@ SLACK = "slack"
 TELEGRAM = "telegram"
 OPEN = "open"
 UPDATE = "update"
+ANNOUNCE = "announce"  # a message of its own, not about an incident (a handoff)
 # Email goes out on open, acknowledge and resolve (CONTRACT section 5); a reopen is a new alarm, so it mails too.
 EMAIL_EVENTS = frozenset({"opened", "reopened", "acknowledged", "resolved"})
 # The event kinds that open a new message when the channel has none yet.

@@ -41,6 +41,11 @@ class Announce:
     slack_channel: str | None = None
     telegram_chat: str | None = None
 
+    def targets(self) -> list[tuple[str, str]]:
+        """The (delivery channel, target) pairs an announcement goes to."""
+        pairs = [("slack", self.slack_channel), ("telegram", self.telegram_chat)]
+        return [(channel, target) for channel, target in pairs if target]
+
 
 @dataclass(frozen=True, slots=True)
 class Schedule:

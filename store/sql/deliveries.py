@@ -126,6 +126,31 @@ async def upsert_updates(conn: asyncpg.Connection, items: list[NewDelivery]) -> 
     )
 
 
+async def insert_announcements(
+    conn: asyncpg.Connection, announcement_id: int, event_kind: str, targets: list[tuple[str, str]]
+) -> None:
+    """Queue an announcement's messages, one per (channel, target); queuing it again changes nothing."""
+    if not targets:
+        return
+    await conn.execute(
+        """
+        INSERT INTO deliveries (announcement_id, channel, target, kind, event_kind)
+        SELECT $1, k.channel, k.target, 'announce', $2
+        FROM unnest($3::text[], $4::text[]) AS k(channel, target)
+        ON CONFLICT (announcement_id, channel, target) WHERE kind = 'announce' DO NOTHING
+        """,
+        announcement_id,
+        event_kind,
+        [channel for channel, _ in targets],
+        [target for _, target in targets],
+    )
+
+
+async def announcement_text(conn: asyncpg.Connection, announcement_id: int) -> str | None:
+    """The text of a handoff announcement."""
+    return await conn.fetchval("SELECT message FROM handoff_announcements WHERE id = $1", announcement_id)
+
+
 async def lock_claims(conn: asyncpg.Connection) -> None:
     """Take the claim lock until the transaction ends."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK)
@@ -144,7 +169,7 @@ async def claim(conn: asyncpg.Connection, channels: list[str], limit: int, lease
             WHERE d.state IN ('pending', 'sending') AND d.channel = ANY($1::text[])
               AND ((d.state = 'pending' AND d.next_attempt_at <= now())
                    OR (d.state = 'sending' AND d.claimed_until <= now()))
-              AND (d.kind = 'open' OR EXISTS (
+              AND (d.kind <> 'update' OR EXISTS (
                     SELECT 1 FROM deliveries o WHERE {STREAM} AND o.kind = 'open' AND o.state = 'sent'))
               AND NOT EXISTS (
                     SELECT 1 FROM deliveries o WHERE {STREAM} AND o.id <> d.id
@@ -162,8 +187,8 @@ async def claim(conn: asyncpg.Connection, channels: list[str], limit: int, lease
         FROM chosen WHERE d.id = chosen.id
         RETURNING d.id, d.incident_id, d.channel, d.target, d.kind, d.state, d.first_event_id, d.event_id,
                   d.event_kind, d.attempts, d.next_attempt_at, d.claimed_until, d.claim_token, d.last_error,
-                  d.created_at, d.updated_at, d.sent_at,
-                  CASE WHEN d.kind = 'open' THEN d.external_ref ELSE (
+                  d.created_at, d.updated_at, d.sent_at, d.announcement_id,
+                  CASE WHEN d.kind <> 'update' THEN d.external_ref ELSE (
                       SELECT o.external_ref FROM deliveries o
                       WHERE {STREAM} AND o.kind = 'open' AND o.state = 'sent' ORDER BY o.id DESC LIMIT 1)
                   END AS external_ref

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from store.settings import DatabaseSettings
 from tests.support.email_delivery import PUBLIC, email_settings, started
 from tests.support.incidents import EMAIL_ONLY, act, open_incident, rows
 from tests.support.smtp import Received, SmtpSink, client_context, self_signed, server_context
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -24,15 +25,6 @@ async def smtp() -> AsyncIterator[SmtpSink]:
     await sink.start()
     yield sink
     await sink.stop()
-
-
-async def eventually(check: Callable[[], object], within: float = 15.0) -> None:
-    """Poll an async check until it returns true (bounded)."""
-    for _ in range(int(within / 0.05)):
-        if await check():  # type: ignore[misc]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def all_sent(db: Database) -> bool:

@@ -11,6 +11,7 @@ from bot.email.settings import EmailSettings
 from store.settings import DatabaseSettings
 from tests.support.incidents import EMAIL_ONLY, firing_body
 from tests.support.smtp import SilentServer, SmtpSink
+from tests.support.waiting import eventually
 from web.app import create_app
 from web.settings import HttpSettings, Settings
 
@@ -38,14 +39,6 @@ async def delivery_states(app) -> list[tuple[int, str]]:
     async with app.extensions["tocsin"].db.connection() as conn:
         found = await conn.fetch("SELECT incident_id, state FROM deliveries ORDER BY id")
     return [(r["incident_id"], r["state"]) for r in found]
-
-
-async def wait_until(check, within: float = 10.0) -> None:
-    for _ in range(int(within / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -88,7 +81,7 @@ async def test_webhook_answers_when_smtp_is_down(database_url: str) -> None:
             async with app.extensions["tocsin"].db.connection() as conn:
                 return bool(await conn.fetchval("SELECT attempts >= 1 AND last_error IS NOT NULL FROM deliveries"))
 
-        await wait_until(attempted)
+        await eventually(attempted, within=10.0)
         again = await client.post(URL, json=firing_body("g2"))
         assert again.status_code == 200
         states = [s for _, s in await delivery_states(app)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -35,3 +36,13 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], name: str, log: Callable
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{name} did not become ready: {log()}")
+
+
+async def eventually(check: Callable[[], Awaitable[object]], within: float = 15.0, what: str = "condition") -> None:
+    """Poll an async check until it returns true (bounded in time); on timeout say what was awaited."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {within}s waiting for {what}")
