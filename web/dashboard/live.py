@@ -66,11 +66,8 @@ class Hub:
         """End every stream now (shutdown: the server need not wait for them)."""
         self.closed = True
         for queue in list(self.queues):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(CLOSE)
-            if queue.full():
-                _drain(queue)
-                queue.put_nowait(CLOSE)
+            _drain(queue)
+            queue.put_nowait(CLOSE)
 
     async def stop(self) -> None:
         """Close the streams and the LISTEN connection."""
