@@ -222,7 +222,9 @@ async def test_pages_send_security_headers_and_no_inline_script(database_url: st
     async with running_app(database_url, anonymous_read=True) as (_, client):
         page = await client.get("/")
         html = await text(page)
-        static = await client.get("/dashboard/static/dashboard.css")
+        asset = re.search(r'href="(/dashboard/static/dashboard.css\?v=\w+)"', html)
+        assert asset is not None
+        static = await client.get(asset.group(1))
     csp = page.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
@@ -233,3 +235,4 @@ async def test_pages_send_security_headers_and_no_inline_script(database_url: st
     assert "http://" not in " ".join(re.findall(r'(?:src|href)="([^"]+)"', html))  # nothing from another site
     assert static.status_code == 200
     assert static.headers["X-Content-Type-Options"] == "nosniff"
+    assert static.headers["Cache-Control"] == "public, max-age=31536000, immutable"

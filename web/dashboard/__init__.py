@@ -7,7 +7,6 @@ an incident: the only forms are the filters (GET), sign-in and sign-out.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -39,14 +38,6 @@ HEADERS = {
 }
 
 
-class DashboardBlueprint(Blueprint):
-    """Static files are named with their content's hash (?v=…), so browsers may keep them a year."""
-
-    def get_send_file_max_age(self, filename: str | None) -> int | None:  # type: ignore[override]
-        """A year for versioned assets."""
-        return int(timedelta(days=365).total_seconds()) if request.args.get("v") else 0
-
-
 def _asset_versions() -> dict[str, str]:
     return {
         str(path.relative_to(STATIC)): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
@@ -56,7 +47,7 @@ def _asset_versions() -> dict[str, str]:
 
 def create_blueprint(settings: DashboardSettings) -> Blueprint:
     """The dashboard's pages, static files and live stream; its hub ends the streams when the server stops."""
-    bp = DashboardBlueprint("dashboard", __name__, template_folder="templates", static_folder="static",
+    bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                             static_url_path=STATIC_PATH)
     hub = live.Hub(settings.dsn)
     versions = _asset_versions()
@@ -83,6 +74,9 @@ def create_blueprint(settings: DashboardSettings) -> Blueprint:
             response.headers.setdefault(name, value)
         if not request.path.startswith(STATIC_PATH):
             response.headers["Cache-Control"] = "no-store"  # incident data: never kept by shared caches
+        elif request.args.get("v") and response.status_code == 200:
+            # Asset URLs carry their content's hash (?v=…): a changed file gets a new URL, so keep them a year.
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
 
     @bp.errorhandler(SignInRequired)
