@@ -13,6 +13,7 @@ from store.tokens import create_token, revoke_token
 from tests.support.api import api_settings, running_app, seed_incident
 from tests.support.dashboard import alert_group
 from web.app import create_app
+from web.settings import ChannelDefaults
 
 SECURE_COOKIE = "__Host-tocsin_session"
 PLAIN_COOKIE = "tocsin_session"
@@ -236,3 +237,16 @@ async def test_pages_send_security_headers_and_no_inline_script(database_url: st
     assert static.status_code == 200
     assert static.headers["X-Content-Type-Options"] == "nosniff"
     assert static.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+async def test_the_incident_page_shows_the_delivery_status_of_each_channel(database_url: str) -> None:
+    base = api_settings(database_url, anonymous_read=True)
+    settings = replace(base, channels=ChannelDefaults(email_to=("ops@example.com",)))  # email off: stays pending
+    app = create_app(settings, database_url)
+    async with app.test_app():
+        client = app.test_client()
+        posted = await client.post("/api/v1/webhooks/alertmanager", json=alert_group("Mailed"))
+        (incident_id,) = (await posted.get_json())["incidents"]
+        html = await text(await client.get(f"/incidents/{incident_id}"))
+    assert '<th scope="rowgroup" rowspan="1">email <span class="badge delivery-pending">pending</span></th>' in html
+    assert "<td>ops@example.com</td>" in html
