@@ -19,6 +19,7 @@ import re
 import statistics
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -29,8 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed_alerts import seed  # noqa: E402
 
+from store.sql import stats as stats_sql  # noqa: E402
 from tests.support.postgres import TestPostgres  # noqa: E402
 from tests.support.server import run_cli, serving  # noqa: E402
+from web.dashboard.data import PERIODS  # noqa: E402
 
 ALERTS = 1_000_000
 PER_INCIDENT = 10
@@ -64,6 +67,23 @@ async def prepare(url: str) -> int:
         await conn.execute(ACKNOWLEDGE)
         await conn.execute("VACUUM ANALYZE incidents")
         return await conn.fetchval("SELECT max(id) FROM incidents")
+    finally:
+        await conn.close()
+
+
+async def stats_queries(url: str) -> None:
+    """Time of the statistics the list computes when its 5 s cache has expired, per period (database side)."""
+    conn = await asyncpg.connect(url, command_timeout=600)
+    try:
+        now = datetime.now(UTC)
+        for period, span in PERIODS.items():
+            found = []
+            for _ in range(5):
+                started = time.perf_counter()
+                await stats_sql.window_stats(conn, now - span, now)
+                await stats_sql.daily_durations(conn, now - span, now)
+                found.append((time.perf_counter() - started) * 1000)
+            print(f"uncached stats of {period:>4}: median {statistics.median(found):6.1f} ms, max {max(found):6.1f} ms")
     finally:
         await conn.close()
 
@@ -131,6 +151,7 @@ def main() -> None:
     try:
         url = asyncio.run(server.fresh_database())
         top = asyncio.run(prepare(url))
+        asyncio.run(stats_queries(url))
         created = run_cli(url, "token", "create", "--name", "bench", "--role", "viewer")
         with serving(url, DB_MAX_OPEN_CONNS="10") as base:
             asyncio.run(bench(base, created.stdout.strip(), top, args.clients, args.requests))

@@ -48,7 +48,7 @@ def _asset_versions() -> dict[str, str]:
 def create_blueprint(settings: DashboardSettings) -> Blueprint:
     """The dashboard's pages, static files and live stream; its hub ends the streams when the server stops."""
     bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
-                            static_url_path=STATIC_PATH)
+                   static_url_path=STATIC_PATH)
     hub = live.Hub(settings.dsn)
     versions = _asset_versions()
 
