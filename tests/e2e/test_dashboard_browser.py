@@ -148,10 +148,15 @@ async def test_the_incident_page_shows_alerts_timeline_and_links(browser: Any, s
 async def test_a_new_incident_appears_and_the_incident_page_updates_without_reload(browser: Any, site: Site) -> None:
     page = await signed_in(browser, site)
     await page.evaluate("window.loadedOnce = true")
+    opened = page.locator("[data-live=window] .figures dd").first
+    before = int(await opened.inner_text())
+    info = int(await page.locator('[data-count="severity-info"]').inner_text())
     incident_id = await asyncio.to_thread(site.post, alert_group("ArrivedLive", team="web", severity="info"))
     row = page.locator(f'tr[data-id="{incident_id}"]')
     await row.wait_for()
     assert "ArrivedLive" in await row.inner_text()
+    assert int(await opened.inner_text()) == before + 1  # the period's figures and counters follow too
+    assert int(await page.locator('[data-count="severity-info"]').inner_text()) == info + 1
     assert await page.evaluate("window.loadedOnce") is True  # the same document: no reload
     await page.wait_for_function("document.getElementById('live-status').textContent.includes('new')")
 

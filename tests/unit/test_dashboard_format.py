@@ -1,12 +1,15 @@
-"""The dashboard's pure pieces: durations, safe links, the list query's checks, where sign-in may lead."""
+"""The dashboard's pure pieces: durations, safe links, the list query's checks, the statistics cache."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from store.errors import ApiError
+from store.sql.stats import Durations, Stats
+from web.dashboard import data
 from web.dashboard.data import ListQuery, parse_incident_id, parse_list_query
 from web.dashboard.format import between, duration, safe_url, when
 
@@ -65,3 +68,35 @@ def test_an_incident_id_is_a_plain_number(text: str) -> None:
         parse_incident_id(text)
     assert raised.value.status == 404
     assert parse_incident_id("42") == 42
+
+
+async def test_statistics_are_reused_until_they_expire_or_something_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    computed: list[str] = []
+
+    async def window_stats(_conn: object, since: datetime, until: datetime) -> Stats:
+        computed.append("stats")
+        await asyncio.sleep(0)
+        return Stats({}, {}, Durations(None, None, None), Durations(None, None, None), [])
+
+    async def daily_durations(_conn: object, since: datetime, until: datetime) -> list[object]:
+        return []
+
+    monkeypatch.setattr(data.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(data.stats_sql, "window_stats", window_stats)
+    monkeypatch.setattr(data.stats_sql, "daily_durations", daily_durations)
+    cache = data.WindowCache()
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    await asyncio.gather(*(cache.get(None, "7d", now) for _ in range(5)))
+    assert len(computed) == 1  # five pages at once: one computation
+    clock[0] += data.CACHE_SECONDS["7d"] - 0.1
+    await cache.get(None, "7d", now)
+    assert len(computed) == 1  # still fresh
+    cache.changed()
+    await cache.get(None, "7d", now)
+    assert len(computed) == 2  # a change: computed again
+    await cache.get(None, "90d", now)
+    clock[0] += data.CACHE_SECONDS["7d"] + 0.1
+    await cache.get(None, "7d", now)
+    await cache.get(None, "90d", now)
+    assert len(computed) == 4  # 7d expired, 90d (kept a minute) still fresh

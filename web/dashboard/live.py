@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from store.events import EventListener
 
@@ -32,6 +32,7 @@ class Hub:
         self.dsn = dsn
         self.max_streams = max_streams
         self.queues: set[asyncio.Queue[str]] = set()
+        self.on_change: list[Callable[[str], None]] = []  # also told of each notification (cache expiry)
         self.closed = False
         self._listener: EventListener | None = None
         self._connects = 0
@@ -54,6 +55,8 @@ class Hub:
         self.queues.discard(queue)
 
     def _publish(self, payload: str) -> None:
+        for hook in self.on_change:
+            hook(payload)
         for queue in list(self.queues):
             _offer(queue, payload)
 

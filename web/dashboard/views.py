@@ -37,6 +37,7 @@ def page_url(path: str, params: dict[str, str]) -> str:
 def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
     """Add the pages to the blueprint."""
     cache = data.WindowCache()
+    hub.on_change.append(cache.changed)
 
     async def page(template: str, viewer: session.Viewer, status: int = 200, **context: Any) -> Response:
         body = await render_template(template, viewer=viewer, anonymous_read=settings.anonymous_read, **context)
