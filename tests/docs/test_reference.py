@@ -15,9 +15,10 @@ from web import settings as settings_module
 from web.settings import load_settings
 from web.settings_catalog import BY_NAME, SETTINGS
 
-# Names that look like settings but belong to something else: the compose stack's .env, the test suite.
+# Names that look like settings but belong to something else: the compose stack's .env, the test suite,
+# code constants named in CONTRIBUTING.md.
 NOT_SETTINGS = {"NAME_FILE", "TEST_DATABASE_URL", "TOCSIN_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT",
-                "POSTGRES_PASSWORD"}
+                "POSTGRES_PASSWORD", "ROUTE_KEYS"}
 CONFIG_PAGE = ROOT / "docs" / "configuration.md"
 
 
