@@ -5,6 +5,7 @@ Markers (an HTML comment on the line before the fence, invisible when rendered):
   <!-- snippet: manual: WHY -->               a shell block that cannot run here (installs, root, Docker...)
   <!-- file: NAME -->                         a block written to NAME in the page's scratch directory first
   <!-- error: CASE -->                        an answer or log line that tests/docs/test_troubleshooting.py checks
+  <!-- output -->                             what the `run` block just before prints (each line must appear)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SHELLS = ("sh", "bash", "shell", "console")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
-MARKER = re.compile(r"<!--\s*(?P<kind>snippet|file|error):\s*(?P<value>.*?)\s*-->\s*$")
+MARKER = re.compile(r"<!--\s*(?P<kind>snippet|file|error|output):?\s*(?P<value>.*?)\s*-->\s*$")
 
 
 @dataclass(frozen=True, slots=True)

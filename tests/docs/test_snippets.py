@@ -33,6 +33,9 @@ RUN = re.compile(r"^run(?: exit=(?P<exit>\d+))?(?: cwd=(?P<cwd>repo))?$")
 ALL_BLOCKS = [b for page in pages() for b in blocks(page)]
 SHELL_BLOCKS = [b for b in ALL_BLOCKS if b.lang in SHELLS]
 RUNNABLE = [b for b in SHELL_BLOCKS if b.kind == "snippet" and b.value.startswith("run")]
+# A run block's output as the page shows it: the `<!-- output -->` block right after it.
+OUTPUTS = {before: after for before, after in zip(ALL_BLOCKS, ALL_BLOCKS[1:], strict=False)
+           if before in RUNNABLE and after.kind == "output" and after.page == before.page}
 
 
 def test_every_shell_block_says_whether_it_runs() -> None:
@@ -42,6 +45,8 @@ def test_every_shell_block_says_whether_it_runs() -> None:
         value = block.value
         assert RUN.match(value) or re.match(r"^manual: \S.{4,}", value), f"{block.where}: bad marker {value!r}"
     assert len(RUNNABLE) >= 15
+    for block in ALL_BLOCKS:
+        assert block.kind != "output" or block in OUTPUTS.values(), f"{block.where}: output of no run block"
 
 
 @pytest.fixture(scope="module")
@@ -100,4 +105,8 @@ def test_snippet_runs(block: Block, scratch: Path, server: str, shell_env: dict[
                          capture_output=True, text=True, timeout=90)
     output = f"{block.where} exited {run.returncode}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert run.returncode == expected, output
+    shown = OUTPUTS.get(block)
+    if shown is not None:
+        for line in shown.body.strip().splitlines():
+            assert line in run.stdout + run.stderr, f"{block.where}: the page shows {line!r}; got {output}"
 
