@@ -107,6 +107,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[str, set[asyncio.Task[None]]] = {}  # sends in flight, per channel
+        self._claims: dict[asyncio.Task[None], Delivery] = {}  # what each send in flight has claimed
         self._published: set[str] = set()
         self._listener = EventListener(db.dsn, lambda _payload: self.wake(), self.wake)
 
@@ -121,7 +122,8 @@ class DeliveryWorker:
         self.wake()
 
     async def stop(self) -> None:
-        """Stop listening; sends in flight get stop_grace to finish and be recorded, else are abandoned."""
+        """Stop listening; sends in flight get stop_grace to finish and be recorded, else are abandoned and their
+        claims given back, so that another replica sends them at once rather than after the lease."""
         await self._listener.stop()
         if self._task is not None:
             self._task.cancel()
@@ -129,11 +131,20 @@ class DeliveryWorker:
                 await self._task
             self._task = None
         tasks = [t for running in self._inflight.values() for t in running]
-        if tasks:
-            _done, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace)
-            for task in late:  # abandoned: its claim is taken again once the lease expires
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        if not tasks:
+            return
+        _done, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace)
+        abandoned = [self._claims[t] for t in late if t in self._claims]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        try:
+            released = await deliveries.release(self.db, abandoned)
+        except Exception:  # the database is away: the claims expire after the lease instead
+            log.exception("could not give back %d claimed deliveries; they are retried after the lease", len(abandoned))
+            return
+        if released:
+            log.info("gave back %d claimed deliveries still sending at shutdown", released)
 
     async def _loop(self) -> None:
         while True:
@@ -165,6 +176,7 @@ class DeliveryWorker:
             for delivery in await deliveries.claim(self.db, [name], free, self.settings.lease):
                 task = asyncio.create_task(self._deliver(delivery), name=f"tocsin-delivery-{delivery.id}")
                 running.add(task)
+                self._claims[task] = delivery
                 task.add_done_callback(self._finished)
                 claimed += 1
         return claimed
@@ -172,6 +184,7 @@ class DeliveryWorker:
     def _finished(self, task: asyncio.Task[None]) -> None:
         for running in self._inflight.values():
             running.discard(task)
+        self._claims.pop(task, None)
         self.wake()  # a free slot, and perhaps an update that waited for this open
 
     async def _deliver(self, delivery: Delivery) -> None:
