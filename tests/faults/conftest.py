@@ -7,6 +7,7 @@ Retries are compressed: DELIVERY_RETRY_BASE=0.2s doubling up to DELIVERY_RETRY_C
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,3 +132,47 @@ def write_config(path: Path, config: dict[str, Any]) -> str:
     """Write a TOCSIN_CONFIG file (JSON is YAML); returns its path."""
     path.write_text(json.dumps(config, indent=2))
     return str(path)
+
+
+def _slack_incident(message: dict[str, Any]) -> int:
+    """The incident a Slack message is about (its buttons carry the id)."""
+    values = [e["value"] for b in message.get("blocks", []) if b.get("type") == "actions" for e in b["elements"]]
+    return int(values[0])
+
+
+def _telegram_incident(message: dict[str, Any]) -> int:
+    """The incident a Telegram message is about (its keyboard carries the id)."""
+    return int(re.findall(r"ack:(\d+)", json.dumps(message.get("reply_markup")))[0])
+
+
+def assert_each_message_sent_once(stack: Stack, crashed: bool = False) -> None:
+    """What the stand-ins hold is what the outbox recorded as sent: nothing missing, nothing twice.
+
+    crashed: a replica was killed; a message it sent but could not record before dying is sent again by
+    another replica. Such extras are allowed only for messages whose delivery was taken over (attempts > 1).
+    """
+    db = stack.db
+    retaken = {(r["channel"], r["incident_id"]) for r in db.rows(
+        "SELECT channel, incident_id FROM deliveries WHERE kind = 'open' AND attempts > 1")}
+    slack_refs = stack.refs("slack")
+    recorded = {tuple(ref.split(":", 1)) for ref in slack_refs}
+    assert len(slack_refs) == len(recorded)
+    extra = stack.slack_top_level() - recorded
+    assert recorded <= stack.slack_top_level()
+    if not crashed:
+        assert not extra
+    assert all(("slack", _slack_incident(stack.world.slack.messages[key])) in retaken for key in extra)
+    telegram = {tuple(int(x) for x in ref.split(":")) for ref in stack.refs("telegram")}
+    extra_tg = stack.telegram_messages() - telegram
+    assert telegram <= stack.telegram_messages()
+    if not crashed:
+        assert not extra_tg
+    assert all(("telegram", _telegram_incident(stack.world.telegram.messages[key])) in retaken for key in extra_tg)
+    threads = [c for c in stack.world.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    updates = len(stack.refs("slack", ("update",)))
+    assert len(threads) >= updates and (crashed or len(threads) == updates)
+    message_ids = [m.message["Message-ID"] for m in stack.world.smtp.received]
+    assert len(message_ids) == len(set(message_ids))
+    mails = db.value("SELECT count(*) FROM deliveries WHERE channel = 'email' AND state = 'sent'")
+    taken_over = db.value("SELECT count(*) FROM deliveries WHERE channel = 'email' AND attempts > 1")
+    assert mails <= len(message_ids) <= mails + (taken_over if crashed else 0)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.conftest import Stack, write_config
+from tests.faults.conftest import Stack, assert_each_message_sent_once, write_config
 from tests.support.alertmanager import rfc3339
 from tests.support.waiting import wait_for
 
@@ -54,21 +54,6 @@ def batch(start: datetime, end: datetime | None = None) -> list[dict[str, Any]]:
                 alert["endsAt"] = rfc3339(end)
             alerts.append(alert)
     return alerts
-
-
-def assert_each_message_sent_once(stack: Stack) -> None:
-    """What the stand-ins hold is exactly what the outbox says was sent: nothing missing, nothing twice."""
-    slack_refs = stack.refs("slack")
-    assert len(slack_refs) == len(set(slack_refs))
-    assert {tuple(ref.split(":", 1)) for ref in slack_refs} == stack.slack_top_level()
-    telegram_refs = stack.refs("telegram")
-    assert {tuple(int(x) for x in ref.split(":")) for ref in telegram_refs} == stack.telegram_messages()
-    threads = [c for c in stack.world.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
-    assert len(threads) == len(stack.refs("slack", ("update",)))
-    mails = stack.world.smtp.received
-    message_ids = [m.message["Message-ID"] for m in mails]
-    assert len(message_ids) == len(set(message_ids)) == stack.db.value(
-        "SELECT count(*) FROM deliveries WHERE channel = 'email' AND state = 'sent'")
 
 
 def test_three_replicas_and_an_alertmanager_pair_store_and_send_everything_once(
