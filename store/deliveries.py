@@ -107,7 +107,10 @@ async def release(db: Database, claimed: Sequence[Delivery]) -> int:
     if not claimed:
         return 0
     async with db.transaction() as conn:
-        return await sql.release(conn, [d.id for d in claimed], [d.claim_token for d in claimed])
+        released = await sql.release(conn, [d.id for d in claimed], [d.claim_token for d in claimed])
+        if released:  # wake the other replicas' workers now rather than at their next sweep
+            await events_sql.notify(conn, [], ["deliveries_released"])
+    return released
 
 
 async def mark_retry(
