@@ -85,7 +85,7 @@ class Cluster:
     """N replicas of `tocsin serve` with the same environment on one database."""
 
     def __init__(self, workdir: Path, database_url: str, count: int, **env: str) -> None:
-        base = tocsin_env(database_url, **env)
+        base = {**tocsin_env(database_url), **env}
         self.replicas = [TocsinProcess(base, workdir / f"tocsin-{i}.log") for i in range(count)]
         for replica in self.replicas:
             for name in [k for k in replica.env if k.startswith(("TOCSIN_", "SLACK_", "TELEGRAM_", "EMAIL_"))]:
