@@ -53,16 +53,18 @@ def test_killing_a_replica_mid_delivery_hands_its_claims_to_another_after_the_le
     sender = Sender(stack.cluster.urls[0] + "/api/v1/webhooks/alertmanager", WEBHOOK_TOKEN)
     assert sender.post_all([group_body(f"claimed-{n}") for n in range(5)]) == [200] * 5
     wait_for(lambda: slack.held >= 5, 30, "the victim's five Slack posts in flight", stack.logs)
-    claimed = db.rows("SELECT id FROM deliveries WHERE channel = 'slack' AND state = 'sending' ORDER BY id")
+    claimed = db.rows("SELECT id, claimed_until FROM deliveries WHERE channel = 'slack' AND state = 'sending' "
+                      "ORDER BY id")
     assert len(claimed) == 5
 
-    stack.cluster.start([1])
     stack.cluster.kill(0)
     stack.world.background.loop.call_soon_threadsafe(slack.release)  # the hung calls now fail: never posted
+    stack.cluster.start([1])
     wait_for(db.settled, 60, "the other replica to send what the victim had claimed", stack.logs)
 
-    rows = db.rows("SELECT id, attempts FROM deliveries WHERE channel = 'slack' ORDER BY id")
+    rows = db.rows("SELECT id, attempts, sent_at FROM deliveries WHERE channel = 'slack' ORDER BY id")
     assert [r["id"] for r in rows] == [r["id"] for r in claimed]
     assert {r["attempts"] for r in rows} == {2}  # the victim's claim, then the survivor's
+    assert all(r["sent_at"] >= c["claimed_until"] for r, c in zip(rows, claimed, strict=True))  # after the lease
     assert len(stack.slack_top_level()) == 5
     assert_each_message_sent_once(stack)
