@@ -43,16 +43,18 @@ def test_a_request_in_flight_at_sigterm_finishes_and_is_stored(make_stack: Any, 
     body = json.dumps(group_body("in-flight")).encode()
     head = (
         f"POST /api/v1/webhooks/alertmanager HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {WEBHOOK_TOKEN}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"Authorization: Bearer {WEBHOOK_TOKEN}\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n"
+        f"Connection: close\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", replica.port), timeout=30) as conn:
-        conn.sendall(head + body[: len(body) // 2])  # the request has begun: headers and half its body
-        time.sleep(0.5)  # let the server read what was sent before the signal (ordering, not a timed assertion)
+        conn.sendall(head)
+        # "100 Continue" comes once the app has begun handling the request and asks for its body.
+        assert conn.recv(1024).startswith(b"HTTP/1.1 100 ")
         assert replica.proc is not None
         stopped_at = time.monotonic()
         replica.proc.send_signal(signal.SIGTERM)
         wait_for(lambda: refuses_connections(replica.port), 15, "the server to stop accepting connections")
-        conn.sendall(body[len(body) // 2:])
+        conn.sendall(body)
         answer = b""
         while chunk := conn.recv(65536):
             answer += chunk
