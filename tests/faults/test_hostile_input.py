@@ -146,7 +146,10 @@ def test_oversized_and_deeply_nested_bodies_are_refused_cleanly(app: HostileApp)
     no_crash(app, 200, b"")
 
 
-HOSTILE_SUMMARY = "<script>alert(1)</script> *bold* _it_ `code` <!channel> <@U0BOSS> &amp; \x07\x1b[31m\u202eevil"
+HOSTILE_SUMMARY = (
+    "<script>alert(1)</script> *bold* _it_ `code` <!channel> <@U0BOSS> &amp; \x07\x1b[31m\u202eevil"
+    "\r\nBcc: evil@example.com"
+)
 HOSTILE_LABEL = '<b>x</b> <a href="javascript:alert(1)">y</a> [z](http://evil) *~|\x00'
 
 
@@ -190,7 +193,7 @@ def test_markup_and_control_characters_in_labels_render_safely_everywhere(app: H
     mail = wait_for(lambda: [r for r in smtp.received if f"#{incident_id}" in r.message["Subject"]], 20, "the email")
     html = mail[0].message.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html and 'href="javascript' not in html
-    assert "\n" not in mail[0].message["Subject"].replace("\n ", "")  # no header injection
+    assert mail[0].message["Bcc"] is None and mail[0].recipients == ["ops@example.com"]  # no header injection
 
     status, document = app.get(f"/api/v1/incidents/{incident_id}")
     assert status == 200
