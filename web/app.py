@@ -20,6 +20,8 @@ from web.api import oncall
 from web.api.auth import read_guard
 from web.chat import build_chat
 from web.config_loader import default_route
+from web.dashboard import create_blueprint as dashboard_blueprint
+from web.dashboard.settings import DashboardSettings
 from web.delivery import build_registry, start_delivery
 from web.settings import Settings
 
@@ -64,6 +66,8 @@ def create_app(
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
     app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
+    app.register_blueprint(dashboard_blueprint(DashboardSettings(
+        settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
     metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
     chat = build_chat(app, settings, config, dsn)
     for blueprint in chat.routes:

@@ -45,9 +45,16 @@ def metrics_config(http: HttpSettings) -> Config:
 async def serve_until_signalled(app: Quart, http: HttpSettings) -> None:
     """Serve until SIGINT or SIGTERM; in-flight requests finish within the grace period."""
     stop = asyncio.Event()
+
+    def stopping() -> None:
+        stop.set()
+        # Long-lived responses (the dashboard's event streams) end now, so the grace period is not spent on them.
+        for hook in app.extensions.get("tocsin_on_stop", ()):
+            hook()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopping)
     servers = [serve(app, hypercorn_config(http), shutdown_trigger=stop.wait)]  # type: ignore[arg-type]
     metrics_app = app.extensions.get("tocsin_metrics_app")
     if metrics_app is not None and http.metrics_port is not None:

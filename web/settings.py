@@ -14,19 +14,9 @@ from bot.telegram.settings import TelegramSettings, TelegramSettingsError, read_
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
 from store.domain.delivery import RetryPolicy
 from store.settings import DatabaseSettings
+from web.settings_catalog import SECRET_NAMES, declared
 from webhook.settings import WebhookSettings
 
-SECRET_NAMES = (
-    "DATABASE_URL",
-    "WEBHOOK_TOKEN",
-    "SLACK_BOT_TOKEN",
-    "SLACK_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "EMAIL_PASSWORD",
-)
 LEVELS = ("debug", "info", "warning", "error", "critical")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -99,6 +89,7 @@ class _Env:
         self.values: dict[str, str] = {}
 
     def str(self, name: str, default: str | None = None) -> str | None:
+        declared(name)  # every name read is declared, so none goes undocumented
         file_name = self.environ.get(f"{name}_FILE")
         if file_name:
             try:

@@ -122,8 +122,10 @@ def test_slack_click_acknowledges_alertmanager_resolves_and_the_silence_button_s
     assert stack.click("ack_incident", incident_id) == 200
     acked = wait_for(lambda: stack.slack_updates("Acknowledged"), what="chat.update showing the acknowledgement")
     assert acked[0]["channel"] == SLACK_CHANNEL
-    threads = [a for a in stack.slack_calls("chat.postMessage") if "thread_ts" in a]
-    assert any("Acknowledged" in a["text"] for a in threads), threads
+    # The thread line is posted right after the edit: wait for it too.
+    calls = stack.slack_calls
+    wait_for(lambda: [a for a in calls("chat.postMessage") if "thread_ts" in a and "Acknowledged" in a["text"]],
+             what="a thread line about the acknowledgement")
 
     stack.am.resolve(labels, datetime.now(UTC) - timedelta(seconds=5))
     wait_for(lambda: stack.slack_updates("Resolved") or stack.slack_updates("RESOLVED"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from web.api import alerts, incidents, openapi, stats
+from web.api import alerts, docs_page, incidents, openapi, stats
 from web.api.registry import Registry
 from web.settings import HttpSettings
 
@@ -20,7 +20,7 @@ def _version() -> str:
 
 
 def create_blueprint(http: HttpSettings, alertmanager_url: str | None = None) -> Blueprint:
-    """Every API endpoint, plus GET /api/v1/openapi.json generated from their declarations."""
+    """Every API endpoint, plus GET /api/v1/openapi.json generated from their declarations and its page /api/docs."""
     api = Registry("api")
     incidents.register(api, http.public_url, http.anonymous_read, alertmanager_url)
     alerts.register(api, http.public_url, http.anonymous_read)
@@ -31,4 +31,5 @@ def create_blueprint(http: HttpSettings, alertmanager_url: str | None = None) ->
     async def openapi_json() -> dict[str, Any]:
         return doc
 
+    api.blueprint.register_blueprint(docs_page.create_blueprint())
     return api.blueprint

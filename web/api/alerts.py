@@ -10,6 +10,7 @@ from store.errors import ApiError
 from store.sql import incidents as incidents_sql
 from store.sql import listing
 from web.api import auth, cursor
+from web.api import examples as ex
 from web.api.registry import Call, Endpoint, Registry
 from web.api.schema import BIGINT_MAX, Field, Query
 from web.api.shapes import alert_json, incident_json, page_of, ref
@@ -42,7 +43,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool) -> None:
     """Add the alert endpoints to the registry."""
 
     @api.route(Endpoint("GET", "/api/v1/alerts", "listAlerts", "List alerts, newest first", auth.READ,
-                        page_of("Alert"), query=LIST), anonymous_read)
+                        page_of("Alert"), query=LIST,
+                        example={"items": [ex.ALERT], "next_cursor": None}), anonymous_read)
     async def list_alerts(call: Call) -> dict[str, Any]:
         q = call.query
         after = cursor.decode(q["cursor"], "alerts", listing.ALERT_SORT.kinds)
@@ -52,7 +54,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool) -> None:
         return {"items": [alert_json(a) for a in page.items], "next_cursor": cursor.encode("alerts", page.next_key)}
 
     @api.route(Endpoint("GET", "/api/v1/alerts/{id}", "getAlert", "One alert with its incident", auth.READ,
-                        ref("AlertDetail"), errors=(404,)), anonymous_read)
+                        ref("AlertDetail"), errors=(404,),
+                        example={**ex.ALERT, "incident": ex.INCIDENT}), anonymous_read)
     async def get_alert(call: Call) -> dict[str, Any]:
         alert_id = call.path["id"]
         async with current_app.extensions["tocsin"].db.connection() as conn:

@@ -18,6 +18,7 @@ from store.sql import events as events_sql
 from store.sql import incidents as incidents_sql
 from store.sql import listing
 from web.api import auth, cursor
+from web.api import examples as ex
 from web.api.registry import Call, Endpoint, Registry
 from web.api.schema import Body, Field, Query
 from web.api.shapes import alert_json, event_json, incident_json, page_of, ref, rfc3339
@@ -92,7 +93,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
     """Add the incident endpoints to the registry."""
 
     @api.route(Endpoint("GET", "/api/v1/incidents", "listIncidents", "List incidents", auth.READ,
-                        page_of("Incident"), query=LIST), anonymous_read)
+                        page_of("Incident"), query=LIST,
+                        example={"items": [ex.INCIDENT], "next_cursor": ex.CURSOR}), anonymous_read)
     async def list_incidents(call: Call) -> dict[str, Any]:
         q = call.query
         sort = listing.INCIDENT_SORTS[q["sort"]]
@@ -106,12 +108,14 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
         }
 
     @api.route(Endpoint("GET", "/api/v1/incidents/{id}", "getIncident", "One incident with its alerts and timeline",
-                        auth.READ, ref("IncidentDetail"), errors=ONE), anonymous_read)
+                        auth.READ, ref("IncidentDetail"), errors=ONE, example=ex.DETAIL), anonymous_read)
     async def get_incident(call: Call) -> dict[str, Any]:
         return await _detail(call.path["id"], public_url)
 
     @api.route(Endpoint("POST", "/api/v1/incidents", "openIncident", "Open an incident by hand", auth.WRITE,
-                        ref("Incident"), status=201, body=OPEN, errors=(400, 413, 415)), anonymous_read)
+                        ref("Incident"), status=201, body=OPEN, errors=(400, 413, 415), example=ex.MANUAL,
+                        request_example={"title": "Checkout is down", "severity": "critical",
+                                         "description": "Customers report 502s since 19:00"}), anonymous_read)
     async def open_incident(call: Call) -> dict[str, Any]:
         b = call.body
         routes = current_app.extensions["tocsin"].routes
@@ -123,7 +127,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/acknowledge", "acknowledgeIncident",
                         "Acknowledge an incident (409 unless it is triggered)", auth.WRITE, ref("Incident"),
-                        body=ACK, errors=WRITE_ERRORS), anonymous_read)
+                        body=ACK, errors=WRITE_ERRORS, example=ex.ACKNOWLEDGED, request_example={"by": "alice"}),
+               anonymous_read)
     async def acknowledge(call: Call) -> dict[str, Any]:
         result = await lifecycle.acknowledge(
             _db(), call.path["id"], call.principal.actor, ActionSource.API, assignee=call.body["by"]
@@ -132,7 +137,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/resolve", "resolveIncident",
                         "Resolve an incident (409 when it is already resolved)", auth.WRITE, ref("Incident"),
-                        body=RESOLVE, errors=WRITE_ERRORS), anonymous_read)
+                        body=RESOLVE, errors=WRITE_ERRORS, example=ex.RESOLVED,
+                        request_example={"by": "alice", "note": "Rolled back release 2026.11.26-3"}), anonymous_read)
     async def resolve(call: Call) -> dict[str, Any]:
         result = await lifecycle.resolve(
             _db(), call.path["id"], call.principal.actor, ActionSource.API, call.body["note"],
@@ -141,7 +147,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
         return incident_json(result.incident, public_url)
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/notes", "addNote", "Add a note to the timeline",
-                        auth.WRITE, ref("Event"), status=201, body=NOTE, errors=(400, 404, 413, 415)),
+                        auth.WRITE, ref("Event"), status=201, body=NOTE, errors=(400, 404, 413, 415),
+                        example=ex.NOTE_EVENT, request_example={"text": "Rolled back release 2026.11.26-3"}),
                anonymous_read)
     async def add_note(call: Call) -> dict[str, Any]:
         result = await lifecycle.add_note(
@@ -152,7 +159,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/silence", "silenceIncident",
                         "Silence the incident's firing alerts in Alertmanager (409 when resolved or ALERTMANAGER_URL "
                         "is unset; 503 when Alertmanager fails)", auth.WRITE, ref("Event"), status=201,
-                        body=SILENCE, errors=(*WRITE_ERRORS, 503)), anonymous_read)
+                        body=SILENCE, errors=(*WRITE_ERRORS, 503), example=ex.SILENCE_EVENT,
+                        request_example={"duration": "1h"}), anonymous_read)
     async def silence(call: Call) -> dict[str, Any]:
         try:
             seconds = parse_duration(call.body["duration"])

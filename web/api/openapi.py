@@ -8,6 +8,11 @@ from web.api import auth
 from web.api.registry import Endpoint
 from web.api.shapes import COMPONENTS, ref
 
+TAGS = {
+    "incidents": "Incidents: list, read, open by hand, acknowledge, resolve, annotate, silence",
+    "alerts": "The alerts Alertmanager sent, each with its incident",
+    "stats": "Counts, time to acknowledge and time to resolve",
+}
 ERROR_TEXT = {
     400: "Malformed request (e.g. a body that is not JSON)",
     401: "Missing, unknown or revoked bearer token",
@@ -25,6 +30,10 @@ def _error(status: int) -> dict[str, Any]:
     return {"description": ERROR_TEXT[status], "content": {"application/json": {"schema": ref("Error")}}}
 
 
+def _media(schema: dict[str, Any], example: Any) -> dict[str, Any]:
+    return {"schema": schema} if example is None else {"schema": schema, "example": example}
+
+
 def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
     statuses = {401, 422, 503, *endpoint.errors}
     if endpoint.access == auth.WRITE:
@@ -35,12 +44,13 @@ def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
     ] + endpoint.query.openapi()
     operation: dict[str, Any] = {
         "operationId": endpoint.operation_id,
+        "tags": [endpoint.path.split("/")[3]],
         "summary": endpoint.summary,
         "parameters": parameters,
         "responses": {
             str(endpoint.status): {
                 "description": "OK" if endpoint.status == 200 else "Created",
-                "content": {"application/json": {"schema": endpoint.response}},
+                "content": {"application/json": _media(endpoint.response, endpoint.example)},
             },
             **{str(s): _error(s) for s in sorted(statuses)},
         },
@@ -50,7 +60,7 @@ def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
     if endpoint.body is not None:
         operation["requestBody"] = {
             "required": not endpoint.body.optional,
-            "content": {"application/json": {"schema": ref(endpoint.body.name)}},
+            "content": {"application/json": _media(ref(endpoint.body.name), endpoint.request_example)},
         }
     return operation
 
@@ -72,6 +82,7 @@ def document(endpoints: list[Endpoint], anonymous_read: bool, version: str) -> d
             '{"error": {"code", "message", "details"}}; times are RFC 3339 UTC. Writes need a bearer token '
             "of role responder or admin, reads a viewer token (or none when ANONYMOUS_READ=true).",
         },
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,
         "components": {
             "schemas": schemas,

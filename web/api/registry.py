@@ -33,6 +33,8 @@ class Endpoint:
     query: Query = field(default_factory=Query)
     body: Body | None = None
     errors: tuple[int, ...] = ()
+    example: Any = None  # a typical answer, shown in the OpenAPI document
+    request_example: dict[str, Any] | None = None  # a typical body, for endpoints that take one
 
     def quart_rule(self) -> str:
         """The path with `{name}` turned into Quart's `<int:name>`."""

@@ -14,6 +14,7 @@ from store.runtime import Runtime
 from store.sql import stats as stats_sql
 from store.sql.stats import Durations
 from web.api import auth
+from web.api import examples as ex
 from web.api.registry import Call, Endpoint, Registry
 from web.api.schema import DURATION, Field, FieldError, Query, parse_since
 from web.api.shapes import ref, rfc3339
@@ -40,7 +41,7 @@ def register(api: Registry, anonymous_read: bool) -> None:
     cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
     @api.route(Endpoint("GET", "/api/v1/stats", "getStats", "Incident statistics since a time", auth.READ,
-                        ref("Stats"), query=QUERY), anonymous_read)
+                        ref("Stats"), query=QUERY, example=ex.STATS), anonymous_read)
     async def get_stats(call: Call) -> dict[str, Any]:
         runtime: Runtime = current_app.extensions["tocsin"]
         key = call.query["since"].strip()

@@ -1,0 +1,257 @@
+"""What the pages show, read from the store: the list with its counters and stats, one incident in full."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from store import deliveries
+from store.db import Database
+from store.domain.grouping import alertmanager_link
+from store.domain.incident import SEVERITIES, Status
+from store.errors import ApiError
+from store.models import Alert, Event, Incident
+from store.sql import alerts as alerts_sql
+from store.sql import events as events_sql
+from store.sql import incidents as incidents_sql
+from store.sql import listing
+from store.sql import stats as stats_sql
+from web.api import cursor
+from web.dashboard.format import safe_url
+
+PAGE_SIZE = 50
+PERIODS: dict[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+DEFAULT_PERIOD = "7d"
+# How long a period's statistics are reused: a longer period costs more (90 days: ~130 ms at 100,000
+# incidents) and moves less in a few seconds.
+CACHE_SECONDS = {"24h": 5.0, "7d": 5.0, "30d": 15.0, "90d": 60.0}
+MAX_TEXT = 200
+ALERTS_SHOWN = 200
+EVENTS_SHOWN = 500
+STATUSES = tuple(s.value for s in Status)
+LINK_NAMES = {"source": "Source graph", "runbook": "Runbook", "alertmanager": "Alertmanager"}
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """The list page's query string, checked: filters, sort, cursor and the stats period."""
+
+    status: str = ""
+    severity: str = ""
+    team: str = ""
+    q: str = ""
+    sort: str = "-created_at"
+    cursor: str = ""
+    period: str = DEFAULT_PERIOD
+
+    def filters(self) -> listing.IncidentFilter:
+        """The store's filter of this query."""
+        return listing.IncidentFilter(self.status or None, self.severity or None, self.team or None, self.q or None)
+
+    def params(self, **changes: str) -> dict[str, str]:
+        """The non-default query parameters, with changes (for links to other pages and periods)."""
+        current = replace(self, **changes)
+        defaults = ListQuery()
+        return {name: getattr(current, name) for name in self.__slots__
+                if getattr(current, name) != getattr(defaults, name)}
+
+    @property
+    def filtered(self) -> bool:
+        """True when any filter narrows the list."""
+        return bool(self.status or self.severity or self.team or self.q)
+
+
+def _invalid(name: str, message: str) -> ApiError:
+    return ApiError(422, "invalid_parameter", f"{name}: {message}", [{"field": name, "message": message}])
+
+
+def _choice(args: Mapping[str, str], name: str, choices: tuple[str, ...], default: str = "") -> str:
+    value = (args.get(name) or "").strip()
+    if not value:
+        return default
+    if value not in choices:
+        raise _invalid(name, f"expected one of {', '.join(choices)}, not {value[:40]!r}")
+    return value
+
+
+def _text(args: Mapping[str, str], name: str) -> str:
+    value = (args.get(name) or "").strip()
+    if len(value) > MAX_TEXT:
+        raise _invalid(name, f"expected at most {MAX_TEXT} characters")
+    return value
+
+
+def parse_list_query(args: Mapping[str, str]) -> ListQuery:
+    """The list page's parameters from a query string; 422 naming the first bad one. Empty values mean 'any'."""
+    query = ListQuery(
+        status=_choice(args, "status", STATUSES),
+        severity=_choice(args, "severity", SEVERITIES),
+        team=_text(args, "team"),
+        q=_text(args, "q"),
+        sort=_choice(args, "sort", tuple(listing.INCIDENT_SORTS), "-created_at"),
+        cursor=(args.get("cursor") or "").strip()[:500],
+        period=_choice(args, "period", tuple(PERIODS), DEFAULT_PERIOD),
+    )
+    _decode_cursor(query)  # a bad cursor is refused before any query runs
+    return query
+
+
+def _decode_cursor(query: ListQuery) -> tuple[Any, ...] | None:
+    sort = listing.INCIDENT_SORTS[query.sort]
+    return cursor.decode(query.cursor or None, f"incidents{query.sort}", sort.kinds)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Statistics of the incidents created in one period, with per-day series for the charts."""
+
+    period: str
+    since: datetime
+    until: datetime
+    stats: stats_sql.Stats
+    durations: list[tuple[date, float | None, float | None]]
+
+    @property
+    def count(self) -> int:
+        """Incidents created in the period."""
+        return sum(self.stats.by_status.values())
+
+    def rows(self) -> list[tuple[date, int, int, float | None, float | None]]:
+        """Per day: opened, resolved, mean seconds to acknowledge and to resolve (of those opened that day)."""
+        mean = {d: (a, r) for d, a, r in self.durations}
+        return [(d, o, r, *mean.get(d, (None, None))) for d, o, r in self.stats.daily]
+
+    def chart_data(self) -> dict[str, Any]:
+        """The series the charts draw, as JSON-ready values."""
+        rows = self.rows()
+        return {
+            "days": [d.isoformat() for d, *_ in rows],
+            "opened": [o for _, o, _, _, _ in rows],
+            "resolved": [r for _, _, r, _, _ in rows],
+            "status": {s: self.stats.by_status.get(s, 0) for s in STATUSES},
+            "mtta_minutes": [_minutes(a) for _, _, _, a, _ in rows],
+            "mttr_minutes": [_minutes(r) for _, _, _, _, r in rows],
+        }
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+class WindowCache:
+    """Each period's statistics, reused for a few seconds: they move with the clock anyway, and live
+    refreshes of many viewers would otherwise recompute the same aggregates."""
+
+    def __init__(self, seconds: dict[str, float] | None = None) -> None:
+        self.seconds = seconds or CACHE_SECONDS
+        self._entries: dict[str, tuple[float, Window]] = {}  # period: (expires, window)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, conn: Any, period: str, now: datetime) -> Window:
+        """The period's window ending now (or a few seconds ago); concurrent pages share one computation."""
+        lock = self._locks.setdefault(period, asyncio.Lock())
+        async with lock:
+            entry = self._entries.get(period)
+            if entry is not None and entry[0] > time.monotonic():
+                return entry[1]
+            since = now - PERIODS[period]
+            stats = await stats_sql.window_stats(conn, since, now)
+            durations = await stats_sql.daily_durations(conn, since, now)
+            window = Window(period, since, now, stats, durations)
+            self._entries[period] = (time.monotonic() + self.seconds.get(period, 5.0), window)
+            return window
+
+    def changed(self, _payload: str = "") -> None:
+        """Something changed (a live event reached this process): the next page computes afresh."""
+        self._entries.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class ListView:
+    """Everything the list page shows."""
+
+    query: ListQuery
+    incidents: list[Incident]
+    next_cursor: str | None
+    open_by_status: dict[str, int]
+    open_by_severity: dict[str, int]
+    window: Window
+
+    @property
+    def open_total(self) -> int:
+        """Incidents not resolved."""
+        return sum(self.open_by_status.values())
+
+
+async def load_list(db: Database, query: ListQuery, cache: WindowCache, now: datetime) -> ListView:
+    """One page of the list, the open counters and the period's statistics."""
+    after = _decode_cursor(query)
+    async with db.connection() as conn:
+        page = await listing.list_incidents(conn, query.filters(), query.sort, PAGE_SIZE, after)
+        counts = await stats_sql.open_counts(conn)
+        window = await cache.get(conn, query.period, now)
+    by_status = {s: 0 for s in STATUSES if s != Status.RESOLVED}
+    by_severity = {s: 0 for s in SEVERITIES}
+    for status, severity, n in counts:
+        by_status[status] = by_status.get(status, 0) + n
+        by_severity[severity] = by_severity.get(severity, 0) + n
+    return ListView(query, page.items, cursor.encode(f"incidents{query.sort}", page.next_key), by_status,
+                    by_severity, window)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    """Everything the incident page shows."""
+
+    incident: Incident
+    alerts: list[Alert]
+    events: list[Event]
+    deliveries: dict[str, Any]
+    links: list[tuple[str, str]]
+
+    @property
+    def alerts_hidden(self) -> int:
+        """Alerts beyond those shown."""
+        return max(0, self.incident.alert_count - len(self.alerts))
+
+
+def incident_links(incident: Incident, alertmanager_url: str | None) -> list[tuple[str, str]]:
+    """(name, URL) of the source graph, runbook and Alertmanager, keeping only http(s) URLs."""
+    links = dict(incident.links)
+    if "alertmanager" not in links and alertmanager_url:
+        links["alertmanager"] = alertmanager_link(alertmanager_url, incident.group_labels or incident.labels)
+    found = []
+    for key, name in LINK_NAMES.items():
+        url = safe_url(links.get(key))
+        if url:
+            found.append((name, url))
+    return found
+
+
+def parse_incident_id(text: str) -> int:
+    """An incident id from the path; 404 when it is not one."""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise ApiError(404, "not_found", f"there is no incident {text[:40]!r}")
+    return int(text)
+
+
+async def load_incident(db: Database, incident_id: int, alertmanager_url: str | None) -> IncidentView:
+    """The incident, its alerts, its timeline and its delivery status per channel; 404 when unknown."""
+    async with db.connection() as conn:
+        try:
+            incident = await incidents_sql.get(conn, incident_id)
+        except incidents_sql.NotFound:
+            raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+        alerts = await alerts_sql.list_for_incident(conn, incident_id, ALERTS_SHOWN)
+        events = await events_sql.latest_for_incident(conn, incident_id, EVENTS_SHOWN)
+        delivery = (await deliveries.status_of(conn, [incident_id]))[incident_id]
+    return IncidentView(incident, alerts, events, delivery, incident_links(incident, alertmanager_url))

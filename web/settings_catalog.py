@@ -1,0 +1,89 @@
+"""Every setting Tocsin reads, declared once: the reader refuses any other name, docs/settings.md is made from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One environment variable: its default as shown to people, what it means, whether it is a secret."""
+
+    name: str
+    default: str
+    meaning: str
+    group: str
+    secret: bool = False
+
+
+GROUPS = ("HTTP", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email", "Delivery",
+          "Slack", "Telegram")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
+    Setting("PORT", "`8080`", "port to listen on (1-65535)", "HTTP"),
+    Setting("PUBLIC_URL", "`http://localhost:PORT`", "base URL people reach Tocsin at, for links in messages; "
+            "Telegram's webhook is `PUBLIC_URL/telegram/webhook`", "HTTP"),
+    Setting("TLS_CERT_FILE", "unset", "PEM certificate file: HTTPS when set together with `TLS_KEY_FILE`", "HTTP"),
+    Setting("TLS_KEY_FILE", "unset", "PEM private key file of `TLS_CERT_FILE`", "HTTP"),
+    Setting("ANONYMOUS_READ", "`false`", "let the dashboard and the GET API be read without a token", "HTTP"),
+    Setting("METRICS_ENABLED", "`true`", "serve Prometheus metrics at `/metrics`", "HTTP"),
+    Setting("METRICS_PORT", "unset", "serve `/metrics` on this port instead of the main one", "HTTP"),
+    Setting("LOG_LEVEL", "`info`", "`debug`, `info`, `warning`, `error` or `critical`", "Logging"),
+    Setting("LOG_FORMAT", "`text`", "`text`, or `json` for one JSON object per line", "Logging"),
+    Setting("DATABASE_URL", "unset: embedded PostgreSQL", "`postgresql://user:password@host:5432/db`", "Database",
+            secret=True),
+    Setting("DB_MAX_OPEN_CONNS", "`10`", "connections in the pool at most (1-1000)", "Database"),
+    Setting("DB_MAX_IDLE_CONNS", "`2`", "idle connections kept (at most `DB_MAX_OPEN_CONNS`)", "Database"),
+    Setting("DB_CONN_MAX_LIFETIME", "`300s`", "a connection is replaced after this long", "Database"),
+    Setting("TOCSIN_DATA_DIR", "`./tocsin-data`", "where the embedded PostgreSQL keeps its files", "Database"),
+    Setting("TOCSIN_CONFIG", "`tocsin.yml` if present", "the config file: users, schedules, escalation policies, "
+            "routes ([configuration.md](configuration.md))", "Config file"),
+    Setting("WEBHOOK_TOKEN", "unset", "bearer token Alertmanager must send; unset = open, with a warning at start",
+            "Alertmanager", secret=True),
+    Setting("WEBHOOK_MAX_BYTES", "`5242880`", "largest webhook body accepted (413 above it)", "Alertmanager"),
+    Setting("ALERTMANAGER_URL", "unset", "Alertmanager's base URL, for silences (buttons, `/incident silence`, "
+            "the API) and links", "Alertmanager"),
+    Setting("SLACK_CHANNEL", "unset", "the default route's Slack channel id (`C0123ABCD`)", "Default route"),
+    Setting("TELEGRAM_CHAT_ID", "unset", "the default route's Telegram chats, comma-separated (`-1001234567890`, "
+            "or `-1001234567890:42` for a forum topic); also the chats whose members may act", "Default route"),
+    Setting("EMAIL_TO", "unset", "the default route's email addresses, comma-separated", "Default route"),
+    Setting("EMAIL_SMTP_HOST", "unset", "SMTP server; email is on when it is set", "Email"),
+    Setting("EMAIL_SMTP_PORT", "`587`", "SMTP port", "Email"),
+    Setting("EMAIL_USERNAME", "unset", "SMTP login (with `EMAIL_PASSWORD`, both or neither)", "Email"),
+    Setting("EMAIL_PASSWORD", "unset", "SMTP password", "Email", secret=True),
+    Setting("EMAIL_FROM", "unset", "sender address; required with `EMAIL_SMTP_HOST`", "Email"),
+    Setting("EMAIL_TLS", "`starttls`", "`starttls`, `tls` (implicit TLS, usually port 465) or `none`", "Email"),
+    Setting("DELIVERY_GIVE_UP", "`24h`", "a message still unsent after this is marked failed (at least `1m`)",
+            "Delivery"),
+    Setting("DELIVERY_RETRY_BASE", "`2s`", "wait before the first retry of a failed send; it doubles on each "
+            "further failure (with jitter), up to `DELIVERY_RETRY_CAP`; a `Retry-After` wins", "Delivery"),
+    Setting("DELIVERY_RETRY_CAP", "`5m`", "longest wait between two attempts of one message", "Delivery"),
+    Setting("DELIVERY_LEASE", "`2m`", "how long a replica's claim on a message it is sending lasts; if the replica "
+            "dies, another sends the message once the claim expires (at least `1s`)", "Delivery"),
+    Setting("SLACK_BOT_TOKEN", "unset", "`xoxb-…` bot token; Slack is on when it is set", "Slack", secret=True),
+    Setting("SLACK_TOKEN", "unset", "alias of `SLACK_BOT_TOKEN`, read when that is unset", "Slack", secret=True),
+    Setting("SLACK_SIGNING_SECRET", "unset", "checks that requests to `/slack/events` come from Slack; required "
+            "unless `SLACK_APP_TOKEN` is set", "Slack", secret=True),
+    Setting("SLACK_APP_TOKEN", "unset", "`xapp-…` app-level token: Socket Mode instead of `POST /slack/events`",
+            "Slack", secret=True),
+    Setting("SLACK_COMMAND", "`/incident`", "the slash command's name", "Slack"),
+    Setting("SLACK_API_URL", "`https://slack.com/api/`", "Slack Web API base URL (proxies, tests)", "Slack"),
+    Setting("TELEGRAM_BOT_TOKEN", "unset", "token from @BotFather; Telegram is on when it is set", "Telegram",
+            secret=True),
+    Setting("TELEGRAM_WEBHOOK_SECRET", "unset", "when set, updates arrive at `POST /telegram/webhook` (Tocsin calls "
+            "`setWebhook` with `PUBLIC_URL`); else one replica long-polls", "Telegram", secret=True),
+    Setting("TELEGRAM_API_URL", "`https://api.telegram.org`", "Bot API base URL (a local Bot API server, tests)",
+            "Telegram"),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+SECRET_NAMES = tuple(s.name for s in SETTINGS if s.secret)
+
+
+def declared(name: str) -> Setting:
+    """The declaration of a setting; KeyError for a name nobody declared (so it cannot go undocumented)."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"setting {name} is not declared in web/settings_catalog.py") from None
