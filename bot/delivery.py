@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -198,10 +199,26 @@ class DeliveryWorker:
         except Exception as exc:  # a channel bug must not stop the other deliveries
             log.exception("channel %s raised while sending delivery %s", delivery.channel, delivery.id)
             result = SendResult(False, error=f"{type(exc).__name__}: {exc}"[:500])
-        try:
-            await self._settle(delivery, result)
-        except Exception:  # the database is away: the claim expires and the message is sent again later
-            log.exception("could not record the outcome of delivery %s", delivery.id)
+        await self._record(delivery, result)
+
+    async def _record(self, delivery: Delivery, result: SendResult) -> None:
+        """Settle the delivery, retrying while the database is away: the outcome is known only here, and a claim
+        left to expire would send a message already sent again (or hold a failed one back for the whole lease)."""
+        deadline = time.monotonic() + self.settings.lease * 0.8
+        delay = 0.5
+        while True:
+            try:
+                await self._settle(delivery, result)
+                return
+            except Exception as exc:
+                if time.monotonic() + delay > deadline:
+                    log.exception("could not record the outcome of delivery %s; it is retried after its lease",
+                                  delivery.id)
+                    return
+                log.warning("could not record the outcome of delivery %s (%s); trying again in %.1fs",
+                            delivery.id, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _send(self, channel: Channel, delivery: Delivery) -> SendResult:
         if delivery.kind == ANNOUNCE:
@@ -213,8 +230,8 @@ class DeliveryWorker:
 
     async def _settle(self, delivery: Delivery, result: SendResult) -> None:
         if result.ok:
-            ATTEMPTS.labels(delivery.channel, "sent").inc()
             await deliveries.mark_sent(self.db, delivery, result.external_ref)
+            ATTEMPTS.labels(delivery.channel, "sent").inc()
             return
         error = (result.error or "failed")[:1000]
         state = await deliveries.mark_retry(self.db, delivery, error, self.settings.retry, result.retry_after)

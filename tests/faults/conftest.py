@@ -52,8 +52,10 @@ class Stack:
         return am
 
     def logs(self) -> str:
-        """Replica logs, for failure messages."""
-        return self.cluster.logs()
+        """Replica logs and the unsent messages, for failure messages."""
+        unsent = self.db.rows("SELECT id, channel, kind, state, attempts, last_error, claimed_until, next_attempt_at, "
+                              "now() AS now FROM deliveries WHERE state <> 'sent' ORDER BY id LIMIT 20")
+        return self.cluster.logs() + "\n--- unsent deliveries\n" + "\n".join(map(str, unsent))
 
     def slack_top_level(self) -> set[tuple[str, str]]:
         """(channel, ts) of the messages posted to Slack outside threads."""

@@ -6,9 +6,12 @@ import asyncio
 import time
 from collections.abc import Sequence
 
+import pytest
+
 from bot.delivery import ChannelRegistry, DeliveryWorker, SendResult, WorkerSettings
 from bot.email.client import EmailChannel
 from bot.email.settings import EmailSettings
+from store import deliveries
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.models import Delivery, Event, Incident
@@ -145,3 +148,33 @@ async def test_stopping_gives_back_the_claims_of_sends_still_in_flight(db: Datab
     finally:
         await other.stop()
     assert [c[1] for c in taker.calls] == ["open"]
+
+
+async def test_an_outcome_is_recorded_once_the_database_is_back_not_sent_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_mark_sent = deliveries.mark_sent
+    refusals = [ConnectionRefusedError("database restarting")] * 2
+
+    async def flaky_mark_sent(*args: object, **kwargs: object) -> bool:
+        if refusals:
+            raise refusals.pop()
+        return await real_mark_sent(*args, **kwargs)
+
+    monkeypatch.setattr(deliveries, "mark_sent", flaky_mark_sent)
+    slack = RecordingChannel("slack")
+    worker = DeliveryWorker(db, ChannelRegistry([slack]), FAST)  # lease 60 s: a claim left to expire would show
+    await worker.start()
+    try:
+        await open_incident(db, routes=ROUTES)
+
+        async def sent() -> bool:
+            return any(r["channel"] == "slack" and r["state"] == "sent" for r in await rows(db))
+
+        await until(sent)
+    finally:
+        await worker.stop()
+    assert not refusals
+    assert [c[1] for c in slack.calls] == ["open"]  # recorded, not sent a second time
+    [row] = [r for r in await rows(db) if r["channel"] == "slack"]
+    assert row["attempts"] == 1
