@@ -70,7 +70,8 @@ def events_blueprint(bolt_app: AsyncApp) -> Blueprint:
     async def slack_events() -> Response:
         body = await request.get_data(as_text=False)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not headers.get("x-slack-request-timestamp", "0").isdigit():
+        stamp = headers.get("x-slack-request-timestamp", "0")
+        if not (stamp.isascii() and stamp.isdigit()):
             # bolt's verifier would raise on int() of it (a 500); refuse it as bolt refuses a bad signature.
             return Response('{"error": "invalid request"}', status=401, content_type="application/json")
         try:
