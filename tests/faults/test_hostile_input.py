@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,12 @@ from tests.support.telegram_api import callback_update, message_update, user_jso
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.faults
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# 60 examples per test keep the suite quick; TOCSIN_FUZZ_EXAMPLES=2000 runs a longer fuzz by hand.
+FUZZ = settings(
+    max_examples=int(os.environ.get("TOCSIN_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 SAMPLE = load_sample("01_firing_group_2alerts_amtool.json")
 
 # Text with what breaks renderers and databases: markup, control characters, NUL, lone surrogates excluded
