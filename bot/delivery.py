@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[str, set[asyncio.Task[None]]] = {}  # sends in flight, per channel
+        self._claims: dict[asyncio.Task[None], Delivery] = {}  # what each send in flight has claimed
         self._published: set[str] = set()
         self._listener = EventListener(db.dsn, lambda _payload: self.wake(), self.wake)
 
@@ -121,7 +123,8 @@ class DeliveryWorker:
         self.wake()
 
     async def stop(self) -> None:
-        """Stop listening; sends in flight get stop_grace to finish and be recorded, else are abandoned."""
+        """Stop listening; sends in flight get stop_grace to finish and be recorded, else are abandoned and their
+        claims given back, so that another replica sends them at once rather than after the lease."""
         await self._listener.stop()
         if self._task is not None:
             self._task.cancel()
@@ -129,11 +132,20 @@ class DeliveryWorker:
                 await self._task
             self._task = None
         tasks = [t for running in self._inflight.values() for t in running]
-        if tasks:
-            _done, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace)
-            for task in late:  # abandoned: its claim is taken again once the lease expires
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        if not tasks:
+            return
+        _done, late = await asyncio.wait(tasks, timeout=self.settings.stop_grace)
+        abandoned = [self._claims[t] for t in late if t in self._claims]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        try:
+            released = await deliveries.release(self.db, abandoned)
+        except Exception:  # the database is away: the claims expire after the lease instead
+            log.exception("could not give back %d claimed deliveries; they are retried after the lease", len(abandoned))
+            return
+        if released:
+            log.info("gave back %d claimed deliveries still sending at shutdown", released)
 
     async def _loop(self) -> None:
         while True:
@@ -165,6 +177,7 @@ class DeliveryWorker:
             for delivery in await deliveries.claim(self.db, [name], free, self.settings.lease):
                 task = asyncio.create_task(self._deliver(delivery), name=f"tocsin-delivery-{delivery.id}")
                 running.add(task)
+                self._claims[task] = delivery
                 task.add_done_callback(self._finished)
                 claimed += 1
         return claimed
@@ -172,6 +185,7 @@ class DeliveryWorker:
     def _finished(self, task: asyncio.Task[None]) -> None:
         for running in self._inflight.values():
             running.discard(task)
+        self._claims.pop(task, None)
         self.wake()  # a free slot, and perhaps an update that waited for this open
 
     async def _deliver(self, delivery: Delivery) -> None:
@@ -185,10 +199,26 @@ class DeliveryWorker:
         except Exception as exc:  # a channel bug must not stop the other deliveries
             log.exception("channel %s raised while sending delivery %s", delivery.channel, delivery.id)
             result = SendResult(False, error=f"{type(exc).__name__}: {exc}"[:500])
-        try:
-            await self._settle(delivery, result)
-        except Exception:  # the database is away: the claim expires and the message is sent again later
-            log.exception("could not record the outcome of delivery %s", delivery.id)
+        await self._record(delivery, result)
+
+    async def _record(self, delivery: Delivery, result: SendResult) -> None:
+        """Settle the delivery, retrying while the database is away: the outcome is known only here, and a claim
+        left to expire would send a message already sent again (or hold a failed one back for the whole lease)."""
+        deadline = time.monotonic() + self.settings.lease * 0.8
+        delay = 0.5
+        while True:
+            try:
+                await self._settle(delivery, result)
+                return
+            except Exception as exc:
+                if time.monotonic() + delay > deadline:
+                    log.exception("could not record the outcome of delivery %s; it is retried after its lease",
+                                  delivery.id)
+                    return
+                log.warning("could not record the outcome of delivery %s (%s); trying again in %.1fs",
+                            delivery.id, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _send(self, channel: Channel, delivery: Delivery) -> SendResult:
         if delivery.kind == ANNOUNCE:
@@ -200,8 +230,8 @@ class DeliveryWorker:
 
     async def _settle(self, delivery: Delivery, result: SendResult) -> None:
         if result.ok:
-            ATTEMPTS.labels(delivery.channel, "sent").inc()
             await deliveries.mark_sent(self.db, delivery, result.external_ref)
+            ATTEMPTS.labels(delivery.channel, "sent").inc()
             return
         error = (result.error or "failed")[:1000]
         state = await deliveries.mark_retry(self.db, delivery, error, self.settings.retry, result.retry_after)

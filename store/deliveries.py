@@ -102,6 +102,17 @@ async def mark_sent(db: Database, delivery: Delivery, external_ref: str | None) 
     return done
 
 
+async def release(db: Database, claimed: Sequence[Delivery]) -> int:
+    """Give back claims whose sends were abandoned (shutdown), so another worker takes them now, not after the lease."""
+    if not claimed:
+        return 0
+    async with db.transaction() as conn:
+        released = await sql.release(conn, [d.id for d in claimed], [d.claim_token for d in claimed])
+        if released:  # wake the other replicas' workers now rather than at their next sweep
+            await events_sql.notify(conn, [], ["deliveries_released"])
+    return released
+
+
 async def mark_retry(
     db: Database, delivery: Delivery, error: str, policy: RetryPolicy, retry_after: float | None = None
 ) -> str:

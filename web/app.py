@@ -77,13 +77,16 @@ def create_app(
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
-        state["delivery"] = await start_delivery(settings, db, build_registry(settings, chat.channels()))
+        state["delivery"] = delivery = await start_delivery(settings, db, build_registry(settings, chat.channels()))
+        app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
+        app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts
         add_escalation_jobs(state["delivery"].scheduler, runtime)
         await chat.start()
 
     @app.after_serving
     async def close_database() -> None:
         await chat.stop()
+        app.extensions.pop("tocsin_pools", None)
         if "delivery" in state:
             await state.pop("delivery").stop()
         runtime: Runtime | None = app.extensions.pop("tocsin", None)

@@ -40,6 +40,11 @@ class ChatActions:
             raise ApiError(503, "unavailable", "Tocsin is starting or stopping; try again in a moment")
         return runtime
 
+    @staticmethod
+    def storable(text: str) -> str:
+        """Chat text as PostgreSQL can store it: U+0000 (which text columns refuse) shown as U+FFFD."""
+        return text.replace("\x00", "\ufffd")
+
     async def _guard(self, call: Awaitable[T]) -> T:
         try:
             return await call
@@ -48,18 +53,21 @@ class ChatActions:
 
     async def acknowledge(self, incident_id: int, actor: str, source: ActionSource) -> Incident:
         """Acknowledge; 409 (ApiError) names who resolved or acknowledged it and when."""
-        result = await self._guard(lifecycle.acknowledge(self.runtime.db, incident_id, actor, source))
+        call = lifecycle.acknowledge(self.runtime.db, incident_id, self.storable(actor), source)
+        result = await self._guard(call)
         return result.incident
 
     async def resolve(self, incident_id: int, actor: str, source: ActionSource, note: str | None = None) -> Incident:
         """Resolve, with an optional note."""
-        result = await self._guard(lifecycle.resolve(self.runtime.db, incident_id, actor, source, note))
+        note = self.storable(note) if note is not None else None
+        call = lifecycle.resolve(self.runtime.db, incident_id, self.storable(actor), source, note)
+        result = await self._guard(call)
         return result.incident
 
     async def silence(self, incident_id: int, duration_seconds: float, actor: str, source: ActionSource) -> Incident:
         """An Alertmanager silence of the incident's firing alerts, recorded on its timeline."""
         db = self.runtime.db
-        call = silence_incident(db, self.alertmanager_url, incident_id, duration_seconds, actor, source)
+        call = silence_incident(db, self.alertmanager_url, incident_id, duration_seconds, self.storable(actor), source)
         result = await self._guard(call)
         return result.incident
 
@@ -68,7 +76,13 @@ class ChatActions:
         runtime = self.runtime
         routes = runtime.routes
         call = lifecycle.open_manual(
-            runtime.db, title, "warning", "", actor, source, channels=channels_for(routes.default, routes.default)
+            runtime.db,
+            self.storable(title),
+            "warning",
+            "",
+            self.storable(actor),
+            source,
+            channels=channels_for(routes.default, routes.default),
         )
         return (await self._guard(call)).incident
 

@@ -48,7 +48,7 @@ async def start_delivery(settings: Settings, db: Database, registry: ChannelRegi
     registry = registry or build_registry(settings)
     # Its own few connections: a webhook burst holding the main pool must not hold up deliveries (nor the reverse).
     pool = await create_database(db.dsn, replace(settings.database, max_open_conns=WORKER_CONNS, max_idle_conns=1))
-    worker = DeliveryWorker(pool, registry, WorkerSettings(retry=settings.delivery))
+    worker = DeliveryWorker(pool, registry, WorkerSettings(retry=settings.delivery, lease=settings.delivery_lease))
     await worker.start()
     scheduler = create_scheduler()
     scheduler.add_job(

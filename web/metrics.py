@@ -1,9 +1,16 @@
-"""Prometheus metrics (`tocsin_*`): webhooks, alerts, open incidents, time to acknowledge/resolve, HTTP timing."""
+"""Prometheus metrics (`tocsin_*`): webhooks, alerts, open incidents, time to acknowledge/resolve, HTTP timing, and
+what an operator needs to see trouble: delivery backlog and its age, escalation lag, database pool use.
+
+Delivery attempts by outcome (sent, retry, failed) and the pending/failed gauges are the delivery worker's
+(bot/delivery.py, process-wide registry); the composition root hands its `publish_counts` over as the
+`tocsin_delivery_report` extension so that a scrape refreshes them too.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import (
@@ -57,6 +64,15 @@ class Metrics:
                              buckets=RESPONSE_BUCKETS, registry=r)
         self.http = Histogram("tocsin_http_request_duration_seconds", "HTTP request duration by route and status",
                               ["method", "route", "status"], registry=r)
+        self.oldest_pending = Gauge("tocsin_delivery_oldest_pending_seconds",
+                                    "Age of the oldest message not yet sent (0: none waiting)", ["channel"], registry=r)
+        self.escalations_due = Gauge("tocsin_escalations_due", "Escalation steps due but not fired yet", registry=r)
+        self.escalation_lag = Gauge("tocsin_escalation_lag_seconds",
+                                    "How long the most overdue escalation step has been due without firing", registry=r)
+        self.pool = Gauge("tocsin_db_pool_connections", "Database connections of this process, by pool and state",
+                          ["pool", "state"], registry=r)
+        self.pool_max = Gauge("tocsin_db_pool_max_connections", "Largest size of each pool", ["pool"], registry=r)
+        self._channels: set[str] = set()
         self._refreshed_at = float("-inf")
 
     def observe_action(self, result: lifecycle.ActionResult) -> None:
@@ -67,22 +83,52 @@ class Metrics:
         elif result.action == "resolve" and incident.resolved_at:
             self.ttr.observe(max(0.0, (incident.resolved_at - incident.triggered_at).total_seconds()))
 
-    async def refresh(self, runtime: Runtime | None) -> None:
-        """Re-read the open incident counts, at most every REFRESH_SECONDS."""
+    async def refresh(self, extensions: Mapping[str, Any]) -> None:
+        """Read the pools now; re-read the counts kept in the database at most every REFRESH_SECONDS."""
+        self.observe_pools(extensions.get("tocsin_pools", {}))
+        runtime: Runtime | None = extensions.get("tocsin")
         if runtime is None or time.monotonic() - self._refreshed_at < REFRESH_SECONDS:
             return
         try:
             async with runtime.db.connection() as conn:
                 counts = await stats_sql.open_counts(conn)
+                backlog = await stats_sql.delivery_backlog(conn)
+                due, lag = await stats_sql.escalation_lag(conn)
         except UNAVAILABLE as exc:
-            log.warning("metrics: cannot count open incidents (%s)", type(exc).__name__)
+            log.warning("metrics: cannot read the counts (%s)", type(exc).__name__)
             return
         for status in OPEN_STATUSES:
             for severity in SEVERITIES:
                 self.open_incidents.labels(status, severity).set(0)
         for status, severity, n in counts:
             self.open_incidents.labels(status, severity).set(n)
+        self.observe_backlog(backlog, extensions.get("tocsin_delivery_report"))
+        self.escalations_due.set(due)
+        self.escalation_lag.set(lag)
         self._refreshed_at = time.monotonic()
+
+    def observe_backlog(self, backlog: list[stats_sql.Backlog], report: Callable[[Any], None] | None) -> None:
+        """Oldest unsent message per channel; the worker's pending/failed gauges through `report`."""
+        oldest: dict[str, float] = {}
+        by_state: dict[str, dict[str, int]] = {}
+        for row in backlog:
+            by_state.setdefault(row.channel, {})[row.state] = row.count
+            if row.state != "failed":
+                oldest[row.channel] = max(oldest.get(row.channel, 0.0), row.oldest_age)
+        self._channels |= set(oldest)
+        for channel in self._channels:
+            self.oldest_pending.labels(channel).set(oldest.get(channel, 0.0))
+        if report is not None:
+            report(by_state)
+
+    def observe_pools(self, pools: Mapping[str, Any]) -> None:
+        """Size, connections in use and idle of each pool (store.db.Database) of this process."""
+        for name, database in pools.items():
+            size, idle = database.usage()
+            self.pool.labels(name, "open").set(size)
+            self.pool.labels(name, "idle").set(idle)
+            self.pool.labels(name, "in_use").set(size - idle)
+            self.pool_max.labels(name).set(database.settings.max_open_conns)
 
     def exposition(self) -> bytes:
         """The Prometheus text format: this app's metrics, then the process-wide ones (delivery, process, gc)."""
@@ -95,7 +141,7 @@ def metrics_blueprint(metrics: Metrics, runtime_app: Quart) -> Blueprint:
 
     @bp.get("/metrics")
     async def metrics_view() -> Response:
-        await metrics.refresh(runtime_app.extensions.get("tocsin"))
+        await metrics.refresh(runtime_app.extensions)
         return Response(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
     return bp
@@ -142,6 +188,7 @@ def setup(app: Quart, enabled: bool, own_port: bool) -> Any:
     if not enabled:
         return None
     metrics = Metrics()
+    app.extensions["tocsin_metrics"] = metrics
     instrument(app, metrics)
     if own_port:
         app.extensions["tocsin_metrics_app"] = create_metrics_app(metrics, app)

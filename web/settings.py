@@ -73,6 +73,7 @@ class Settings:
     telegram: TelegramSettings | None = None  # None: Telegram off (TELEGRAM_BOT_TOKEN unset)
     email: EmailSettings | None = None  # None: email off (EMAIL_SMTP_HOST unset)
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
+    delivery_lease: float = 120.0  # how long a worker's claim on a message lasts; a dead worker's expires after it
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def secrets(self) -> list[str]:
@@ -249,6 +250,21 @@ def _email_settings(env: _Env, public_url: str) -> EmailSettings | None:
     )
 
 
+def _delivery_settings(env: _Env) -> tuple[RetryPolicy, float]:
+    """DELIVERY_GIVE_UP, the backoff (DELIVERY_RETRY_BASE doubling up to DELIVERY_RETRY_CAP) and DELIVERY_LEASE."""
+    give_up = env.duration("DELIVERY_GIVE_UP", 86400.0)
+    if give_up < 60:
+        raise SettingsError(f"DELIVERY_GIVE_UP={give_up:g}s: expected at least 1m")
+    base = env.duration("DELIVERY_RETRY_BASE", 2.0)
+    cap = env.duration("DELIVERY_RETRY_CAP", 300.0)
+    if not 0.01 <= base <= cap:
+        raise SettingsError(f"DELIVERY_RETRY_BASE={base:g}s: expected at least 10ms and at most DELIVERY_RETRY_CAP")
+    lease = env.duration("DELIVERY_LEASE", 120.0)
+    if lease < 1:
+        raise SettingsError(f"DELIVERY_LEASE={lease:g}s: expected at least 1s")
+    return RetryPolicy(base=base, cap=cap, give_up=give_up), lease
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; SettingsError names the first bad one."""
     env = _Env(os.environ if environ is None else environ)
@@ -294,9 +310,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_to=env.checked_list("EMAIL_TO", check_email),
     )
     email = _email_settings(env, http.public_url)
-    give_up = env.duration("DELIVERY_GIVE_UP", 86400.0)
-    if give_up < 60:
-        raise SettingsError(f"DELIVERY_GIVE_UP={give_up:g}s: expected at least 1m")
+    delivery, lease = _delivery_settings(env)
     return Settings(
         http=http,
         log=log,
@@ -308,6 +322,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         slack=read_slack_settings(env, http.public_url, alertmanager_url),
         telegram=_telegram_settings(env, http.public_url, alertmanager_url),
         email=email,
-        delivery=RetryPolicy(give_up=give_up),
+        delivery=delivery,
+        delivery_lease=lease,
         raw=dict(env.values),
     )

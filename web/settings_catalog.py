@@ -56,6 +56,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMAIL_TLS", "`starttls`", "`starttls`, `tls` (implicit TLS, usually port 465) or `none`", "Email"),
     Setting("DELIVERY_GIVE_UP", "`24h`", "a message still unsent after this is marked failed (at least `1m`)",
             "Delivery"),
+    Setting("DELIVERY_RETRY_BASE", "`2s`", "wait before the first retry of a failed send; it doubles on each "
+            "further failure (with jitter), up to `DELIVERY_RETRY_CAP`; a `Retry-After` wins", "Delivery"),
+    Setting("DELIVERY_RETRY_CAP", "`5m`", "longest wait between two attempts of one message", "Delivery"),
+    Setting("DELIVERY_LEASE", "`2m`", "how long a replica's claim on a message it is sending lasts; if the replica "
+            "dies, another sends the message once the claim expires (at least `1s`)", "Delivery"),
     Setting("SLACK_BOT_TOKEN", "unset", "`xoxb-…` bot token; Slack is on when it is set", "Slack", secret=True),
     Setting("SLACK_TOKEN", "unset", "alias of `SLACK_BOT_TOKEN`, read when that is unset", "Slack", secret=True),
     Setting("SLACK_SIGNING_SECRET", "unset", "checks that requests to `/slack/events` come from Slack; required "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from typing import Any
 
 from quart import Blueprint, current_app, g, request
@@ -17,6 +18,8 @@ from webhook.alertmanager import PayloadError, parse_webhook
 from webhook.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
+# U+0000 escaped in a JSON string (not after an escaped backslash): PostgreSQL cannot store it in text or jsonb.
+NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 def _check_token(settings: WebhookSettings) -> None:
@@ -48,7 +51,7 @@ async def _read_json(settings: WebhookSettings) -> Any:
     if len(raw) > settings.max_bytes:
         raise _too_large(settings)
     try:
-        return json.loads(raw)
+        return json.loads(NUL_ESCAPE.sub(rb"\1\\ufffd", raw))  # shown as the replacement character
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
 

@@ -70,12 +70,18 @@ def events_blueprint(bolt_app: AsyncApp) -> Blueprint:
     async def slack_events() -> Response:
         body = await request.get_data(as_text=False)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not headers.get("x-slack-request-timestamp", "0").isdigit():
+        stamp = headers.get("x-slack-request-timestamp", "0")
+        if not (stamp.isascii() and stamp.isdigit()):
             # bolt's verifier would raise on int() of it (a 500); refuse it as bolt refuses a bad signature.
             return Response('{"error": "invalid request"}', status=401, content_type="application/json")
-        bolt_response = await bolt_app.async_dispatch(
-            to_bolt_request(body, request.query_string.decode("latin-1"), headers)
-        )
+        try:
+            bolt_request = to_bolt_request(body, request.query_string.decode("latin-1"), headers)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+            # bolt parses the body before checking the signature and trusts its shape (a `payload` of JSON
+            # null raised AttributeError, a 500): whatever it cannot read is refused as a bad request.
+            message = '{"error": {"code": "invalid_payload", "message": "not a Slack request body"}}'
+            return Response(message, status=400, content_type="application/json")
+        bolt_response = await bolt_app.async_dispatch(bolt_request)
         return to_quart_response(bolt_response)
 
     return blueprint

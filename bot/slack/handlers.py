@@ -71,7 +71,7 @@ ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall
 
 def _incident_id(word: str, usage: str) -> int:
     digits = word.removeprefix("#")
-    if not digits.isdigit() or len(digits) > 12:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:  # "¹".isdigit() is true
         raise CommandError(f"`{word}` is not an incident number. Usage: `{usage}`")
     return int(digits)
 
@@ -204,7 +204,7 @@ class Listeners:
         await ack()
         action = (body.get("actions") or [{}])[0]
         value = str(action.get("value", ""))
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
             await self.tell(body, respond, client, ":warning: This button names no incident; nothing was done.")
             return
         incident_id = int(value)

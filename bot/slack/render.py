@@ -119,7 +119,9 @@ def links_text(incident: Incident, public_url: str) -> str:
 
 def fallback_text(incident: Incident) -> str:
     """The plain text of the message (notifications, screen readers)."""
-    return _truncate(f"[{incident.status.value.upper()}] #{incident.id} {incident.severity}: {incident.title}", 3000)
+    # Slack reads this text as mrkdwn (notifications): a title's <!channel> must not ping anyone.
+    title = escape(f"{incident.severity}: {incident.title}")
+    return _truncate(f"[{incident.status.value.upper()}] #{incident.id} {title}", 3000)
 
 
 def _button(text: str, action_id: str, incident_id: int, style: str | None = None) -> dict[str, Any]:

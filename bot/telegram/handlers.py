@@ -90,7 +90,9 @@ def refusal(user: User | None, chat_id: int | None) -> str:
 def parse_incident_id(text: str) -> int | None:
     """'42' or '#42' to 42; None for anything else."""
     text = text.strip().removeprefix("#")
-    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # "¹".isdigit() is true, int("¹") fails
+        return None
+    return int(text) if 0 < int(text) < 2**63 else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 
 from quart import Blueprint, request
@@ -27,13 +28,16 @@ def create_blueprint(application: Application, secret: str) -> Blueprint:  # typ
             raise ApiError(401, "unauthorized", message)
         if not hmac.compare_digest(given.encode(), secret.encode()):
             raise ApiError(403, "forbidden", f"wrong {SECRET_HEADER}: it does not match TELEGRAM_WEBHOOK_SECRET")
-        data = await request.get_json(force=True, silent=True)
+        try:
+            data = json.loads(await request.get_data(as_text=False))
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
+            data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             message = "expected a Telegram Update: a JSON object with an integer update_id"
             raise ApiError(400, "invalid_payload", message)
         try:
             update = Update.de_json(data, application.bot)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:  # PTB trusts it
             raise ApiError(400, "invalid_payload", f"not a Telegram Update: {type(exc).__name__}: {exc}") from None
         await application.update_queue.put(update)
         return {"ok": True}, 200

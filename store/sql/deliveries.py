@@ -216,6 +216,21 @@ async def mark_sent(conn: asyncpg.Connection, delivery_id: int, token: Any, exte
     return status.endswith(" 1")
 
 
+async def release(conn: asyncpg.Connection, ids: list[int], tokens: list[Any]) -> int:
+    """Hand claimed messages back to the queue, due now (their worker is stopping); returns how many."""
+    status = await conn.execute(
+        """
+        UPDATE deliveries d
+        SET state = 'pending', next_attempt_at = now(), claimed_until = NULL, claim_token = NULL, updated_at = now()
+        FROM unnest($1::bigint[], $2::uuid[]) AS k(id, token)
+        WHERE d.id = k.id AND d.claim_token = k.token AND d.state = 'sending'
+        """,
+        ids,
+        tokens,
+    )
+    return int(status.split()[-1])
+
+
 async def lock_claimed(conn: asyncpg.Connection, delivery_id: int, token: Any) -> dict[str, Any] | None:
     """The claimed row, locked, with whether it is past the give-up time; None when the claim was lost."""
     row = await conn.fetchrow(

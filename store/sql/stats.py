@@ -120,3 +120,36 @@ async def daily_durations(
         (r["day"], None if r["mtta"] is None else float(r["mtta"]), None if r["mttr"] is None else float(r["mttr"]))
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Unsent messages of one channel in one state, and how long the oldest has waited (seconds)."""
+
+    channel: str
+    state: str
+    count: int
+    oldest_age: float
+
+
+async def delivery_backlog(conn: asyncpg.Connection) -> list[Backlog]:
+    """The outbox's unsent messages per channel and state (pending, sending, failed), from the deliveries_unfinished
+    index."""
+    rows = await conn.fetch(
+        """
+        SELECT channel, state, count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
+        FROM deliveries WHERE state <> 'sent' GROUP BY channel, state
+        """
+    )
+    return [Backlog(r["channel"], r["state"], r["n"], max(0.0, r["oldest"])) for r in rows]
+
+
+async def escalation_lag(conn: asyncpg.Connection) -> tuple[int, float]:
+    """Escalation steps due but not yet fired: how many, and how long the most overdue has waited (seconds)."""
+    row = await conn.fetchrow(
+        """
+        SELECT count(*) AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(next_due_at)), 0)::float8 AS lag
+        FROM incident_escalations WHERE state = 'active' AND next_due_at <= now()
+        """
+    )
+    return row["n"], max(0.0, row["lag"])

@@ -6,9 +6,12 @@ import asyncio
 import time
 from collections.abc import Sequence
 
+import pytest
+
 from bot.delivery import ChannelRegistry, DeliveryWorker, SendResult, WorkerSettings
 from bot.email.client import EmailChannel
 from bot.email.settings import EmailSettings
+from store import deliveries
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.models import Delivery, Event, Incident
@@ -104,3 +107,74 @@ async def test_retry_after_from_a_channel_is_obeyed(db: Database) -> None:
 
 async def _open_id(db: Database, channel: str) -> int:
     return next(r["id"] for r in await rows(db) if r["channel"] == channel and r["kind"] == "open")
+
+
+class HangingChannel:
+    """A channel whose sends never answer (a stalled chat API)."""
+
+    name = "slack"
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def send(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> SendResult:
+        self.started.set()
+        await asyncio.sleep(3600)
+        return SendResult(True)
+
+
+async def test_stopping_gives_back_the_claims_of_sends_still_in_flight(db: Database) -> None:
+    hanging = HangingChannel()
+    worker = DeliveryWorker(db, ChannelRegistry([hanging]), FAST)
+    await worker.start()
+    await open_incident(db, routes=ROUTES)
+    await asyncio.wait_for(hanging.started.wait(), 10)
+    [claimed] = [r for r in await rows(db) if r["channel"] == "slack"]
+    assert claimed["state"] == "sending" and claimed["claim_token"] is not None
+
+    await asyncio.wait_for(worker.stop(), 10)  # stop_grace is 0.5 s, far less than the 60 s lease
+
+    [released] = [r for r in await rows(db) if r["channel"] == "slack"]
+    assert released["state"] == "pending" and released["claim_token"] is None and released["claimed_until"] is None
+    taker = RecordingChannel("slack")
+    other = DeliveryWorker(db, ChannelRegistry([taker]), FAST)
+    await other.start()
+    try:
+
+        async def sent() -> bool:
+            return any(r["channel"] == "slack" and r["state"] == "sent" for r in await rows(db))
+
+        await until(sent)  # at once, not after the lease
+    finally:
+        await other.stop()
+    assert [c[1] for c in taker.calls] == ["open"]
+
+
+async def test_an_outcome_is_recorded_once_the_database_is_back_not_sent_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_mark_sent = deliveries.mark_sent
+    refusals = [ConnectionRefusedError("database restarting")] * 2
+
+    async def flaky_mark_sent(*args: object, **kwargs: object) -> bool:
+        if refusals:
+            raise refusals.pop()
+        return await real_mark_sent(*args, **kwargs)
+
+    monkeypatch.setattr(deliveries, "mark_sent", flaky_mark_sent)
+    slack = RecordingChannel("slack")
+    worker = DeliveryWorker(db, ChannelRegistry([slack]), FAST)  # lease 60 s: a claim left to expire would show
+    await worker.start()
+    try:
+        await open_incident(db, routes=ROUTES)
+
+        async def sent() -> bool:
+            return any(r["channel"] == "slack" and r["state"] == "sent" for r in await rows(db))
+
+        await until(sent)
+    finally:
+        await worker.stop()
+    assert not refusals
+    assert [c[1] for c in slack.calls] == ["open"]  # recorded, not sent a second time
+    [row] = [r for r in await rows(db) if r["channel"] == "slack"]
+    assert row["attempts"] == 1

@@ -101,6 +101,15 @@ class Alertmanager:
         args = ["alert", "add", *(f"{k}={v}" for k, v in labels.items())]
         self.amtool(*args, f"--start={rfc3339(starts_at)}", f"--end={rfc3339(now)}")
 
+    def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Post many alerts at once through the API v2 (as Prometheus does); each has labels, startsAt, endsAt."""
+        body = json.dumps(alerts).encode()
+        request = urllib.request.Request(
+            self.url + "/api/v2/alerts", data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200, response.status
+
     def alerts(self) -> list[dict[str, Any]]:
         """Alertmanager's own view of its alerts (API v2)."""
         with urllib.request.urlopen(self.url + "/api/v2/alerts", timeout=5) as response:

@@ -38,11 +38,16 @@ class TocsinProcess:
         """Base URL of the server."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> TocsinProcess:
-        """Start and wait until /readyz answers 200."""
+    def launch(self) -> TocsinProcess:
+        """Start the process without waiting (several replicas start side by side)."""
         log = self.log_path.open("ab")
         cmd = [sys.executable, "-m", "web.cli", "serve"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> TocsinProcess:
+        """Wait until /readyz answers 200."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -55,6 +60,10 @@ class TocsinProcess:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"tocsin serve did not become ready:\n{self.log()}")
+
+    def start(self, timeout: float = 60) -> TocsinProcess:
+        """Start and wait until /readyz answers 200."""
+        return self.launch().wait_ready(timeout)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Send a signal and wait for the exit code."""

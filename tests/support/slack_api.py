@@ -81,6 +81,9 @@ class SlackApi:
         self.changed = asyncio.Event()
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[dict[str, Any]] = []
+        self._gate: asyncio.Event | None = None
+        self._gate_method: str | None = None
+        self.held = 0
 
     @property
     def url(self) -> str:
@@ -128,6 +131,16 @@ class SlackApi:
         until = time.monotonic() + seconds
         self.faults.append(Fault(status, retry_after if status == 429 else None, until=until, method=method))
 
+    def hold(self, method: str | None = None) -> None:
+        """Leave calls (of `method`, if given) unanswered until release(); then they get a 500, never a success."""
+        self._gate, self._gate_method = asyncio.Event(), method
+
+    def release(self) -> None:
+        """Answer the held calls (with 500) and stop holding. Call it on the stand-in's loop."""
+        if self._gate is not None:
+            self._gate.set()
+        self._gate = None
+
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls of one API method, oldest first."""
         return [c for c in self.calls if c.method == method and c.status == 200]
@@ -171,6 +184,12 @@ class SlackApi:
         call = Call(method, await self._args(request), dict(request.headers))
         self.calls.append(call)
         self.changed.set()
+        gate = self._gate
+        if gate is not None and self._gate_method in (None, method):
+            call.status = 500
+            self.held += 1
+            await gate.wait()
+            return web.Response(status=500, text="held, then failed")
         fault = self._fault(method)
         if fault is not None:
             call.status = fault.status

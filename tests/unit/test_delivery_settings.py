@@ -50,3 +50,24 @@ def test_bad_values_name_the_variable(env: dict[str, str], names: str) -> None:
 
 def test_give_up_duration() -> None:
     assert load_settings({"DELIVERY_GIVE_UP": "2h"}).delivery.give_up == 7200
+
+
+def test_retry_backoff_and_lease() -> None:
+    settings = load_settings({"DELIVERY_RETRY_BASE": "200ms", "DELIVERY_RETRY_CAP": "2s", "DELIVERY_LEASE": "5s"})
+    assert (settings.delivery.base, settings.delivery.cap, settings.delivery_lease) == (0.2, 2.0, 5.0)
+    defaults = load_settings({})
+    assert (defaults.delivery.base, defaults.delivery.cap, defaults.delivery_lease) == (2.0, 300.0, 120.0)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DELIVERY_RETRY_BASE": "10s", "DELIVERY_RETRY_CAP": "5s"}, "DELIVERY_RETRY_BASE=10s: expected at least"),
+        ({"DELIVERY_RETRY_BASE": "1ms"}, "DELIVERY_RETRY_BASE=0.001s"),
+        ({"DELIVERY_LEASE": "500ms"}, "DELIVERY_LEASE=0.5s: expected at least 1s"),
+        ({"DELIVERY_LEASE": "later"}, "DELIVERY_LEASE='later': expected a duration"),
+    ],
+)
+def test_bad_retry_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(")):
+        load_settings(env)
