@@ -14,6 +14,7 @@ from aiohttp import web
 from store.db import Database
 from tests.conftest import load_sample
 from tests.support.api import api_settings, bearer
+from tests.support.loopback import serve
 from web.app import create_app
 
 SAMPLE = "01_firing_group_2alerts_amtool.json"
@@ -38,11 +39,7 @@ async def fake_alertmanager() -> AsyncIterator[tuple[FakeAlertmanager, str]]:
     fake = FakeAlertmanager()
     app = web.Application()
     app.router.add_post("/api/v2/silences", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve(app)
     try:
         yield fake, f"http://127.0.0.1:{port}"
     finally:

@@ -17,6 +17,7 @@ from store.domain.delivery import RetryPolicy
 from store.models import Delivery, Event, Incident
 from tests.support.incidents import ROUTES, act, open_incident, rows
 from tests.support.smtp import SilentServer
+from tests.support.waiting import eventually
 
 FAST = WorkerSettings(
     retry=RetryPolicy(base=0.05, cap=0.3, give_up=3600), send_timeout=30, lease=60, idle_poll=1, stop_grace=0.5
@@ -48,12 +49,9 @@ class RecordingChannel:
         return SendResult(True, external_ref=ref)
 
 
-async def until(check, within: float = 15.0) -> None:
-    for _ in range(int(within / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
+async def slack_sent(db: Database) -> bool:
+    """The incident's Slack message is sent."""
+    return any(r["channel"] == "slack" and r["state"] == "sent" for r in await rows(db))
 
 
 async def test_a_hanging_smtp_server_does_not_hold_up_chat_channels(db: Database) -> None:
@@ -73,7 +71,7 @@ async def test_a_hanging_smtp_server_does_not_hold_up_chat_channels(db: Database
         async def chat_updated() -> bool:
             return all(any(c[1] == "update" for c in ch.calls) for ch in (slack, telegram))
 
-        await until(chat_updated)
+        await eventually(chat_updated)
         states = {(r["channel"], r["kind"]): r["state"] for r in await rows(db)}
         assert states[("email", "open")] == "sending"  # still hanging in the SMTP conversation
         assert states[("slack", "update")] == "sent" and states[("telegram", "update")] == "sent"
@@ -93,10 +91,7 @@ async def test_retry_after_from_a_channel_is_obeyed(db: Database) -> None:
     try:
         await open_incident(db, routes=ROUTES)
 
-        async def sent() -> bool:
-            return any(r["channel"] == "slack" and r["state"] == "sent" for r in await rows(db))
-
-        await until(sent)
+        await eventually(lambda: slack_sent(db))
     finally:
         await worker.stop()
     first, second = slack.calls
@@ -141,10 +136,7 @@ async def test_stopping_gives_back_the_claims_of_sends_still_in_flight(db: Datab
     await other.start()
     try:
 
-        async def sent() -> bool:
-            return any(r["channel"] == "slack" and r["state"] == "sent" for r in await rows(db))
-
-        await until(sent)  # at once, not after the lease
+        await eventually(lambda: slack_sent(db))  # at once, not after the lease
     finally:
         await other.stop()
     assert [c[1] for c in taker.calls] == ["open"]
@@ -168,10 +160,7 @@ async def test_an_outcome_is_recorded_once_the_database_is_back_not_sent_again(
     try:
         await open_incident(db, routes=ROUTES)
 
-        async def sent() -> bool:
-            return any(r["channel"] == "slack" and r["state"] == "sent" for r in await rows(db))
-
-        await until(sent)
+        await eventually(lambda: slack_sent(db))
     finally:
         await worker.stop()
     assert not refusals

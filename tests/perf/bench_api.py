@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from store.sql.listing import IncidentFilter, incident_query  # noqa: E402
+from tests.perf.timing import header, row  # noqa: E402
 from tests.support.postgres import TestPostgres  # noqa: E402
 from tests.support.server import run_cli, serving  # noqa: E402
 
@@ -79,12 +79,6 @@ SCENARIOS = {
     "stats (30d)": "/api/v1/stats?since=30d",
     "stats since=<7d ago, uncached>": "/api/v1/stats?since={week}",
 }
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of values."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 async def seed(url: str) -> None:
@@ -149,13 +143,12 @@ async def bench(base: str, token: str, clients: int, requests: int) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(base, headers=headers, connector=connector, timeout=timeout) as client:
-        print(f"{'scenario':32} {'p50':>7} {'p95':>7} {'p99':>7}  (ms, {clients} clients, {requests} requests)")
+        print(header("scenario", clients, requests))
         for name, path in SCENARIOS.items():
             path = path.format(**fmt)
             await run_scenario(client, path, clients, clients * 2)  # warm up
             timings = await run_scenario(client, path, clients, requests)
-            print(f"{name:32} {statistics.median(timings):7.1f} {percentile(timings, 95):7.1f} "
-                  f"{percentile(timings, 99):7.1f}")
+            print(row(name, timings))
 
 
 def main() -> None:

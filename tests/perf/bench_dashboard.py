@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed_alerts import seed  # noqa: E402
 
 from store.sql import stats as stats_sql  # noqa: E402
+from tests.perf.timing import header, row  # noqa: E402
 from tests.support.postgres import TestPostgres  # noqa: E402
 from tests.support.server import run_cli, serving  # noqa: E402
 from web.dashboard.data import PERIODS  # noqa: E402
@@ -52,12 +53,6 @@ PAGES = {
     "GET /incidents/{id} (random)": "/incidents/{id}",
 }
 ASSET = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(/dashboard/static/[^"]+)"')
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 async def prepare(url: str) -> int:
@@ -132,12 +127,11 @@ async def bench(base: str, token: str, top: int, clients: int, requests: int) ->
         for name, path in (("list", "/"), ("incident", f"/incidents/{top}")):
             html, assets, count = await first_load(client, path)
             print(f"first load of {name}: {html:,} B HTML + {assets:,} B in {count} assets = {html + assets:,} B")
-        print(f"{'page':32} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}  (ms, {clients} clients, {requests} requests)")
+        print(header("page", clients, requests))
         for name, path in PAGES.items():
             await timings(client, path, clients, 10, top)  # warm up
             found = await timings(client, path, clients, requests, top)
-            print(f"{name:32} {statistics.median(found):7.1f} {percentile(found, 95):7.1f} "
-                  f"{percentile(found, 99):7.1f} {max(found):7.1f}")
+            print(row(name, found))
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from tests.support.loopback import serve
 from tests.support.server import TocsinProcess, tocsin_env
 
 HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -43,11 +44,7 @@ class LoadBalancer:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._proxy)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve(app)
         return self
 
     async def stop(self) -> None:

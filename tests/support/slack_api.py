@@ -23,6 +23,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from tests.support.loopback import serve
+
 BOT_USER = "UTOCSINBOT"
 TEAM = "T0TOCSIN"
 
@@ -106,11 +108,7 @@ class SlackApi:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app)
         return self
 
     async def stop(self) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.loopback import serve
+
 TEXT_FIELDS = frozenset({"text", "parse_mode", "url", "secret_token", "callback_query_id", "inline_message_id"})
 ALLOWED_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler",
                           "span", "blockquote", "tg-emoji"})
@@ -114,11 +116,7 @@ class FakeTelegramApi:
         """Listen on a free loopback port."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve(app)
         return self
 
     async def stop(self) -> None:
