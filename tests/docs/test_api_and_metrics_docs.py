@@ -86,7 +86,7 @@ async def test_every_operation_has_an_example_that_fits_its_schema(database_url:
         where = f"{method} {path}"
         assert op["tags"], where
         success = next(s for s in op["responses"] if s.startswith("2"))
-        media = op["responses"][success]["content"]["application/json"]
+        (media,) = op["responses"][success]["content"].values()
         assert "example" in media, f"{where}: no example answer"
         _check(media["example"], media["schema"], components, where)
         if "requestBody" in op:
@@ -118,3 +118,23 @@ async def test_the_alert_rules_in_operating_md_name_only_served_metrics(database
     table = page.read_text().split("## Metrics worth alerting on", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| `(tocsin_[a-z_]+)", table, re.M))
     assert listed and listed <= served, listed - served
+
+
+def _shape(path: str) -> str:
+    """A route or OpenAPI path with its parameters blanked: /api/v1/incidents/<int:id> -> /api/v1/incidents/{}."""
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+
+async def test_every_api_route_of_the_app_is_in_the_openapi_document(database_url: str) -> None:
+    async with running_app(database_url) as (app, client):
+        doc = await (await client.get("/api/v1/openapi.json")).get_json()
+        routes = {
+            (method, _shape(rule.rule))
+            for rule in app.url_map.iter_rules()
+            if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json"
+            for method in rule.methods - {"HEAD", "OPTIONS"}
+        }
+    documented = {(method.upper(), _shape(path)) for path, ops in doc["paths"].items() for method in ops}
+    assert routes == documented
+    assert {("GET", "/api/v1/oncall"), ("GET", "/api/v1/schedules/{}.ics"),
+            ("POST", "/api/v1/webhooks/alertmanager")} <= documented

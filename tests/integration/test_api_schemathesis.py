@@ -39,6 +39,8 @@ def test_generated_requests_get_no_5xx_and_conforming_answers(database_url: str,
     with serving(database_url) as url:
         for name in ("01_firing_group_2alerts_amtool.json", "03_firing_group_mixed_one_resolved.json"):
             _post_webhook(url, name)
+        with urllib.request.urlopen(f"{url}/api/v1/openapi.json", timeout=10) as response:
+            operations = sum(len(ops) for ops in json.load(response)["paths"].values())
         # Two bounded runs: coverage (boundary and invalid values of every parameter), then random fuzzing.
         for phase in ("coverage", "fuzzing"):
             run = subprocess.run(
@@ -48,4 +50,4 @@ def test_generated_requests_get_no_5xx_and_conforming_answers(database_url: str,
                 capture_output=True, text=True, timeout=180, cwd=tmp_path,
             )
             assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-            assert "passed" in run.stdout and "10 selected" in run.stdout
+            assert "passed" in run.stdout and f"{operations} selected" in run.stdout

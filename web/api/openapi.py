@@ -12,6 +12,8 @@ TAGS = {
     "incidents": "Incidents: list, read, open by hand, acknowledge, resolve, annotate, silence",
     "alerts": "The alerts Alertmanager sent, each with its incident",
     "stats": "Counts, time to acknowledge and time to resolve",
+    "oncall": "Who is on call, and each schedule's shifts as a calendar feed",
+    "webhook": "Where Alertmanager sends its alerts",
 }
 ERROR_TEXT = {
     400: "Malformed request (e.g. a body that is not JSON)",
@@ -65,9 +67,11 @@ def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
     return operation
 
 
-def document(endpoints: list[Endpoint], anonymous_read: bool, version: str) -> dict[str, Any]:
-    """The whole OpenAPI document of these endpoints."""
-    paths: dict[str, dict[str, Any]] = {}
+def document(
+    endpoints: list[Endpoint], anonymous_read: bool, version: str, extra: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The whole OpenAPI document of these endpoints, plus `extra` operations of routes served elsewhere."""
+    paths: dict[str, dict[str, Any]] = dict(extra or {})
     schemas = dict(COMPONENTS)
     for endpoint in endpoints:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, anonymous_read)

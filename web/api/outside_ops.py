@@ -1,0 +1,159 @@
+"""OpenAPI operations of the routes served outside the endpoint registry: the Alertmanager webhook (its
+own bearer token, Alertmanager's body), who is on call and the iCalendar feeds (answered from the config
+file, not the database). A test checks that every /api/ route of the app appears in the document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from store.domain.config_schema import parse_config
+from store.domain.ical import render_calendar
+from store.domain.schedule import Shift
+from web.api.shapes import ref
+
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+ONCALL = {
+    "type": "object",
+    "required": ["schedules"],
+    "properties": {
+        "schedules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "user", "since", "until"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "user": {"type": ["string", "null"], "description": "null when nobody is on call"},
+                    "since": NULLABLE_TIME,
+                    "until": NULLABLE_TIME,
+                },
+            },
+        }
+    },
+}
+ONCALL_EXAMPLE = {
+    "schedules": [
+        {"id": "primary", "user": "alice", "since": "2026-11-23T08:00:00Z", "until": "2026-11-30T08:00:00Z"}
+    ]
+}
+
+
+
+def _calendar_example() -> str:
+    """A one-shift feed, made by the renderer the real feed uses."""
+    config = parse_config({
+        "users": [{"id": "alice", "name": "Alice Example"}],
+        "schedules": [{"id": "primary", "timezone": "Europe/Berlin", "layers": [
+            {"participants": ["alice"], "rotation": "weekly", "handoff": "Mon 09:00", "start": "2026-11-23"}]}],
+    })
+    shift = Shift("alice", datetime(2026, 11, 23, 8, tzinfo=UTC), datetime(2026, 11, 30, 8, tzinfo=UTC))
+    return render_calendar(config.schedules[0], [shift], {"alice": "Alice Example"}, shift.start)
+
+
+CALENDAR_EXAMPLE = _calendar_example()
+
+WEBHOOK_BODY_EXAMPLE = {
+    "version": "4",
+    "groupKey": '{}:{alertname="HighLatency"}',
+    "truncatedAlerts": 0,
+    "status": "firing",
+    "receiver": "tocsin",
+    "groupLabels": {"alertname": "HighLatency"},
+    "commonLabels": {"alertname": "HighLatency", "service": "checkout", "severity": "critical"},
+    "commonAnnotations": {"summary": "p99 latency of checkout is above 2s"},
+    "externalURL": "http://alertmanager.example:9093",
+    "alerts": [
+        {
+            "status": "firing",
+            "labels": {"alertname": "HighLatency", "service": "checkout", "severity": "critical"},
+            "annotations": {"summary": "p99 latency of checkout is above 2s"},
+            "startsAt": "2026-11-26T19:02:30.123Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example:9090/graph?g0.expr=...",
+            "fingerprint": "b4c8f2a1d3e5f607",
+        }
+    ],
+}
+WEBHOOK_ANSWER = {
+    "type": "object",
+    "required": ["incidents", "skipped"],
+    "properties": {
+        "incidents": {"type": "array", "items": {"type": "integer"}, "description": "the incidents it touched"},
+        "skipped": {
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": True},
+            "description": "alerts left out, each with the reason",
+        },
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def _read_security(anonymous_read: bool) -> list[dict[str, list[str]]]:
+    return [{}, {"bearerAuth": []}] if anonymous_read else [{"bearerAuth": []}]
+
+
+def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
+    """Paths and operations to add to the generated document."""
+    return {
+        "/api/v1/webhooks/alertmanager": {
+            "post": {
+                "operationId": "alertmanagerWebhook",
+                "tags": ["webhook"],
+                "summary": "Alertmanager's webhook: alerts become incidents (retries are harmless)",
+                "description": "Point an Alertmanager webhook receiver here. With WEBHOOK_TOKEN set, send it as "
+                "a bearer token (http_config.authorization.credentials).",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}, "example": WEBHOOK_BODY_EXAMPLE}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "Stored (or already stored: a retry changes nothing)",
+                        "content": {"application/json": {"schema": WEBHOOK_ANSWER,
+                                                         "example": {"incidents": [42], "skipped": []}}},
+                    },
+                    "400": _error("The body is not JSON"),
+                    "401": _error("WEBHOOK_TOKEN is set and the bearer token is missing or wrong"),
+                    "413": _error("The body is larger than WEBHOOK_MAX_BYTES"),
+                    "415": _error("The body is not application/json"),
+                    "422": _error("Not an Alertmanager webhook body; details name the field"),
+                    "503": _error("Database unavailable and nothing stored; Alertmanager retries"),
+                },
+                "security": [{}, {"bearerAuth": []}],
+            }
+        },
+        "/api/v1/oncall": {
+            "get": {
+                "operationId": "getOncall",
+                "tags": ["oncall"],
+                "summary": "Who is on call now, per schedule",
+                "responses": {
+                    "200": {"description": "OK", "content": {"application/json": {"schema": ONCALL,
+                                                                                  "example": ONCALL_EXAMPLE}}},
+                    "401": _error("Missing, unknown or revoked bearer token"),
+                },
+                "security": _read_security(anonymous_read),
+            }
+        },
+        "/api/v1/schedules/{id}.ics": {
+            "get": {
+                "operationId": "getScheduleFeed",
+                "tags": ["oncall"],
+                "summary": "A schedule's shifts as an iCalendar feed to subscribe to",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "OK", "content": {"text/calendar": {"schema": {"type": "string"},
+                                                                               "example": CALENDAR_EXAMPLE}}},
+                    "401": _error("Missing, unknown or revoked bearer token"),
+                    "404": _error("No schedule of that id in the config file"),
+                },
+                "security": _read_security(anonymous_read),
+            }
+        },
+    }
