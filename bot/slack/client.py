@@ -125,7 +125,7 @@ class SlackChannel:
                 return SendResult(False, error="no Slack channel: set SLACK_CHANNEL or the route's slack_channel")
             if target[:1] in ("U", "W"):
                 return await post_direct(self.client, target, incident, blocks)
-            return await post_message(self.client, target, incident, blocks)
+            return await post_message(self.client, target, render.fallback_text(incident), blocks)
         if delivery.kind == "update":
             if not delivery.external_ref:
                 return SendResult(False, error="update without the reference of the first Slack message")
@@ -139,21 +139,15 @@ class SlackChannel:
         target = delivery.target or self.settings.channel
         if not target:
             return SendResult(False, error="no Slack channel to announce in: the schedule's announce names none")
-        try:
-            response = await self.client.chat_postMessage(channel=target, text=render.escape(text), unfurl_links=False)
-        except Exception as exc:  # noqa: BLE001 - mapped to a result; failure() re-raises what it does not know
-            return failure("chat.postMessage", exc)
-        return SendResult(True, external_ref=f"{response['channel']}:{response['ts']}")
+        return await post_message(self.client, target, render.escape(text))
 
 
 async def post_message(
-    client: AsyncWebClient, channel: str, incident: Incident, blocks: list[dict[str, Any]]
+    client: AsyncWebClient, channel: str, text: str, blocks: list[dict[str, Any]] | None = None
 ) -> SendResult:
-    """chat.postMessage; the result's external_ref is 'channel:ts' for later updates."""
+    """chat.postMessage (text is Slack mrkdwn, already escaped); external_ref is 'channel:ts' for later updates."""
     try:
-        response = await client.chat_postMessage(
-            channel=channel, text=render.fallback_text(incident), blocks=blocks, unfurl_links=False
-        )
+        response = await client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
     except Exception as exc:  # noqa: BLE001 - mapped to a result; failure() re-raises what it does not know
         return failure("chat.postMessage", exc)
     return SendResult(True, external_ref=f"{response['channel']}:{response['ts']}")
@@ -167,7 +161,7 @@ async def post_direct(
         opened = await client.conversations_open(users=user_id)
     except Exception as exc:  # noqa: BLE001
         return failure("conversations.open", exc)
-    return await post_message(client, opened["channel"]["id"], incident, blocks)
+    return await post_message(client, opened["channel"]["id"], render.fallback_text(incident), blocks)
 
 
 async def update_message(

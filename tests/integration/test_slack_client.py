@@ -145,7 +145,7 @@ async def test_rate_limit_on_the_thread_line_asks_for_a_retry_of_the_update(
 
 async def test_wrong_token_and_unreachable_slack(slack: SlackApi) -> None:
     settings = settings_for(slack, bot_token="xoxb-wrong")
-    result = await post_message(make_web_client(settings), "C0OPS", make_incident(), [])
+    result = await post_message(make_web_client(settings), "C0OPS", "text", [])
     assert result == SendResult(False, error="chat.postMessage: Slack refused the call (invalid_auth)")
     await slack.stop()
     gone = await update_message(make_web_client(settings_for(slack)), "C0OPS:1.1", make_incident(), [], None)
