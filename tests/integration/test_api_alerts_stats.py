@@ -156,6 +156,9 @@ async def test_openapi_describes_every_operation_with_errors_and_auth(client: An
         ("GET", "/api/v1/alerts"),
         ("GET", "/api/v1/alerts/{id}"),
         ("GET", "/api/v1/stats"),
+        ("GET", "/api/v1/oncall"),
+        ("GET", "/api/v1/schedules/{id}.ics"),
+        ("POST", "/api/v1/webhooks/alertmanager"),
     }
     listing = doc["paths"]["/api/v1/incidents"]["get"]
     params = {p["name"]: p["schema"] for p in listing["parameters"]}
