@@ -28,8 +28,18 @@ ERROR_TEXT = {
 }
 
 
+def error_response(description: str) -> dict[str, Any]:
+    """An error answer in CONTRACT's error shape."""
+    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
+
+
 def _error(status: int) -> dict[str, Any]:
-    return {"description": ERROR_TEXT[status], "content": {"application/json": {"schema": ref("Error")}}}
+    return error_response(ERROR_TEXT[status])
+
+
+def read_security(anonymous_read: bool) -> list[dict[str, list[str]]]:
+    """Who may read: a bearer token, or anyone when ANONYMOUS_READ is on."""
+    return [{}, {"bearerAuth": []}] if anonymous_read else [{"bearerAuth": []}]
 
 
 def _media(schema: dict[str, Any], example: Any) -> dict[str, Any]:
@@ -56,8 +66,7 @@ def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
             },
             **{str(s): _error(s) for s in sorted(statuses)},
         },
-        "security": [{}, {"bearerAuth": []}] if endpoint.access == auth.READ and anonymous_read
-        else [{"bearerAuth": []}],
+        "security": read_security(anonymous_read and endpoint.access == auth.READ),
     }
     if endpoint.body is not None:
         operation["requestBody"] = {

@@ -10,9 +10,8 @@ from typing import Any
 from store.domain.config_schema import parse_config
 from store.domain.ical import render_calendar
 from store.domain.schedule import Shift
-from web.api.shapes import ref
-
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+from web.api.openapi import error_response, read_security
+from web.api.shapes import NULLABLE_TIME
 
 ONCALL = {
     "type": "object",
@@ -90,14 +89,6 @@ WEBHOOK_ANSWER = {
 }
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
-
-
-def _read_security(anonymous_read: bool) -> list[dict[str, list[str]]]:
-    return [{}, {"bearerAuth": []}] if anonymous_read else [{"bearerAuth": []}]
-
-
 def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
     """Paths and operations to add to the generated document."""
     return {
@@ -118,12 +109,12 @@ def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
                         "content": {"application/json": {"schema": WEBHOOK_ANSWER,
                                                          "example": {"incidents": [42], "skipped": []}}},
                     },
-                    "400": _error("The body is not JSON"),
-                    "401": _error("WEBHOOK_TOKEN is set and the bearer token is missing or wrong"),
-                    "413": _error("The body is larger than WEBHOOK_MAX_BYTES"),
-                    "415": _error("The body is not application/json"),
-                    "422": _error("Not an Alertmanager webhook body; details name the field"),
-                    "503": _error("Database unavailable and nothing stored; Alertmanager retries"),
+                    "400": error_response("The body is not JSON"),
+                    "401": error_response("WEBHOOK_TOKEN is set and the bearer token is missing or wrong"),
+                    "413": error_response("The body is larger than WEBHOOK_MAX_BYTES"),
+                    "415": error_response("The body is not application/json"),
+                    "422": error_response("Not an Alertmanager webhook body; details name the field"),
+                    "503": error_response("Database unavailable and nothing stored; Alertmanager retries"),
                 },
                 "security": [{}, {"bearerAuth": []}],
             }
@@ -136,9 +127,9 @@ def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
                 "responses": {
                     "200": {"description": "OK", "content": {"application/json": {"schema": ONCALL,
                                                                                   "example": ONCALL_EXAMPLE}}},
-                    "401": _error("Missing, unknown or revoked bearer token"),
+                    "401": error_response("Missing, unknown or revoked bearer token"),
                 },
-                "security": _read_security(anonymous_read),
+                "security": read_security(anonymous_read),
             }
         },
         "/api/v1/schedules/{id}.ics": {
@@ -150,10 +141,10 @@ def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
                 "responses": {
                     "200": {"description": "OK", "content": {"text/calendar": {"schema": {"type": "string"},
                                                                                "example": CALENDAR_EXAMPLE}}},
-                    "401": _error("Missing, unknown or revoked bearer token"),
-                    "404": _error("No schedule of that id in the config file"),
+                    "401": error_response("Missing, unknown or revoked bearer token"),
+                    "404": error_response("No schedule of that id in the config file"),
                 },
-                "security": _read_security(anonymous_read),
+                "security": read_security(anonymous_read),
             }
         },
     }
