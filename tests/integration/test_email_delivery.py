@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from bot.email.client import EmailChannel
 from store import deliveries
 from store.db import Database, create_database
 from store.settings import DatabaseSettings
-from tests.support.email_delivery import PUBLIC, email_settings, started
+from tests.support.email_delivery import PUBLIC, email_settings, mail_stack, started
 from tests.support.incidents import EMAIL_ONLY, act, open_incident, rows
 from tests.support.smtp import Received, SmtpSink, client_context, self_signed, server_context
 from tests.support.waiting import eventually
@@ -190,45 +190,41 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return self_signed(tmp_path_factory.mktemp("tls"))
 
 
+def starttls_channel(certificate: tuple[Path, Path], password: str) -> Callable[[int], EmailChannel]:
+    """An email channel logging in as tocsin over STARTTLS, trusting the test certificate."""
+
+    def make(port: int) -> EmailChannel:
+        settings = email_settings(port, tls="starttls", username="tocsin", password=password)
+        return EmailChannel(settings, tls_context=client_context(certificate[0]))
+
+    return make
+
+
 async def test_starttls_with_login(db: Database, certificate: tuple[Path, Path]) -> None:
     sink = SmtpSink(starttls=server_context(*certificate), credentials=("tocsin", "s3cret"))
-    port = await sink.start()
-    settings = email_settings(port, tls="starttls", username="tocsin", password="s3cret")
-    worker = await started(db, EmailChannel(settings, tls_context=client_context(certificate[0])))
-    try:
+    async with mail_stack(db, sink, starttls_channel(certificate, "s3cret")):
         await open_incident(db, routes=EMAIL_ONLY)
         [mail] = await sink.wait_for(1)
-    finally:
-        await worker.stop()
-        await sink.stop()
     assert mail.tls and mail.login == "tocsin"
 
 
 async def test_implicit_tls(db: Database, certificate: tuple[Path, Path]) -> None:
     sink = SmtpSink(implicit_tls=server_context(*certificate))
-    port = await sink.start()
-    channel = EmailChannel(email_settings(port, tls="tls"), tls_context=client_context(certificate[0]))
-    worker = await started(db, channel)
-    try:
+
+    def channel(port: int) -> EmailChannel:
+        return EmailChannel(email_settings(port, tls="tls"), tls_context=client_context(certificate[0]))
+
+    async with mail_stack(db, sink, channel):
         await open_incident(db, routes=EMAIL_ONLY)
         [mail] = await sink.wait_for(1)
-    finally:
-        await worker.stop()
-        await sink.stop()
     assert mail.message["Subject"].startswith("[TRIGGERED]")
 
 
 async def test_wrong_password_is_retried_with_the_servers_answer(db: Database, certificate: tuple[Path, Path]) -> None:
     sink = SmtpSink(starttls=server_context(*certificate), credentials=("tocsin", "s3cret"))
-    port = await sink.start()
-    settings = email_settings(port, tls="starttls", username="tocsin", password="wrong")
-    worker = await started(db, EmailChannel(settings, tls_context=client_context(certificate[0])))
-    try:
+    async with mail_stack(db, sink, starttls_channel(certificate, "wrong")):
         await open_incident(db, routes=EMAIL_ONLY)
         await eventually(lambda: _attempted(db))
-    finally:
-        await worker.stop()
-        await sink.stop()
     [row] = await rows(db)
     assert row["state"] in ("pending", "sending") and "535" in row["last_error"] and "wrong" not in row["last_error"]
     assert sink.received == []

@@ -9,7 +9,7 @@ from store import escalation
 from store.db import Database
 from store.ingest import ingest_batch
 from tests.conftest import load_sample
-from tests.support.email_delivery import email_settings, started
+from tests.support.email_delivery import email_settings, mail_stack
 from tests.support.escalation import Clock, make_config
 from tests.support.smtp import SmtpSink
 from webhook.alertmanager import parse_webhook
@@ -37,9 +37,7 @@ async def test_step_two_pages_carol_by_slack_dm_email_and_the_leads_channel(db: 
 
 async def test_a_paged_person_receives_the_email(db: Database) -> None:
     sink = SmtpSink()
-    port = await sink.start()
-    worker = await started(db, EmailChannel(email_settings(port)))
-    try:
+    async with mail_stack(db, sink, lambda port: EmailChannel(email_settings(port))) as worker:
         config, clock = make_config(), Clock()
         await ingest_batch(db, parse_webhook(load_sample("05_firing_from_prometheus.json")), config.routes, clock)
         for _ in range(3):
@@ -48,6 +46,3 @@ async def test_a_paged_person_receives_the_email(db: Database) -> None:
         worker.wake()
         mails = await sink.wait_for(1)
         assert any("carol@example.com" in m.recipients for m in mails)
-    finally:
-        await worker.stop()
-        await sink.stop()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
 from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
 from bot.email.client import EmailChannel
 from bot.email.settings import EmailSettings
 from store.db import Database
 from store.domain.delivery import RetryPolicy
+from tests.support.smtp import SmtpSink
 
 FAST = WorkerSettings(retry=RetryPolicy(base=0.05, cap=0.3, give_up=3600), send_timeout=5, lease=10, idle_poll=1)
 PUBLIC = "https://tocsin.example"
@@ -30,3 +34,19 @@ async def started(db: Database, channel: EmailChannel, name: str = "") -> Delive
     worker = DeliveryWorker(db, ChannelRegistry([channel]), FAST, name=name)
     await worker.start()
     return worker
+
+
+@asynccontextmanager
+async def mail_stack(
+    db: Database, sink: SmtpSink, make_channel: Callable[[int], EmailChannel]
+) -> AsyncIterator[DeliveryWorker]:
+    """The sink started, and a worker sending through the channel made for its port; both stopped after."""
+    port = await sink.start()
+    try:
+        worker = await started(db, make_channel(port))
+        try:
+            yield worker
+        finally:
+            await worker.stop()
+    finally:
+        await sink.stop()
