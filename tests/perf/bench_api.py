@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,9 +22,8 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from store.sql.listing import IncidentFilter, incident_query  # noqa: E402
+from tests.perf.harness import run_served  # noqa: E402
 from tests.perf.timing import header, row  # noqa: E402
-from tests.support.postgres import TestPostgres  # noqa: E402
-from tests.support.server import run_cli, serving  # noqa: E402
 
 INCIDENTS = 100_000
 ALERTS_PER_INCIDENT = 10
@@ -156,20 +154,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    print(f"load before: {os.getloadavg()}")
-    server = TestPostgres()
-    server.start()
-    try:
-        url = asyncio.run(server.fresh_database())
-        asyncio.run(seed(url))
-        asyncio.run(explain(url))
-        created = run_cli(url, "token", "create", "--name", "bench", "--role", "viewer")
-        token = created.stdout.strip()
-        with serving(url, DB_MAX_OPEN_CONNS="10") as base:
-            asyncio.run(bench(base, token, args.clients, args.requests))
-        print(f"load after: {os.getloadavg()}")
-    finally:
-        server.stop()
+
+    async def seeded(url: str) -> None:
+        await seed(url)
+        await explain(url)
+
+    run_served(seeded, lambda base, token, _: bench(base, token, args.clients, args.requests))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import re
 import statistics
@@ -31,9 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed_alerts import seed  # noqa: E402
 
 from store.sql import stats as stats_sql  # noqa: E402
+from tests.perf.harness import run_served  # noqa: E402
 from tests.perf.timing import header, row  # noqa: E402
-from tests.support.postgres import TestPostgres  # noqa: E402
-from tests.support.server import run_cli, serving  # noqa: E402
 from web.dashboard.data import PERIODS  # noqa: E402
 
 ALERTS = 1_000_000
@@ -139,19 +137,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    print(f"load before: {os.getloadavg()}")
-    server = TestPostgres()
-    server.start()
-    try:
-        url = asyncio.run(server.fresh_database())
-        top = asyncio.run(prepare(url))
-        asyncio.run(stats_queries(url))
-        created = run_cli(url, "token", "create", "--name", "bench", "--role", "viewer")
-        with serving(url, DB_MAX_OPEN_CONNS="10") as base:
-            asyncio.run(bench(base, created.stdout.strip(), top, args.clients, args.requests))
-        print(f"load after: {os.getloadavg()}")
-    finally:
-        server.stop()
+
+    async def seeded(url: str) -> int:
+        top = await prepare(url)
+        await stats_queries(url)
+        return top
+
+    run_served(seeded, lambda base, token, top: bench(base, token, top, args.clients, args.requests))
 
 
 if __name__ == "__main__":
