@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import asyncpg
 from alembic import context
@@ -43,4 +44,15 @@ async def _main(dsn: str) -> None:
 
 if context.is_offline_mode():
     raise SystemExit("offline migrations are not supported: the SQL is in migrations/versions/")
-asyncio.run(_main(context.config.attributes["dsn"]))
+
+
+def _dsn() -> str:
+    """`tocsin migrate` hands the URL over; plain `alembic` reads sqlalchemy.url or DATABASE_URL."""
+    dsn = context.config.attributes.get("dsn") or context.config.get_main_option("sqlalchemy.url") or ""
+    dsn = dsn or os.environ.get("DATABASE_URL", "")
+    if not dsn:
+        raise SystemExit("no database: set DATABASE_URL (or sqlalchemy.url in alembic.ini)")
+    return dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+asyncio.run(_main(_dsn()))

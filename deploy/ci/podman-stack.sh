@@ -106,7 +106,7 @@ for path in ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d
         parts = re.sub(r"\[[^]]*\]", "", line).split()
         if len(parts) >= 3 and parts[0] == "deb" and parts[2] == "bookworm":
             print(parts[1]); raise SystemExit
-print("http://deb.debian.org/debian")
+raise SystemExit(1)
 EOF
 }
 
@@ -118,7 +118,7 @@ TOCSIN_IMAGE="$(image_of localhost/tocsin)"
 [ -n "$POSTGRES_IMAGE" ] && [ -n "$PROMETHEUS_IMAGE" ] && [ -n "$ALERTMANAGER_IMAGE" ] && [ -n "$TOCSIN_IMAGE" ] \
   || fail "docker-compose.yml no longer names the images this script stands in for"
 
-MIRROR="$(mirror)"
+MIRROR="$(mirror)" || fail "no Debian bookworm source in /etc/apt (sources.list or sources.list.d): debootstrap needs the mirror this machine's apt uses"
 step "debootstrap a Debian 12 root from $MIRROR"
 run timeout 300 debootstrap --variant=minbase bookworm "$W/rootfs" "$MIRROR" > "$W/debootstrap.log" 2>&1 \
   || { tail -20 "$W/debootstrap.log" >&2; fail "debootstrap"; }
