@@ -80,8 +80,11 @@ class Database:
         return self.pool.get_size(), self.pool.get_idle_size()
 
 
-async def create_database(dsn: str, settings: DatabaseSettings) -> Database:
-    """Open the pool: at most DB_MAX_OPEN_CONNS, keeping DB_MAX_IDLE_CONNS idle ones."""
+async def create_database(
+    dsn: str, settings: DatabaseSettings, server_settings: dict[str, str] | None = None
+) -> Database:
+    """Open the pool: at most DB_MAX_OPEN_CONNS, keeping DB_MAX_IDLE_CONNS idle ones; `server_settings`
+    (such as statement_timeout) apply to each of its connections."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min(settings.max_idle_conns, settings.max_open_conns),
@@ -90,5 +93,6 @@ async def create_database(dsn: str, settings: DatabaseSettings) -> Database:
         connection_class=TocsinConnection,
         init=_init_connection,
         command_timeout=30,
+        server_settings=server_settings,
     )
     return Database(pool, settings, dsn)

@@ -19,7 +19,7 @@ import asyncpg
 
 from store.db import Database
 from store.domain.alerts import AlertBatch
-from store.domain.intake import plan_groups
+from store.domain.batching import plan_groups
 from store.domain.routing import RouteTable
 from store.ingest_tick import IngestResult, Stale, Tick
 

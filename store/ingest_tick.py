@@ -10,10 +10,10 @@ import asyncpg
 
 from store import escalation
 from store.domain.alerts import AlertSignal, SkippedAlert
+from store.domain.batching import Group, Identity, Item, identity
 from store.domain.derived import AlertView, Change, Derived, Needs, apply, full, with_lookups
 from store.domain.grouping import IncidentFields, fields_of
 from store.domain.incident import ActionSource, Status
-from store.domain.intake import Group, Identity, Item, identity
 from store.models import NewEvent
 from store.sql import alerts as alerts_sql
 from store.sql import incidents as incidents_sql

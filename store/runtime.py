@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -12,6 +13,9 @@ from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
 from store.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from store.intake import Intake
 
 # Errors that mean "PostgreSQL is not there right now" rather than "this request is wrong".
 UNAVAILABLE = (
@@ -24,6 +28,8 @@ UNAVAILABLE = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
 )
+# A statement that ran past its connection's statement_timeout or lock_timeout: rolled back, try again later.
+TIMED_OUT = (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError)
 
 
 def utc_now() -> datetime:
@@ -38,6 +44,13 @@ class Runtime:
     db: Database
     config: Config = field(default_factory=Config)
     clock: Callable[[], datetime] = utc_now
+    intake: Intake | None = None  # the webhooks' shared transactions, when serving
+    background: Database | None = None  # connections of the scheduler's jobs, which requests cannot take
+
+    @property
+    def jobs_db(self) -> Database:
+        """The pool scheduler jobs use: the background pool when serving, else the one pool."""
+        return self.background or self.db
 
     @property
     def routes(self) -> RouteTable:

@@ -72,7 +72,7 @@ async def lock_known_and_supersede(
                 ) AS x
             )
             ORDER BY a.id
-            FOR UPDATE OF a
+            FOR NO KEY UPDATE OF a
         )
         SELECT true AS known, * FROM known
         UNION ALL
@@ -95,7 +95,7 @@ async def lock_known(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> lis
         JOIN unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at)
           ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
         ORDER BY a.id
-        FOR UPDATE OF a
+        FOR NO KEY UPDATE OF a
         """,
         [a.fingerprint for a in alerts],
         [a.starts_at for a in alerts],

@@ -32,51 +32,11 @@ def _held(row: Any) -> Held:
 
 async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = False) -> Incident:
     """One incident by id (locked when for_update), or NotFound."""
-    lock = " FOR UPDATE" if for_update else ""
+    lock = " FOR NO KEY UPDATE" if for_update else ""  # an alert insert (its key share) never waits
     row = await conn.fetchrow(f"SELECT * FROM incidents WHERE id = $1{lock}", incident_id)
     if row is None:
         raise NotFound(f"incident #{incident_id} does not exist")
     return Incident.from_record(row)
-
-
-async def lock_open_in_group(conn: asyncpg.Connection, group_key: str) -> Incident | None:
-    """The open incident of a group, locked for this transaction."""
-    row = await conn.fetchrow(
-        "SELECT * FROM incidents WHERE group_key = $1 AND status <> 'resolved' FOR UPDATE", group_key
-    )
-    return Incident.from_record(row) if row else None
-
-
-async def lock_recently_resolved(conn: asyncpg.Connection, group_key: str, since: datetime) -> Incident | None:
-    """The group's latest incident resolved after `since`, locked (for reopen_within)."""
-    row = await conn.fetchrow(
-        """
-        SELECT * FROM incidents
-        WHERE group_key = $1 AND status = 'resolved' AND resolved_at >= $2
-        ORDER BY resolved_at DESC LIMIT 1
-        FOR UPDATE
-        """,
-        group_key,
-        since,
-    )
-    return Incident.from_record(row) if row else None
-
-
-async def lock_open_or_recent(conn: asyncpg.Connection, group_key: str, since: datetime) -> Incident | None:
-    """The group's open incident, else its latest one resolved after `since`; locked. One round trip."""
-    row = await conn.fetchrow(
-        """
-        SELECT * FROM incidents
-        WHERE group_key = $1
-          AND (status <> 'resolved' OR (status = 'resolved' AND resolved_at >= $2))
-        ORDER BY status = 'resolved', resolved_at DESC
-        LIMIT 1
-        FOR UPDATE
-        """,
-        group_key,
-        since,
-    )
-    return Incident.from_record(row) if row else None
 
 
 async def insert_open(
@@ -159,7 +119,7 @@ async def find_for_groups(
 
 async def read_held(conn: asyncpg.Connection, incident_ids: list[int], *, lock: bool = False) -> dict[int, Held]:
     """These incidents with their alert summaries and versions (locked, in id order, when `lock`)."""
-    clause = " ORDER BY id FOR UPDATE" if lock else ""
+    clause = " ORDER BY id FOR NO KEY UPDATE" if lock else ""
     rows = await conn.fetch(
         f"SELECT *, xmin::text AS version FROM incidents WHERE id = ANY($1::bigint[]){clause}", incident_ids
     )
