@@ -77,13 +77,7 @@ class Tick:
     async def run(self) -> None:
         """Find or open the incidents, write the alerts, fold the changes into the incidents, record."""
         await self._incidents_for_groups()
-        items = [(g, item) for g in self.groups.values() for item in g.items.values()]
-        alerts = [item.alert for _, item in items]
-        known, superseded = await alerts_sql.lock_known_and_supersede(self.conn, alerts, self.now)
-        for row in superseded:
-            self.changes[row.incident_id].append(Change(row.view("firing"), row.view()))
-            self.events.append(_alert_event(row.incident_id, _signal(row), superseded=True))
-        await self._write_alerts(items, {(s.fingerprint, s.starts_at): s for s in known})
+        await self._write_alerts([(g, item) for g in self.groups.values() for item in g.items.values()])
         for incident_id in sorted(self._incidents_to_refresh()):
             await self._refresh(incident_id)
         await record(self.conn, self.events)
@@ -133,23 +127,33 @@ class Tick:
         if group.route.escalation:
             self.escalations.append((held.incident.id, group.route.escalation))
 
-    async def _write_alerts(self, items: list[tuple[Group, Item]], known: dict[Identity, Stored]) -> None:
+    def _target(self, group: Group, stored: Stored | None) -> int | None:
+        """A firing group's alerts all go to its open incident; a resolved alert stays where it is stored."""
+        if stored is not None and not group.firing:
+            return stored.incident_id
+        return self.target.get(group.key)
+
+    async def _write_alerts(self, items: list[tuple[Group, Item]]) -> None:
+        """Count repeats in place; insert new instances; lock, compare and update only the alerts that differ."""
+        targets = [self.target.get(g.key) if g.firing else None for g, _ in items]
+        repeated, stored = await alerts_sql.count_repeats(self.conn, [i.alert for _, i in items], targets, self.now)
+        for position, incident_id in sorted(repeated.items()):
+            self._count(items[position][1], incident_id)
+        rest = [(group, item) for position, (group, item) in enumerate(items) if position not in repeated]
+        known = await self._lock([i for p, (_, i) in enumerate(items) if p in stored])
         fresh: list[tuple[Group, Item, int]] = []
         updates: list[tuple[Stored, int, AlertSignal | None]] = []
-        for group, item in items:
-            stored = known.get(identity(item.alert))
-            # A firing group's alerts all go to its open incident; a resolved alert stays where it is.
-            target = self.target.get(group.key)
-            if stored is not None and not group.firing:
-                target = stored.incident_id
+        for group, item in rest:
+            row = known.get(identity(item.alert))
+            target = self._target(group, row)
             if target is None:
                 self._skip(item)
                 continue
             self._count(item, target)
-            if stored is None:
+            if row is None:
                 fresh.append((group, item, target))
             else:
-                updates.append(self._update(stored, item, target))
+                updates.append(self._update(row, item, target))
         for _ in range(3):
             if not fresh:
                 break
@@ -164,12 +168,22 @@ class Tick:
         for incident_id, name in self.escalations:
             await escalation.start(self.conn, incident_id, name, self.now)
 
+    async def _lock(self, items: list[Item]) -> dict[Identity, Stored]:
+        """The stored rows of these alerts, locked: what they were before this transaction changes them."""
+        if not items:
+            return {}
+        rows = await alerts_sql.lock_known(self.conn, [i.alert for i in items])
+        return {(s.fingerprint, s.starts_at): s for s in rows}
+
     async def _insert(
         self, fresh: list[tuple[Group, Item, int]], updates: list[tuple[Stored, int, AlertSignal | None]]
     ) -> list[tuple[Group, Item, int]]:
         """Insert new instances; those another writer stored first are read (locked) and updated instead."""
         targets, alerts = [t for _, _, t in fresh], [i.alert for _, i, _ in fresh]
-        ids = await alerts_sql.insert_new(self.conn, targets, alerts, self.now)
+        ids, superseded = await alerts_sql.insert_new(self.conn, targets, alerts, self.now)
+        for row in superseded:
+            self.changes[row.incident_id].append(Change(row.view("firing"), row.view()))
+            self.events.append(_alert_event(row.incident_id, _signal(row), superseded=True))
         lost = [(g, i, t) for g, i, t in fresh if identity(i.alert) not in ids]
         for _, item, target in fresh:
             new_id = ids.get(identity(item.alert))
@@ -178,10 +192,7 @@ class Tick:
                 view = AlertView.of(new_id, a.status, a.labels, a.annotations, a.generator_url)
                 self.changes[target].append(Change(None, view))
                 self.events.append(_alert_event(target, a, item.superseded))
-        if not lost:
-            return []
-        rows = await alerts_sql.lock_known(self.conn, [i.alert for _, i, _ in lost])
-        stored = {(s.fingerprint, s.starts_at): s for s in rows}
+        stored = await self._lock([i for _, i, _ in lost])
         retry = []
         for group, item, target in lost:
             row = stored.get(identity(item.alert))
@@ -206,6 +217,7 @@ class Tick:
         return stored, target, None if same else alert
 
     def _count(self, item: Item, target: int) -> None:
+        """The alert is stored (in `target`): in each of its batches' answers."""
         for index in item.batches:
             result = self.results[index]
             result.alerts_stored += 1

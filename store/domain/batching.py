@@ -39,16 +39,14 @@ class Group:
     channels: dict[str, Any]
     external_url: str
     items: dict[Identity, Item] = field(default_factory=dict)
-
-    @property
-    def firing(self) -> bool:
-        """True when any of its alerts fires (then the group needs an open incident)."""
-        return any(item.alert.firing for item in self.items.values())
+    firing: bool = False  # any of its alerts fires (then the group needs an open incident); set by plan_groups
 
 
 def _one_per_fingerprint(alerts: Sequence[AlertSignal]) -> list[tuple[AlertSignal, bool]]:
     """The body's alerts; an older firing instance of a fingerprint that also has a newer one ended when
     the next one started (Alertmanager holds one alert per fingerprint). Flags those superseded."""
+    if len({a.fingerprint for a in alerts}) == len(alerts):
+        return [(alert, False) for alert in alerts]  # as usual: one instance of each fingerprint
     starts: dict[str, list[datetime]] = {}
     for alert in alerts:
         starts.setdefault(alert.fingerprint, []).append(alert.starts_at)
@@ -84,4 +82,5 @@ def plan_groups(batches: Sequence[AlertBatch], routes: RouteTable) -> dict[str, 
                     item.batches.append(index)
     for group in groups.values():
         group.items = dict(sorted(group.items.items()))
+        group.firing = any(item.alert.firing for item in group.items.values())
     return groups

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -39,52 +39,55 @@ def _stored(row: Any) -> Stored:
                   row["labels"], row["annotations"], row["generator_url"])
 
 
-async def lock_known_and_supersede(
-    conn: asyncpg.Connection, alerts: list[AlertSignal], now: datetime
-) -> tuple[list[Stored], list[Stored]]:
-    """Lock the stored rows of these identities, and resolve older firing instances of their fingerprints.
+RECEIPT_EVERY = timedelta(seconds=10)  # a repeat's receipt is written at most this often per alert
 
-    Alertmanager holds one alert per fingerprint, so an instance that started earlier than one of these
-    has ended when the newer one started. Returns (known rows as they were, superseded rows as they are
-    now). One round trip; each part probes an index per alert, whatever the table's size.
+
+async def count_repeats(
+    conn: asyncpg.Connection, alerts: list[AlertSignal], targets: list[int | None], now: datetime
+) -> tuple[dict[int, int], set[int]]:
+    """Find the alerts stored exactly as given (in their target incident, or anywhere for None): repeats.
+
+    A repeat changes nothing but its receipt (`last_received_at`, `receive_count`), written when the last
+    one is older than RECEIPT_EVERY: an Alertmanager pair's second copy, or a resend moments later, writes
+    nothing at all. One round trip. Returns ({position of a repeat: its incident}, positions of the other
+    alerts that are stored already, as last committed).
     """
     rows = await conn.fetch(
-        f"""
-        WITH k AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at)),
-        superseded AS (
-            UPDATE alerts a SET status = 'resolved', ends_at = s.next_start, updated_at = $3
-            FROM (
-                SELECT o.id, min(k.starts_at) AS next_start
-                FROM k JOIN alerts o
-                  ON o.status = 'firing' AND o.fingerprint = k.fingerprint AND o.starts_at < k.starts_at
-                WHERE NOT EXISTS (SELECT 1 FROM k AS mine WHERE mine.fingerprint = o.fingerprint
-                                                          AND mine.starts_at = o.starts_at)
-                GROUP BY o.id
-            ) AS s
-            WHERE a.id = s.id AND a.status = 'firing'
-            RETURNING {_STORED}
+        """
+        WITH k AS (
+            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[])
+                WITH ORDINALITY AS k(fingerprint, starts_at, status, annotations, generator_url, target, pos)
         ),
-        known AS (
-            SELECT {_STORED} FROM alerts a
-            WHERE a.id IN (
-                SELECT x.id FROM k, LATERAL (
-                    SELECT id FROM alerts WHERE fingerprint = k.fingerprint AND starts_at = k.starts_at
-                ) AS x
-            )
+        found AS (
+            SELECT k.pos, a.id, a.incident_id, a.last_received_at,
+                   a.status = k.status AND a.annotations = k.annotations AND a.generator_url = k.generator_url
+                   AND (k.target IS NULL OR a.incident_id = k.target) AS same
+            FROM k JOIN alerts a ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+        ),
+        stale AS (  -- locked in id order, as every writer locks alert rows, so writers never deadlock here
+            SELECT a.id FROM alerts a JOIN found f ON f.id = a.id
+            WHERE f.same AND f.last_received_at < $8
             ORDER BY a.id
             FOR NO KEY UPDATE OF a
+        ),
+        receipts AS (
+            UPDATE alerts a SET last_received_at = $7, receive_count = a.receive_count + 1
+            FROM stale WHERE a.id = stale.id
+            RETURNING a.id
         )
-        SELECT true AS known, * FROM known
-        UNION ALL
-        SELECT false, * FROM superseded
+        SELECT f.pos, f.incident_id, f.same FROM found f
         """,
         [a.fingerprint for a in alerts],
         [a.starts_at for a in alerts],
+        [a.status for a in alerts],
+        [a.annotations for a in alerts],
+        [a.generator_url for a in alerts],
+        targets,
         now,
+        now - RECEIPT_EVERY,
     )
-    known = [_stored(r) for r in rows if r["known"]]
-    superseded = sorted((_stored(r) for r in rows if not r["known"]), key=lambda s: s.id)
-    return known, superseded
+    repeated = {r["pos"] - 1: r["incident_id"] for r in rows if r["same"]}
+    return repeated, {r["pos"] - 1 for r in rows if not r["same"]}
 
 
 async def lock_known(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> list[Stored]:
@@ -105,23 +108,43 @@ async def lock_known(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> lis
 
 async def insert_new(
     conn: asyncpg.Connection, incident_ids: list[int], alerts: list[AlertSignal], now: datetime
-) -> dict[tuple[str, datetime], int]:
-    """Insert alert instances (each into its incident); identities another writer stored first are left out.
+) -> tuple[dict[tuple[str, datetime], int], list[Stored]]:
+    """Insert alert instances (each into its incident), leaving out identities another writer stored first,
+    and resolve the older firing instances of their fingerprints: Alertmanager holds one alert per
+    fingerprint, so an older instance ended when the newer one started.
 
-    Returns the new rows' ids by identity.
+    Returns the new rows' ids by identity, and the superseded rows as they are now.
     """
     rows = await conn.fetch(
-        """
-        INSERT INTO alerts (incident_id, fingerprint, starts_at, ends_at, status, labels, annotations,
-                            generator_url, created_at, updated_at, last_received_at)
-        SELECT k.incident_id, k.fingerprint, k.starts_at, k.ends_at, k.status, k.labels, k.annotations,
-               k.generator_url, $9, $9, $9
-        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[],
-                    $7::jsonb[], $8::text[])
-             AS k(incident_id, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url)
-        ORDER BY k.fingerprint, k.starts_at
-        ON CONFLICT ON CONSTRAINT alerts_identity DO NOTHING
-        RETURNING id, fingerprint, starts_at
+        f"""
+        WITH inserted AS (
+            INSERT INTO alerts (incident_id, fingerprint, starts_at, ends_at, status, labels, annotations,
+                                generator_url, created_at, updated_at, last_received_at)
+            SELECT k.incident_id, k.fingerprint, k.starts_at, k.ends_at, k.status, k.labels, k.annotations,
+                   k.generator_url, $9, $9, $9
+            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[],
+                        $7::jsonb[], $8::text[])
+                 AS k(incident_id, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url)
+            ORDER BY k.fingerprint, k.starts_at
+            ON CONFLICT ON CONSTRAINT alerts_identity DO NOTHING
+            RETURNING id, fingerprint, starts_at
+        ),
+        superseded AS (
+            UPDATE alerts a SET status = 'resolved', ends_at = s.next_start, updated_at = $9
+            FROM (
+                SELECT o.id, min(i.starts_at) AS next_start
+                FROM inserted i JOIN alerts o
+                  ON o.status = 'firing' AND o.fingerprint = i.fingerprint AND o.starts_at < i.starts_at
+                GROUP BY o.id
+            ) AS s
+            WHERE a.id = s.id AND a.status = 'firing'
+            RETURNING {_STORED}
+        )
+        SELECT true AS new, id, NULL::bigint AS incident_id, fingerprint, starts_at, NULL AS status,
+               NULL::jsonb AS labels, NULL::jsonb AS annotations, NULL AS generator_url
+        FROM inserted
+        UNION ALL
+        SELECT false, * FROM superseded
         """,
         incident_ids,
         [a.fingerprint for a in alerts],
@@ -133,7 +156,9 @@ async def insert_new(
         [a.generator_url for a in alerts],
         now,
     )
-    return {(r["fingerprint"], r["starts_at"]): r["id"] for r in rows}
+    ids = {(r["fingerprint"], r["starts_at"]): r["id"] for r in rows if r["new"]}
+    superseded = sorted((_stored(r) for r in rows if not r["new"]), key=lambda s: s.id)
+    return ids, superseded
 
 
 async def update_known(

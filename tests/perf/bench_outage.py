@@ -67,21 +67,28 @@ CONNECTIONS = 100
 
 
 class Cpu:
-    """CPU seconds of Tocsin, PostgreSQL and this process between start() and stop()."""
+    """CPU seconds of Tocsin, this benchmark's PostgreSQL server and this process between start() and stop().
 
-    def __init__(self, tocsin_pid: int) -> None:
+    PostgreSQL's backends come and go; each one's CPU is counted from when it was first seen (a backend that
+    ends between two samples is lost: the figures are a lower bound when connections churn, which the
+    pooled ones here do not)."""
+
+    def __init__(self, tocsin_pid: int, postmaster_pid: int) -> None:
         self.tocsin = psutil.Process(tocsin_pid)
+        self.postmaster = psutil.Process(postmaster_pid)
         self.me = psutil.Process()
+        self.seen: dict[int, float] = {}
 
     def _postgres(self) -> float:
         total = 0.0
-        for proc in psutil.process_iter(["name"]):
-            if proc.info["name"] in ("postgres", "postmaster"):
-                try:
-                    t = proc.cpu_times()
-                    total += t.user + t.system
-                except psutil.Error:
-                    pass
+        for proc in [self.postmaster, *self.postmaster.children(recursive=True)]:
+            try:
+                t = proc.cpu_times()
+                self.seen[proc.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        for used in self.seen.values():
+            total += used
         return total
 
     def _sample(self) -> tuple[float, float, float, float]:
@@ -113,12 +120,14 @@ def line(name: str, figures: dict[str, Any], cpu: str) -> None:
 class Bench:
     """One served Tocsin and what the scenarios share."""
 
-    def __init__(self, base: str, dsn: str, pid: int, slack: SlackApi, responder: str, seconds: float) -> None:
+    def __init__(
+        self, base: str, dsn: str, pid: int, postmaster: int, slack: SlackApi, responder: str, seconds: float
+    ) -> None:
         self.base, self.dsn, self.pid, self.slack = base, dsn, pid, slack
         self.responder, self.seconds = responder, seconds
         self.run = f"{time.time_ns() % 10**10}"
         self.starts_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        self.cpu = Cpu(pid)
+        self.cpu = Cpu(pid, postmaster)
 
     async def steady(self, name: str, source: outage.Source, alerts_per_body: int = 1) -> None:
         """Run one source for the configured seconds and print its line."""
@@ -339,7 +348,7 @@ async def _serve_and_run(args: argparse.Namespace, dsn: str, workdir: Path, chat
     base = f"http://127.0.0.1:{port}"
     try:
         await _ready(base, process)
-        b = Bench(base, dsn, process.pid, slack, responder, args.seconds)
+        b = Bench(base, dsn, process.pid, args.postmaster, slack, responder, args.seconds)
         print(f"-- tocsin serve pid {process.pid}, {'Slack stand-in + escalating route' if chat else 'no channels'}",
               flush=True)
         for scenario in names:
@@ -374,6 +383,19 @@ async def _ready(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("tocsin serve did not become ready")
 
 
+def _postmaster(server: TestPostgres) -> int:
+    """The PID of the benchmark's PostgreSQL server (its data directory's postmaster.pid)."""
+    conn_url = server.server_url
+
+    async def data_dir() -> str:
+        conn = await asyncpg.connect(conn_url)
+        try:
+            return await conn.fetchval("SHOW data_directory")
+        finally:
+            await conn.close()
+    return int((Path(asyncio.run(data_dir())) / "postmaster.pid").read_text().split()[0])
+
+
 def main() -> None:
     """Parse options, prepare the database, run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -389,6 +411,7 @@ def main() -> None:
         server.server_url = args.dsn
     server.start()
     try:
+        args.postmaster = _postmaster(server)
         dsn = asyncio.run(server.fresh_database())
         if args.seed_alerts:
             started = time.monotonic()
