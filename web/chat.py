@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 from quart import Blueprint, Quart
 
+from bot.actions import ChatActions
 from bot.delivery import Channel
 from bot.slack.app import SlackTransport
 from bot.telegram import webhook as telegram_webhook
 from bot.telegram.app import TelegramBot, create_bot
 from store.domain.config_schema import Config
-from web.chat_actions import ChatActions
+from web.alertmanager import silencer
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class ChatTransports:
 
 def build_chat(app: Quart, settings: Settings, config: Config, dsn: str) -> ChatTransports:
     """Slack when SLACK_BOT_TOKEN is set, Telegram when TELEGRAM_BOT_TOKEN is; their HTTP routes."""
-    actions = ChatActions(app, settings.alertmanager_url)
+    actions = ChatActions(lambda: app.extensions.get("tocsin"), silencer(settings.alertmanager_url))
+    names = {u.id: u.name for u in config.users}
     chat = ChatTransports()
     if settings.slack is not None:
         chat.slack = SlackTransport(settings.slack, actions, config.users)
@@ -64,7 +66,7 @@ def build_chat(app: Quart, settings: Settings, config: Config, dsn: str) -> Chat
             chat.routes.append(blueprint)
     if settings.telegram is not None:
         users = {u.telegram_id: u.id for u in config.users if u.telegram_id is not None}
-        chat.telegram = create_bot(settings.telegram, actions, users, dsn)
+        chat.telegram = create_bot(settings.telegram, actions, users, dsn, names)
         if settings.telegram.webhook_secret is not None:
             chat.routes.append(
                 telegram_webhook.create_blueprint(chat.telegram.application, settings.telegram.webhook_secret)

@@ -23,13 +23,14 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.delivery import DeliveryWorker, SendResult
 from bot.email.client import EmailChannel
 from bot.slack import client as slack_client
-from bot.slack.handlers import Listeners
+from bot.slack.handlers import Listeners, SlackPeople
 from bot.slack.settings import SlackSettings
 from bot.telegram.settings import TelegramSettings
 from store.db import Database
 from store.migrate import expected_heads
 from tests.docs.markdown import ROOT, error_quotes
 from tests.support.api import api_settings, bearer
+from tests.support.chat_core import core_on
 from tests.support.email_delivery import email_settings, started
 from tests.support.incidents import EMAIL_ONLY, open_incident
 from tests.support.smtp import SmtpSink, client_context, self_signed, server_context
@@ -203,8 +204,8 @@ async def _telegram(ctx: Fixtures) -> tuple[str, str]:
 
 
 async def slack_silence_off(ctx: Fixtures) -> str:
-    listeners = Listeners(actions=None, people=None, settings=SlackSettings(bot_token="xoxb-1"))  # type: ignore[arg-type]
-    return await listeners.run_command({"text": "silence 42"})
+    listeners = Listeners(core_on(ctx.db), SlackPeople([]), SlackSettings(bot_token="xoxb-1"))
+    return await listeners.run_command({"text": "silence 42", "user_id": "U1", "user_name": "alice"})
 
 
 async def _api(ctx: Fixtures, role: str | None, method: str, path: str, **kwargs: Any) -> str:
