@@ -74,7 +74,7 @@ def create_app(
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
         settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
     metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
-    chat = build_chat(app, settings, config, dsn)
+    chat = app.extensions["tocsin_chat"] = build_chat(app, settings, config, dsn)
     for blueprint in chat.routes:
         app.register_blueprint(blueprint)
 

@@ -81,6 +81,7 @@ def _fresh_error_log(app: HostileApp) -> None:
 
 def no_crash(app: HostileApp, status: int, body: bytes) -> None:
     assert status < 500, body[:500]
+    app.settle()  # handlers that run after the answer (Slack's listeners, Telegram's updates) have finished
     assert not app.errors.crashes, app.errors.crashes[0]
 
 
@@ -158,7 +159,6 @@ def test_oversized_and_deeply_nested_bodies_are_refused_cleanly(app: HostileApp)
     deep_labels["alerts"][0]["labels"] = json.loads(nested(500))
     status, answer = app.webhook(json.dumps(deep_labels).encode())
     no_crash(app, status, answer)
-    wait_for(lambda: True, 1)
     no_crash(app, 200, b"")
 
 

@@ -60,6 +60,7 @@ def polls(api: FakeTelegramApi, token: str) -> int:
 
 async def test_only_the_lock_holder_polls_and_another_takes_over(api: FakeTelegramApi, database_url: str) -> None:
     first = make_bot(telegram_settings(api.url, webhook=False), core_on(None), database_url, **FAST)
+    api.tokens.add(TOKEN_B)
     second = make_bot(telegram_settings(api.url, webhook=False, token=TOKEN_B), core_on(None), database_url,
                       **FAST)
     a, b = first.settings.bot_token, TOKEN_B
@@ -80,6 +81,7 @@ async def test_only_the_lock_holder_polls_and_another_takes_over(api: FakeTelegr
 
 async def test_losing_the_database_session_stops_polling(api: FakeTelegramApi, database_url: str) -> None:
     first = make_bot(telegram_settings(api.url, webhook=False), core_on(None), database_url, **FAST)
+    api.tokens.add(TOKEN_B)
     second = make_bot(telegram_settings(api.url, webhook=False, token=TOKEN_B), core_on(None), database_url,
                       **FAST)
     await first.start()
