@@ -19,6 +19,8 @@ class ActionSource(StrEnum):
     ALERTMANAGER = "alertmanager"
     SLACK = "slack"
     TELEGRAM = "telegram"
+    DISCORD = "discord"
+    MATTERMOST = "mattermost"
     EMAIL = "email"
     API = "api"
     WEB = "web"

@@ -189,7 +189,7 @@ async def telegram_wrong_secret(ctx: Fixtures) -> str:
 async def _telegram(ctx: Fixtures) -> tuple[str, str]:
     url = ctx.database_url
     caplog = ctx.caplog
-    fake = await FakeTelegramApi().start()
+    fake = await FakeTelegramApi(tokens=["123456:" + "A" * 30]).start()
     try:
         telegram = TelegramSettings(bot_token="123456:" + "A" * 30, webhook_secret="the-secret", api_url=fake.url,
                                     public_url="https://tocsin.example.com")
