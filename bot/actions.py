@@ -46,6 +46,11 @@ class Reply:
     listed: bool = False  # the answer to "list": `incidents` are the open ones (perhaps none)
     verb: str = ""  # "Acknowledged", "Resolved", … : text is f"{verb} #{id} {title}" plus any detail
 
+    def parts(self) -> tuple[str, str, str]:
+        """(verb, "#42 title", what follows) of a reply about an incident, for renderers that link the middle."""
+        named = f"#{self.incident.id} {self.incident.title}" if self.incident else ""
+        return self.verb, named, self.text.removeprefix(f"{self.verb} ").removeprefix(named)
+
 
 def parse_incident_id(word: object) -> int:
     """'42' or '#42' to 42; Refused for anything else."""

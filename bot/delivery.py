@@ -40,6 +40,25 @@ class SendResult:
     error: str | None = None
 
 
+class RateLimits:
+    """Until when a chat service asked to wait, per route and for all of them ("global"), so that a channel
+    holds its sends back (answering retry_after) instead of calling a service that would refuse them."""
+
+    GLOBAL = "global"
+
+    def __init__(self) -> None:
+        self.until: dict[str, float] = {}
+
+    def wait(self, route: str) -> float:
+        """Seconds still to wait before calling this route (0: go)."""
+        now = time.monotonic()
+        return max(self.until.get(self.GLOBAL, 0.0) - now, self.until.get(route, 0.0) - now, 0.0)
+
+    def hold(self, route: str, seconds: float) -> None:
+        """Wait `seconds` before calling this route (or every route, for GLOBAL) again."""
+        self.until[route] = max(self.until.get(route, 0.0), time.monotonic() + seconds)
+
+
 class Channel(Protocol):
     """A way to reach people. `send` posts (kind "open") or edits/replies to (kind "update") the message.
 

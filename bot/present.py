@@ -28,6 +28,12 @@ SOURCE_NAMES = {
     "scheduler": "the scheduler",
 }
 BY_MACHINE = ("alertmanager", "scheduler")
+# Emoji shortcodes of the statuses, for the media that read them (Slack, Mattermost).
+STATUS_SHORTCODES = {
+    Status.TRIGGERED: ":rotating_light:",
+    Status.ACKNOWLEDGED: ":eyes:",
+    Status.RESOLVED: ":white_check_mark:",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from quart import Blueprint, Quart
 from bot.actions import ChatActions
 from bot.delivery import Channel
 from bot.discord.app import DiscordTransport
+from bot.mattermost.app import MattermostTransport
 from bot.slack.app import SlackTransport
 from bot.telegram import webhook as telegram_webhook
 from bot.telegram.app import TelegramBot, create_bot
@@ -30,10 +31,11 @@ class ChatTransports:
     slack: SlackTransport | None = None
     telegram: TelegramBot | None = None
     discord: DiscordTransport | None = None
+    mattermost: MattermostTransport | None = None
     routes: list[Blueprint] = field(default_factory=list)
 
     def _on(self) -> list[Any]:
-        return [t for t in (self.slack, self.telegram, self.discord) if t is not None]
+        return [t for t in (self.slack, self.telegram, self.discord, self.mattermost) if t is not None]
 
     def background_work(self) -> list[Awaitable[object]]:
         """Actions the chats still run after answering their request (Discord's deferred interactions)."""
@@ -78,4 +80,7 @@ def build_chat(app: Quart, settings: Settings, config: Config, dsn: str) -> Chat
     if settings.discord is not None:
         chat.discord = DiscordTransport(settings.discord, actions, config.users)
         chat.routes.append(chat.discord.blueprint())
+    if settings.mattermost is not None:
+        chat.mattermost = MattermostTransport(settings.mattermost, actions, config.users)
+        chat.routes.append(chat.mattermost.blueprint())
     return chat

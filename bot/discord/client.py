@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from bot.delivery import SendResult
+from bot.delivery import RateLimits, SendResult
 from bot.discord import render
 from bot.discord.settings import DiscordSettings
 from store.domain.delivery import USER_PREFIX
@@ -28,7 +26,7 @@ from store.models import Delivery, Event, Incident
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 USER_AGENT = "DiscordBot (https://github.com/tocsin, 0.1)"
-GLOBAL = "global"
+GLOBAL = RateLimits.GLOBAL
 
 
 class DiscordError(Exception):
@@ -40,28 +38,12 @@ class DiscordError(Exception):
         self.retry_after = retry_after
 
 
-@dataclass
-class _Limits:
-    """Until when Discord asked us to wait: per route (channel or DM), and globally."""
-
-    until: dict[str, float]
-
-    def wait(self, route: str) -> float:
-        """Seconds still to wait before calling this route (0: go)."""
-        now = time.monotonic()
-        return max(self.until.get(GLOBAL, 0.0) - now, self.until.get(route, 0.0) - now, 0.0)
-
-    def hold(self, route: str, seconds: float) -> None:
-        """Wait `seconds` before calling this route again."""
-        self.until[route] = max(self.until.get(route, 0.0), time.monotonic() + seconds)
-
-
 class DiscordApi:
     """The REST calls Tocsin makes, with the bot token; one aiohttp session, opened on first use."""
 
     def __init__(self, settings: DiscordSettings) -> None:
         self.settings = settings
-        self.limits = _Limits({})
+        self.limits = RateLimits()
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:

@@ -155,10 +155,9 @@ def reply_text(reply: Reply, public_url: str) -> str:
     incident = reply.incident
     if incident is None:
         return cut(escape(reply.text), MAX_CONTENT)
-    named = f"#{incident.id} {incident.title}"
-    rest = reply.text.removeprefix(f"{reply.verb} ").removeprefix(named)
+    verb, named, rest = reply.parts()
     linked = _link(incident_url(public_url, incident.id), cut(named, 200))
-    return cut(f"{STATUS_EMOJI[incident.status]} {escape(reply.verb)} {linked}{escape(rest)}", MAX_CONTENT)
+    return cut(f"{STATUS_EMOJI[incident.status]} {escape(verb)} {linked}{escape(rest)}", MAX_CONTENT)
 
 
 def incident_list_text(incidents: Sequence[Incident], public_url: str) -> str:

@@ -18,11 +18,7 @@ SILENCE_ACTION = "silence_incident"
 ACTION_IDS = {present.ACK: ACK_ACTION, present.RESOLVE: RESOLVE_ACTION, present.SILENCE: SILENCE_ACTION}
 ACTIONS = {action_id: action for action, action_id in ACTION_IDS.items()}
 
-STATUS_EMOJI = {
-    Status.TRIGGERED: ":rotating_light:",
-    Status.ACKNOWLEDGED: ":eyes:",
-    Status.RESOLVED: ":white_check_mark:",
-}
+STATUS_EMOJI = present.STATUS_SHORTCODES
 SEVERITY_EMOJI = {
     "critical": ":red_circle:",
     "error": ":large_orange_circle:",
@@ -173,10 +169,9 @@ def reply_text(reply: Reply, public_url: str) -> str:
     incident = reply.incident
     if incident is None:
         return escape(reply.text)
-    named = f"#{incident.id} {incident.title}"
-    rest = reply.text.removeprefix(f"{reply.verb} ").removeprefix(named)
+    verb, named, rest = reply.parts()
     linked = link(incident_url(public_url, incident.id), named)
-    return f"{STATUS_EMOJI[incident.status]} {escape(reply.verb)} {linked}{escape(rest)}"
+    return f"{STATUS_EMOJI[incident.status]} {escape(verb)} {linked}{escape(rest)}"
 
 
 def incident_list_text(incidents: Sequence[Incident], public_url: str) -> str:
