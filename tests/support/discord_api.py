@@ -103,7 +103,11 @@ class DiscordApi:
     def signed(self, interaction: dict[str, Any], stamp: int | None = None, key: SigningKey | None = None
                ) -> tuple[bytes, dict[str, str]]:
         """An interaction as Discord posts it: the JSON body and its Ed25519 signature headers."""
-        body = json.dumps(interaction).encode()
+        return self.signed_bytes(json.dumps(interaction).encode(), stamp, key)
+
+    def signed_bytes(self, body: bytes, stamp: int | None = None, key: SigningKey | None = None
+                     ) -> tuple[bytes, dict[str, str]]:
+        """Any body signed as Discord signs interactions."""
         timestamp = str(int(time.time()) if stamp is None else stamp)
         signature = (key or self.key).sign(timestamp.encode() + body).signature.hex()
         headers = {"Content-Type": "application/json", "X-Signature-Ed25519": signature,

@@ -90,6 +90,18 @@ class HostileApp:
         """POST to /slack/events, signed with the signing secret."""
         return self.post("/slack/events", body, signed_headers(SIGNING_SECRET, body))
 
+    def discord(self, interaction: Any) -> tuple[int, bytes]:
+        """POST an interaction to /discord/interactions, signed as Discord signs it."""
+        return self.post("/discord/interactions", *self.world.discord.signed(interaction))
+
+    def mattermost_action(self, payload: Any) -> tuple[int, bytes]:
+        """POST a button request to /mattermost/actions (the secret is the payload's business)."""
+        return self.post("/mattermost/actions", json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+    def mattermost_command(self, form: bytes) -> tuple[int, bytes]:
+        """POST a slash command to /mattermost/command (the token is the form's business)."""
+        return self.post("/mattermost/command", form, {"Content-Type": "application/x-www-form-urlencoded"})
+
     def telegram(self, update: Any) -> tuple[int, bytes]:
         """POST an update to /telegram/webhook with the secret header."""
         headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
@@ -108,7 +120,7 @@ def hostile_app(database_url: str, **env: str) -> Iterator[HostileApp]:
         "TELEGRAM_CHAT_ID": "-1001", "TELEGRAM_API_URL": world.telegram.url, "EMAIL_SMTP_HOST": "127.0.0.1",
         "EMAIL_SMTP_PORT": str(world.smtp.port), "EMAIL_TLS": "none", "EMAIL_FROM": "tocsin@example.com",
         "EMAIL_TO": "ops@example.com", "ANONYMOUS_READ": "true", "DELIVERY_RETRY_BASE": "200ms",
-        "DELIVERY_RETRY_CAP": "1s", **env,
+        "DELIVERY_RETRY_CAP": "1s", **world.env(), **env,
     })
     app = create_app(settings, database_url)
     serving = app.test_app()
