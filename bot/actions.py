@@ -8,14 +8,15 @@ markup. Store errors are mapped to words here, once (explain).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from bot import present
 from store import incidents, lifecycle, silence
 from store.domain.delivery import channels_for
-from store.domain.incident import ActionSource, incident_number
+from store.domain.incident import ActionSource, Status, incident_number
+from store.domain.links import incident_url
 from store.domain.oncall_view import oncall_text
 from store.domain.silence import BadDuration, format_duration, parse_duration
 from store.errors import Conflict, Invalid, NotFound, Unavailable
@@ -46,10 +47,29 @@ class Reply:
     listed: bool = False  # the answer to "list": `incidents` are the open ones (perhaps none)
     verb: str = ""  # "Acknowledged", "Resolved", … : text is f"{verb} #{id} {title}" plus any detail
 
-    def parts(self) -> tuple[str, str, str]:
-        """(verb, "#42 title", what follows) of a reply about an incident, for renderers that link the middle."""
-        named = f"#{self.incident.id} {self.incident.title}" if self.incident else ""
-        return self.verb, named, self.text.removeprefix(f"{self.verb} ").removeprefix(named)
+    def markup(self, public_url: str, style: ReplyStyle) -> str:
+        """The reply in a chat's markup: a warning sign when it failed, the list, or the incident linked."""
+        if not self.ok:
+            return f"{style.warning} {style.escape(self.text)}"
+        if self.listed:
+            return style.listing(self.incidents, public_url)
+        if self.incident is None:
+            return style.escape(self.text)
+        named = f"#{self.incident.id} {self.incident.title}"
+        rest = self.text.removeprefix(f"{self.verb} ").removeprefix(named)
+        linked = style.link(incident_url(public_url, self.incident.id), named)
+        return f"{style.emoji[self.incident.status]} {style.escape(self.verb)} {linked}{style.escape(rest)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStyle:
+    """How a chat writes a reply: its escaping, links, status emoji, warning sign and incident list."""
+
+    escape: Callable[[str], str]
+    link: Callable[[str, str], str]  # (url, text) -> markup
+    emoji: Mapping[Status, str]
+    warning: str
+    listing: Callable[[Sequence[Incident], str], str]  # (incidents, public_url) -> markup
 
 
 def parse_incident_id(word: object) -> int:

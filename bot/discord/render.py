@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import present
-from bot.actions import Reply
+from bot.actions import Reply, ReplyStyle
 from store.domain.incident import Status
 from store.domain.links import incident_url
 from store.models import Event, Incident
@@ -148,16 +148,8 @@ def incident_message(
 
 def reply_text(reply: Reply, public_url: str) -> str:
     """A chat core reply as Discord markdown (ephemeral): its incident linked, a warning sign when it failed."""
-    if not reply.ok:
-        return cut(f"⚠️ {escape(reply.text)}", MAX_CONTENT)
-    if reply.listed:
-        return incident_list_text(reply.incidents, public_url)
-    incident = reply.incident
-    if incident is None:
-        return cut(escape(reply.text), MAX_CONTENT)
-    verb, named, rest = reply.parts()
-    linked = _link(incident_url(public_url, incident.id), cut(named, 200))
-    return cut(f"{STATUS_EMOJI[incident.status]} {escape(verb)} {linked}{escape(rest)}", MAX_CONTENT)
+    style = ReplyStyle(escape, lambda url, text: _link(url, cut(text, 200)), STATUS_EMOJI, "⚠️", incident_list_text)
+    return cut(reply.markup(public_url, style), MAX_CONTENT)
 
 
 def incident_list_text(incidents: Sequence[Incident], public_url: str) -> str:

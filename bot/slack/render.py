@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import present
-from bot.actions import Reply
+from bot.actions import Reply, ReplyStyle
 from store.domain.incident import Status
 from store.domain.links import incident_url
 from store.models import Event, Incident
@@ -162,16 +162,7 @@ def thread_line(event: Event, names: Mapping[str, str] | None = None) -> str:
 
 def reply_text(reply: Reply, public_url: str) -> str:
     """A chat core reply in mrkdwn: its incident linked, a warning sign when it failed."""
-    if not reply.ok:
-        return f":warning: {escape(reply.text)}"
-    if reply.listed:
-        return incident_list_text(reply.incidents, public_url)
-    incident = reply.incident
-    if incident is None:
-        return escape(reply.text)
-    verb, named, rest = reply.parts()
-    linked = link(incident_url(public_url, incident.id), named)
-    return f"{STATUS_EMOJI[incident.status]} {escape(verb)} {linked}{escape(rest)}"
+    return reply.markup(public_url, ReplyStyle(escape, link, STATUS_EMOJI, ":warning:", incident_list_text))
 
 
 def incident_list_text(incidents: Sequence[Incident], public_url: str) -> str:
