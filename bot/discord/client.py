@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.delivery import RateLimits, SendResult
+from bot.delivery import RateLimits, SendResult, ServiceError
 from bot.discord import render
 from bot.discord.settings import DiscordSettings
 from store.domain.delivery import USER_PREFIX
@@ -29,13 +29,8 @@ USER_AGENT = "DiscordBot (https://github.com/tocsin, 0.1)"
 GLOBAL = RateLimits.GLOBAL
 
 
-class DiscordError(Exception):
+class DiscordError(ServiceError):
     """Discord refused a call or could not be reached; retry_after when it asked to wait (429)."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 class DiscordApi:
@@ -141,11 +136,6 @@ def _error(path: str, status: int, data: Any, headers: Mapping[str, str]) -> Dis
     return DiscordError(f"{path}: Discord refused the call (HTTP {status}: {detail or 'no message'})", status)
 
 
-def outcome(exc: DiscordError) -> SendResult:
-    """A failed call as the outbox records it (a 429 waits as long as Discord asked)."""
-    return SendResult(False, retry_after=exc.retry_after, error=str(exc)[:500])
-
-
 class DiscordChannel:
     """The delivery channel: open posts the incident's message (to a channel, or a DM), update edits it."""
 
@@ -173,7 +163,7 @@ class DiscordChannel:
                 await self.api.edit_message(delivery.external_ref, body)
                 return SendResult(True, external_ref=delivery.external_ref)
         except DiscordError as exc:
-            return outcome(exc)
+            return exc.result()
         return SendResult(False, error=f"unknown delivery kind {delivery.kind!r} (expected open or update)")
 
     async def announce(self, delivery: Delivery, text: str) -> SendResult:
@@ -181,7 +171,7 @@ class DiscordChannel:
         try:
             return SendResult(True, external_ref=await self._post(delivery.target, render.mention_free(text)))
         except DiscordError as exc:
-            return outcome(exc)
+            return exc.result()
 
     async def _post(self, target: str | None, body: Mapping[str, Any]) -> str:
         target = target or self.settings.channel_id

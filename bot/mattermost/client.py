@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.delivery import RateLimits, SendResult
+from bot.delivery import RateLimits, SendResult, ServiceError
 from bot.mattermost import render
 from bot.mattermost.settings import MattermostSettings
 from store.domain.delivery import USER_PREFIX
@@ -24,13 +24,8 @@ log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
-class MattermostError(Exception):
+class MattermostError(ServiceError):
     """Mattermost refused a call or could not be reached; retry_after when it asked to wait (429)."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 class MattermostApi:
@@ -148,7 +143,7 @@ class MattermostChannel:
                 await self.api.patch_post(delivery.external_ref, post)
                 return SendResult(True, external_ref=delivery.external_ref)
         except MattermostError as exc:
-            return SendResult(False, retry_after=exc.retry_after, error=str(exc)[:500])
+            return exc.result()
         return SendResult(False, error=f"unknown delivery kind {delivery.kind!r} (expected open or update)")
 
     async def announce(self, delivery: Delivery, text: str) -> SendResult:
@@ -157,7 +152,7 @@ class MattermostChannel:
             post = {"message": render.cut(render.escape(text), render.MAX_MESSAGE)}
             return SendResult(True, external_ref=await self._create(delivery.target, post))
         except MattermostError as exc:
-            return SendResult(False, retry_after=exc.retry_after, error=str(exc)[:500])
+            return exc.result()
 
     async def _create(self, target: str | None, post: Mapping[str, Any]) -> str:
         target = target or self.settings.channel_id
