@@ -24,7 +24,7 @@ from store.domain.alerts import AlertBatch, AlertSignal
 from store.domain.batching import Identity, identity
 from store.domain.routing import RouteTable
 from store.ingest import IngestResult, ingest_many
-from store.runtime import TIMED_OUT, UNAVAILABLE
+from store.errors import TIMED_OUT, UNAVAILABLE
 
 log = logging.getLogger(__name__)
 

@@ -7,29 +7,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import asyncpg
-
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
-from store.errors import DatabaseUnavailable
+from store.errors import TIMED_OUT, UNAVAILABLE, DatabaseUnavailable, Unavailable
 
 if TYPE_CHECKING:
     from store.intake import Intake
 
-# Errors that mean "PostgreSQL is not there right now" rather than "this request is wrong".
-UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-)
-# A statement that ran past its connection's statement_timeout or lock_timeout: rolled back, try again later.
-TIMED_OUT = (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError)
+__all__ = ["TIMED_OUT", "UNAVAILABLE", "Runtime", "unavailable_error", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -60,4 +46,6 @@ class Runtime:
 
 def unavailable_error(exc: BaseException) -> DatabaseUnavailable:
     """The 503 a transport answers when the database is unreachable."""
-    return DatabaseUnavailable(f"the database is unavailable ({type(exc).__name__}); retry later")
+    if isinstance(exc, Unavailable):
+        return DatabaseUnavailable(exc.message)
+    return DatabaseUnavailable(Unavailable.database(exc).message)

@@ -9,11 +9,8 @@ from typing import Any
 import asyncpg
 
 from store.domain.grouping import IncidentFields
+from store.errors import NotFound
 from store.models import Incident
-
-
-class NotFound(LookupError):
-    """No row with that id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +26,12 @@ def _held(row: Any) -> Held:
     return Held(Incident.from_record(row), row["derived"], row["version"])
 
 
-
 async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = False) -> Incident:
     """One incident by id (locked when for_update), or NotFound."""
     lock = " FOR NO KEY UPDATE" if for_update else ""  # an alert insert (its key share) never waits
     row = await conn.fetchrow(f"SELECT * FROM incidents WHERE id = $1{lock}", incident_id)
     if row is None:
-        raise NotFound(f"incident #{incident_id} does not exist")
+        raise NotFound.incident(incident_id)
     return Incident.from_record(row)
 
 
