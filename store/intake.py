@@ -23,8 +23,8 @@ from store.db import Database
 from store.domain.alerts import AlertBatch, AlertSignal
 from store.domain.batching import Identity, identity
 from store.domain.routing import RouteTable
-from store.ingest import IngestResult, ingest_many
 from store.errors import TIMED_OUT, UNAVAILABLE
+from store.ingest import IngestResult, ingest_many
 
 log = logging.getLogger(__name__)
 
