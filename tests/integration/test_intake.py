@@ -124,3 +124,18 @@ async def test_over_http_a_webhook_held_past_max_wait_gets_503_with_retry_after(
     assert await counts(runtime.db) == (1, 1)
     again = await client.post(URL, json=group_body("Busy", range(1, 4)))  # Alertmanager's retry, later
     assert again.status_code == 200 and await counts(runtime.db) == (1, 4)
+
+
+async def test_webhooks_past_the_admitted_number_wait_outside_and_are_refused_past_max_wait(db: Database) -> None:
+    queue = Intake(db, RouteTable, utc_now, IntakeSettings(max_wait=0.5, workers=1, admitted=1))
+    queue.start()
+    try:
+        async with queue.admitted():
+            with pytest.raises(Overloaded, match="within 0.5 s"):
+                async with queue.admitted():
+                    raise AssertionError("a second webhook was let in while the only slot was taken")
+        async with queue.admitted() as deadline:  # the slot is free again
+            result = await queue.submit(parse_webhook(group_body("Later", range(1))), deadline)
+        assert result.alerts_stored == 1 and queue.overloaded == 1
+    finally:
+        await queue.stop(grace=5)
