@@ -10,6 +10,7 @@ from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
 from store.runtime import UNAVAILABLE, Runtime
+from store.sla import record_breaches
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,15 @@ async def handoff_job(runtime: Runtime) -> int:
         return len(await announce_handoffs(runtime.db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("handoff run skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def sla_job(runtime: Runtime) -> int:
+    """Record the SLA breaches that are due now; returns how many this replica recorded."""
+    try:
+        return len(await record_breaches(runtime.db, runtime.config, runtime.clock()))
+    except UNAVAILABLE as exc:
+        log.warning("SLA run skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0
 
 

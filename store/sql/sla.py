@@ -1,0 +1,160 @@
+"""Queries of SLA tracking: open incidents with the breaches recorded for their current trigger, recording a
+breach once, and the SLA report (one pass over the window of incidents, grouped in SQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import asyncpg
+
+from store.domain.sla import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIncident:
+    """An incident not resolved, with the breach kinds already recorded for its current trigger."""
+
+    id: int
+    route_id: str
+    severity: str
+    status: str
+    clock: Clock
+    recorded: frozenset[str]
+
+
+async def open_incidents(conn: asyncpg.Connection) -> list[OpenIncident]:
+    """Every incident not resolved (index incidents_open_status) and its recorded breaches."""
+    rows = await conn.fetch(
+        """
+        SELECT i.id, i.route_id, i.severity, i.status, i.triggered_at, i.acknowledged_at, i.resolved_at,
+               coalesce(array_agg(b.kind) FILTER (WHERE b.kind IS NOT NULL), '{}') AS recorded
+        FROM incidents i
+        LEFT JOIN sla_breaches b ON b.incident_id = i.id AND b.triggered_at = i.triggered_at
+        WHERE i.status <> 'resolved'
+        GROUP BY i.id
+        ORDER BY i.id
+        """
+    )
+    return [
+        OpenIncident(r["id"], r["route_id"], r["severity"], r["status"],
+                     Clock(r["triggered_at"], r["acknowledged_at"], r["resolved_at"]), frozenset(r["recorded"]))
+        for r in rows
+    ]
+
+
+async def insert_breach(
+    conn: asyncpg.Connection, incident_id: int, kind: str, triggered_at: datetime, due_at: datetime, route_id: str
+) -> int | None:
+    """Record a breach of this trigger; its id, or None when it was already recorded (by any replica)."""
+    return await conn.fetchval(
+        """
+        INSERT INTO sla_breaches (incident_id, kind, triggered_at, due_at, route_id)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (incident_id, kind, triggered_at) DO NOTHING
+        RETURNING id
+        """,
+        incident_id, kind, triggered_at, due_at, route_id,
+    )
+
+
+async def link_event(conn: asyncpg.Connection, breach_id: int, event_id: int) -> None:
+    """Note the timeline entry that announced the breach."""
+    await conn.execute("UPDATE sla_breaches SET event_id = $2 WHERE id = $1", breach_id, event_id)
+
+
+async def breaches_of(conn: asyncpg.Connection, incident_id: int) -> list[dict]:
+    """The breaches recorded for an incident, oldest first."""
+    rows = await conn.fetch(
+        "SELECT kind, triggered_at, due_at, created_at FROM sla_breaches WHERE incident_id = $1 ORDER BY id",
+        incident_id,
+    )
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The SLA targets in seconds, as arrays for SQL: scope ('route' or 'severity'), key, ack, resolve."""
+
+    scopes: list[str]
+    keys: list[str]
+    ack: list[float | None]
+    resolve: list[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One group's figures (group None: incidents without that value; total: the whole window)."""
+
+    group: str | date | None
+    total: bool
+    incidents: int
+    ack_met: int
+    ack_breached: int
+    resolve_met: int
+    resolve_breached: int
+    mtta: tuple[float, float] | None  # p50, p90 in seconds
+    mttr: tuple[float, float] | None
+
+
+GROUPS = {
+    "route": "i.route_id",
+    "severity": "i.severity",
+    "team": "i.labels ->> 'team'",
+    "week": "(date_trunc('week', i.created_at AT TIME ZONE 'UTC'))::date",
+}
+# One pass over the window's incidents (read by the created_at index), each measured against its target:
+# the route's, else its severity's. "Met" and "breached" count only incidents that have that target; an
+# open one counts as breached once its due time has passed, and not at all before.
+REPORT = """
+WITH targets AS (
+    SELECT * FROM unnest($3::text[], $4::text[], $5::float8[], $6::float8[]) AS t(scope, key, ack_s, resolve_s)
+), measured AS (
+    SELECT {group} AS grp,
+           extract(epoch FROM coalesce(i.acknowledged_at, i.resolved_at) - i.triggered_at) AS answered_s,
+           extract(epoch FROM i.acknowledged_at - i.triggered_at) AS tta,
+           extract(epoch FROM i.resolved_at - i.triggered_at) AS ttr,
+           extract(epoch FROM $7::timestamptz - i.triggered_at) AS open_s,
+           coalesce(r.ack_s, s.ack_s) AS ack_target,
+           coalesce(r.resolve_s, s.resolve_s) AS resolve_target
+    FROM incidents i
+    LEFT JOIN targets r ON r.scope = 'route' AND r.key = i.route_id
+    LEFT JOIN targets s ON s.scope = 'severity' AND s.key = i.severity
+    WHERE i.created_at >= $1 AND i.created_at < $2
+)
+SELECT grp, GROUPING(grp) = 1 AS total, count(*) AS incidents,
+       count(*) FILTER (WHERE answered_s <= ack_target) AS ack_met,
+       count(*) FILTER (WHERE answered_s > ack_target OR (answered_s IS NULL AND open_s >= ack_target))
+           AS ack_breached,
+       count(*) FILTER (WHERE ttr <= resolve_target) AS resolve_met,
+       count(*) FILTER (WHERE ttr > resolve_target OR (ttr IS NULL AND open_s >= resolve_target)) AS resolve_breached,
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY tta) AS mtta,
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ttr) AS mttr
+FROM measured
+GROUP BY {grouping}
+"""
+
+
+def _pair(values: list[float] | None) -> tuple[float, float] | None:
+    if not values or values[0] is None:
+        return None
+    return float(values[0]), float(values[1])
+
+
+async def report(
+    conn: asyncpg.Connection,
+    since: datetime,
+    until: datetime,
+    group_by: str,
+    targets: Targets,
+    now: datetime,
+    with_total: bool = True,
+) -> list[ReportRow]:
+    """The figures of incidents created in [since, until), per group (and the total row when asked)."""
+    sql = REPORT.format(group=GROUPS[group_by], grouping="GROUPING SETS ((grp), ())" if with_total else "grp")
+    rows = await conn.fetch(sql, since, until, targets.scopes, targets.keys, targets.ack, targets.resolve, now)
+    return [
+        ReportRow(r["grp"], r["total"], r["incidents"], r["ack_met"], r["ack_breached"], r["resolve_met"],
+                  r["resolve_breached"], _pair(r["mtta"]), _pair(r["mttr"]))
+        for r in rows
+    ]
