@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from store import escalation
+from store import escalation, templates
 from store.db import Database
 from store.domain.alerts import AlertBatch, AlertSignal, SkippedAlert
 from store.domain.delivery import channels_for
@@ -215,6 +215,8 @@ async def _open_incident_for(
         )
         if incident is not None:
             events.append(NewEvent(incident.id, EventKind.OPENED, ACTOR, SOURCE, "Opened by Alertmanager"))
+            if group.route.template is not None:  # the route's response template: checklist and runbooks
+                events.append(await templates.apply(conn, incident.id, group.route.template, ACTOR, SOURCE, now))
             if group.route.escalation:
                 await escalation.start(conn, incident.id, group.route.escalation, now)
             return incident, True

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from store import escalation
+from store import escalation, templates
 from store.db import Database
 from store.domain.incident import (
     SEVERITIES,
@@ -27,6 +27,7 @@ from store.domain.incident import (
     check_acknowledge,
     check_resolve,
 )
+from store.domain.templates import Template
 from store.errors import ApiError
 from store.models import Event, Incident, NewEvent
 from store.sql import incidents as incidents_sql
@@ -185,9 +186,16 @@ async def open_manual(
     source: ActionSource,
     *,
     channels: dict[str, Any] | None = None,
+    route_id: str = MANUAL_ROUTE,
+    escalation_policy: str | None = None,
+    template: Template | None = None,
     now: datetime | None = None,
 ) -> ActionResult:
-    """Open an incident by hand: its own group, so it never merges with alerts; `channels` it must reach."""
+    """Open an incident by hand: its own group, so it never merges with alerts; `channels` it must reach.
+
+    `route_id` names the route whose SLA applies, `escalation_policy` starts escalating it, and `template`
+    gives it a checklist and runbooks.
+    """
     if not title.strip():
         raise ApiError(422, "invalid_payload", "title: expected a non-empty title", [{"field": "title"}])
     if severity not in SEVERITIES:
@@ -195,24 +203,29 @@ async def open_manual(
             422, "invalid_payload", f"severity {severity!r}: expected one of {', '.join(SEVERITIES)}",
             [{"field": "severity"}],
         )
+    when = _now(now)
     async with db.transaction() as conn:
         incident = await incidents_sql.insert_open(
             conn,
             group_key=f"manual|{uuid.uuid4()}",
-            route_id=MANUAL_ROUTE,
+            route_id=route_id,
             source=source.value,
             title=title.strip(),
             severity=severity,
             group_labels={},
             external_url="",
             auto_resolve=False,
-            now=_now(now),
+            now=when,
             description=description,
             channels=channels or {},
         )
         if incident is None:  # a fresh uuid cannot collide; this would be a bug
             raise RuntimeError("manual incident insert returned nothing")
-        events = await record(
-            conn, [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
-        )
+        opened = [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
+        if template is not None:
+            opened.append(await templates.apply(conn, incident.id, template, actor, source.value, when))
+            incident = await incidents_sql.get(conn, incident.id)  # the template may have set its description
+        if escalation_policy:
+            await escalation.start(conn, incident.id, escalation_policy, when)
+        events = await record(conn, opened)
     return _announce(ActionResult("open", incident, events))

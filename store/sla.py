@@ -17,8 +17,8 @@ from store import escalation
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.incident import SEVERITIES, ActionSource
-from store.domain.sla import ESCALATE, Clock, breach_message, due_at, due_now
-from store.models import Event, NewEvent
+from store.domain.sla import ESCALATE, Clock, SlaStatus, breach_message, due_at, due_now, status
+from store.models import Event, Incident, NewEvent
 from store.sql import incidents as incidents_sql
 from store.sql import sla as sla_sql
 from store.timeline import EventKind, record
@@ -82,7 +82,7 @@ async def _record(db: Database, config: Config, incident_id: int, kind: str, now
     """Check the breach again under the incident's lock and record it once."""
     async with db.transaction() as conn:
         incident = await incidents_sql.get(conn, incident_id, for_update=True)
-        clock = Clock(incident.triggered_at, incident.acknowledged_at, incident.resolved_at)
+        clock = clock_of(incident)
         target = config.sla_target(incident.route_id, incident.severity)
         if kind not in due_now(clock, target, now, set()):
             return None  # acknowledged, resolved or reopened meanwhile
@@ -101,6 +101,16 @@ async def _record(db: Database, config: Config, incident_id: int, kind: str, now
             policy_id = config.routes.by_id(incident.route_id).escalation
             await escalation.escalate_now(conn, config, incident_id, policy_id, f"SLA {kind} breached", now)
     return Breach(incident_id, kind, incident.route_id, event)
+
+
+def clock_of(incident: Incident) -> Clock:
+    """The instants an incident's SLA is measured from."""
+    return Clock(incident.triggered_at, incident.acknowledged_at, incident.resolved_at)
+
+
+def incident_sla(config: Config, incident: Incident, now: datetime) -> SlaStatus:
+    """Where the incident stands against its SLA target at `now`."""
+    return status(clock_of(incident), config.sla_target(incident.route_id, incident.severity), now)
 
 
 def severity_order(value: object) -> tuple[int, str]:

@@ -35,6 +35,7 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     example: Any = None  # a typical answer, shown in the OpenAPI document
     request_example: dict[str, Any] | None = None  # a typical body, for endpoints that take one
+    other_media: dict[str, str] = field(default_factory=dict)  # other answers than JSON: media type -> example
 
     def quart_rule(self) -> str:
         """The path with `{name}` turned into Quart's `<int:name>`."""

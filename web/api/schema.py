@@ -54,7 +54,7 @@ class Field:
     """One query parameter, path parameter or body property."""
 
     name: str
-    type: str  # "string" | "integer"
+    type: str  # "string" | "integer" | "boolean"
     description: str = ""
     required: bool = False
     enum: tuple[str, ...] | None = None
@@ -93,6 +93,10 @@ class Field:
             return None
         if self.type == "integer":
             return self._integer(raw, from_text)
+        if self.type == "boolean":
+            if not isinstance(raw, bool):
+                raise FieldError(f"expected true or false, got {str(raw)[:40]!r}")
+            return raw
         if not isinstance(raw, str):
             raise FieldError(f"expected a string, got {type(raw).__name__}")
         _check_text(raw)

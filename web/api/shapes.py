@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.domain.incident import SEVERITIES, Status
+from store.domain.sla import KINDS, SlaStatus
+from store.domain.templates import ChecklistItem
 from store.models import Alert, Event, Incident
 
 
@@ -16,8 +18,16 @@ def rfc3339(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def incident_json(incident: Incident, public_url: str) -> dict[str, Any]:
-    """An incident as CONTRACT section 3 shows it."""
+def sla_json(sla: SlaStatus | None) -> dict[str, Any]:
+    """Due times of the incident's SLA targets (null: no target) and the kinds breached."""
+    if sla is None:
+        return {"ack_due_at": None, "resolve_due_at": None, "breached": []}
+    return {"ack_due_at": rfc3339(sla.ack_due_at), "resolve_due_at": rfc3339(sla.resolve_due_at),
+            "breached": list(sla.breached)}
+
+
+def incident_json(incident: Incident, public_url: str, sla: SlaStatus | None = None) -> dict[str, Any]:
+    """An incident as CONTRACT section 3 shows it, with where it stands against its SLA."""
     return {
         "id": incident.id,
         "title": incident.title,
@@ -41,7 +51,14 @@ def incident_json(incident: Incident, public_url: str) -> dict[str, Any]:
         "resolved_at": rfc3339(incident.resolved_at),
         "resolved_by": incident.resolved_by,
         "url": f"{public_url.rstrip('/')}/incidents/{incident.id}",
+        "sla": sla_json(sla),
     }
+
+
+def checklist_json(item: ChecklistItem) -> dict[str, Any]:
+    """One checklist step: its number (from 1), text, and who checked it when."""
+    return {"index": item.index, "text": item.text, "done": item.done, "done_by": item.done_by,
+            "done_at": rfc3339(item.done_at)}
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
@@ -111,6 +128,13 @@ INCIDENT = _object(
         "resolved_at": NULLABLE_TIME,
         "resolved_by": NULLABLE_STRING,
         "url": {"type": "string"},
+        "sla": _object(
+            {
+                "ack_due_at": NULLABLE_TIME,
+                "resolve_due_at": NULLABLE_TIME,
+                "breached": {"type": "array", "items": {"type": "string", "enum": list(KINDS)}},
+            }
+        ),
     }
 )
 ALERT = _object(
@@ -140,6 +164,15 @@ EVENT = _object(
         "message": {"type": "string"},
         "data": {"type": "object"},
         "created_at": TIME,
+    }
+)
+CHECKLIST_ITEM = _object(
+    {
+        "index": {"type": "integer", "minimum": 1},
+        "text": {"type": "string"},
+        "done": {"type": "boolean"},
+        "done_by": NULLABLE_STRING,
+        "done_at": NULLABLE_TIME,
     }
 )
 ERROR = _object(
@@ -175,12 +208,40 @@ STATS = _object(
         },
     }
 )
+PERCENTILES = _object({k: {"type": ["number", "null"]} for k in ("p50", "p90")})
+NULLABLE_PERCENT = {"type": ["number", "null"], "minimum": 0, "maximum": 100}
+COUNT = {"type": "integer", "minimum": 0}
+REPORT_FIGURES = {
+    "incidents": COUNT,
+    "ack_met": COUNT,
+    "ack_breached": COUNT,
+    "ack_attainment_percent": NULLABLE_PERCENT,
+    "resolve_met": COUNT,
+    "resolve_breached": COUNT,
+    "resolve_attainment_percent": NULLABLE_PERCENT,
+    "breaches": COUNT,
+    "mtta_seconds": PERCENTILES,
+    "mttr_seconds": PERCENTILES,
+}
+SLA_REPORT = _object(
+    {
+        "since": TIME,
+        "until": TIME,
+        "group_by": {"type": "string", "enum": ["route", "severity", "team"]},
+        "groups": {"type": "array", "items": _object({"group": NULLABLE_STRING, **REPORT_FIGURES})},
+        "total": _object(REPORT_FIGURES),
+        "weekly": {"type": "array", "items": _object({"week": {"type": "string", "format": "date"},
+                                                       **REPORT_FIGURES})},
+    }
+)
 COMPONENTS: dict[str, dict[str, Any]] = {
     "Incident": INCIDENT,
     "Alert": ALERT,
     "Event": EVENT,
     "Error": ERROR,
+    "ChecklistItem": CHECKLIST_ITEM,
     "Stats": STATS,
+    "SlaReport": SLA_REPORT,
     "IncidentDetail": {
         "allOf": [
             {"$ref": "#/components/schemas/Incident"},
@@ -193,6 +254,9 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                         "description": "delivery status per channel: {channel: {state, targets: [...]}}",
                         "additionalProperties": {"type": "object"},
                     },
+                    "template": {**NULLABLE_STRING, "description": "the response template it was opened from"},
+                    "runbooks": {"type": "array", "items": {"type": "string"}},
+                    "checklist": {"type": "array", "items": {"$ref": "#/components/schemas/ChecklistItem"}},
                 }
             ),
         ]
