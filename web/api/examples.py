@@ -148,3 +148,16 @@ SLA_REPORT_CSV = (
     "total,,41,38,2,95.0,36,3,92.31,5,95.0,280.0,1800.0,9100.0\r\n"
     "week,2026-11-23,41,38,2,95.0,36,3,92.31,5,95.0,280.0,1800.0,9100.0\r\n"
 )
+POSTMORTEM = {
+    "incident_id": 42,
+    "status": "draft",
+    "markdown": "# Post-mortem: #42 HighLatency on checkout\n\n## Root cause\n\nA slow query after release "
+                "2026.11.26-3.\n\n## Action items\n\n- [ ] Alert on p99 of the orders query @alice\n",
+    "version": 3,
+    "saved": True,
+    "updated_by": "alice",
+    "updated_at": "2026-11-27T10:02:11.000Z",
+    "published_at": None,
+    "action_items": [{"text": "Alert on p99 of the orders query @alice", "owner": "alice", "done": False}],
+    "url": "https://tocsin.example/incidents/42/postmortem",
+}

@@ -22,9 +22,11 @@ ERROR_TEXT = {
     403: "The token's role is too low",
     404: "No such object",
     409: "The action makes no sense in the incident's current state",
+    412: "If-Match names a version that is no longer current: someone saved since; reload",
     413: "Body too large",
     415: "Body is not application/json",
     422: "Invalid parameter or body; details name the field",
+    428: "If-Match is missing: send the ETag of the version you edited",
     503: "Database unavailable; retry later",
 }
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 
 from store.errors import ApiError
 from store.runtime import UNAVAILABLE, unavailable_error
@@ -83,7 +83,7 @@ class Registry:
         """Register `handler` for `endpoint`: authorize, validate, call, answer with endpoint.status."""
 
         def register(handler: Handler) -> Handler:
-            async def view(**path: int) -> tuple[Any, int]:
+            async def view(**path: int) -> Any:
                 principal = await auth.authorize(endpoint.access, anonymous_read)
                 for name, value in path.items():
                     if not 1 <= value <= BIGINT_MAX:
@@ -98,6 +98,8 @@ class Registry:
                     result = await handler(Call(principal, query, body, dict(path)))
                 except UNAVAILABLE as exc:
                     raise unavailable_error(exc) from None
+                if isinstance(result, Response):
+                    return result  # the handler chose its status and headers (CSV, ETag)
                 return result, endpoint.status
 
             view.__name__ = endpoint.operation_id

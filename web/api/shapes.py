@@ -234,6 +234,21 @@ SLA_REPORT = _object(
                                                        **REPORT_FIGURES})},
     }
 )
+POSTMORTEM = _object(
+    {
+        "incident_id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["draft", "published"]},
+        "markdown": {"type": "string"},
+        "version": {"type": "integer", "minimum": 0, "description": "0: the filled-in draft, not saved yet"},
+        "saved": {"type": "boolean"},
+        "updated_by": NULLABLE_STRING,
+        "updated_at": NULLABLE_TIME,
+        "published_at": NULLABLE_TIME,
+        "action_items": {"type": "array", "items": _object(
+            {"text": {"type": "string"}, "owner": NULLABLE_STRING, "done": {"type": "boolean"}})},
+        "url": {"type": "string"},
+    }
+)
 COMPONENTS: dict[str, dict[str, Any]] = {
     "Incident": INCIDENT,
     "Alert": ALERT,
@@ -242,6 +257,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "ChecklistItem": CHECKLIST_ITEM,
     "Stats": STATS,
     "SlaReport": SLA_REPORT,
+    "Postmortem": POSTMORTEM,
     "IncidentDetail": {
         "allOf": [
             {"$ref": "#/components/schemas/Incident"},
