@@ -146,10 +146,7 @@ class Report:
 async def report(db: Database, config: Config, since: datetime, until: datetime, group_by: str,
                  now: datetime) -> Report:
     """The SLA report of incidents created in [since, until), measured against the config's targets at `now`."""
-    targets = targets_of(config)
     async with db.connection() as conn:
-        rows = await sla_sql.report(conn, since, until, group_by, targets, now)
-        weekly = await sla_sql.report(conn, since, until, "week", targets, now, with_total=False)
-    total = next(r for r in rows if r.total)
-    groups = sorted((r for r in rows if not r.total), key=lambda r: severity_order(r.group))
-    return Report(since, until, group_by, groups, total, sorted(weekly, key=lambda r: r.group))
+        found = await sla_sql.report(conn, since, until, group_by, targets_of(config), now)
+    groups = sorted(found.groups, key=lambda r: severity_order(r.group))
+    return Report(since, until, group_by, groups, found.total, sorted(found.weekly, key=lambda r: r.group))
