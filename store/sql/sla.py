@@ -4,7 +4,7 @@ breach once, and the SLA report (one pass over the window of incidents, grouped 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -111,42 +111,70 @@ GROUPS = {
     "severity": "i.severity",
     "team": "i.labels ->> 'team'",
 }
-# One pass over the window's incidents (read by the created_at index) gives every row: per group, per week (UTC,
-# from Monday) and the total. Each incident is measured against its target: the route's, else its severity's.
-# "Met" and "breached" count only incidents that have that target; an open one counts as breached once its due
-# time has passed, and not at all before. Durations are float8 seconds (date_part): numeric (extract) costs
-# several times more to compute and to sort for the percentiles.
+# One pass over the window's incidents (an index-only scan of incidents_sla_report for route and severity) gives
+# every row: per group, per week (UTC, from Monday) and the total. Each incident is measured against its target,
+# the route's, else its severity's (CASE over parameters, cheaper per row than a join). The fenced subquery
+# (OFFSET 0) computes each row's figures once: met (1), breached (0) or not measured (NULL), in float8 seconds
+# (date_part; numeric extract costs several times more). An open incident counts as breached once its due time
+# has passed, and not at all before. Weeks count from Monday 1970-01-05 (epoch 345,600 s) in steps of 604,800 s.
 REPORT = """
-WITH targets AS (
-    SELECT * FROM unnest($3::text[], $4::text[], $5::float8[], $6::float8[]) AS t(scope, key, ack_s, resolve_s)
-), measured AS (
-    SELECT {group} AS grp,
-           (date_trunc('week', i.created_at AT TIME ZONE 'UTC'))::date AS week,
-           date_part('epoch', coalesce(i.acknowledged_at, i.resolved_at) - i.triggered_at) AS answered_s,
-           date_part('epoch', i.acknowledged_at - i.triggered_at) AS tta,
-           date_part('epoch', i.resolved_at - i.triggered_at) AS ttr,
-           date_part('epoch', $7::timestamptz - i.triggered_at) AS open_s,
-           coalesce(r.ack_s, s.ack_s) AS ack_target,
-           coalesce(r.resolve_s, s.resolve_s) AS resolve_target
-    FROM incidents i
-    LEFT JOIN targets r ON r.scope = 'route' AND r.key = i.route_id
-    LEFT JOIN targets s ON s.scope = 'severity' AND s.key = i.severity
-    WHERE i.created_at >= $1 AND i.created_at < $2
-)
 SELECT grp, week, GROUPING(grp, week) AS level, count(*) AS incidents,
-       count(*) FILTER (WHERE answered_s <= ack_target) AS ack_met,
-       count(*) FILTER (WHERE answered_s > ack_target OR (answered_s IS NULL AND open_s >= ack_target))
-           AS ack_breached,
-       count(*) FILTER (WHERE ttr <= resolve_target) AS resolve_met,
-       count(*) FILTER (WHERE ttr > resolve_target OR (ttr IS NULL AND open_s >= resolve_target)) AS resolve_breached,
+       coalesce(sum(ack_state), 0) AS ack_met, coalesce(count(ack_state) - sum(ack_state), 0) AS ack_breached,
+       coalesce(sum(resolve_state), 0) AS resolve_met,
+       coalesce(count(resolve_state) - sum(resolve_state), 0) AS resolve_breached,
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY tta) AS mtta,
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ttr) AS mttr
-FROM measured
+FROM (
+    SELECT grp, week, tta, ttr,
+           CASE WHEN answered <= ack_target THEN 1
+                WHEN answered > ack_target OR (answered IS NULL AND age >= ack_target) THEN 0 END AS ack_state,
+           CASE WHEN ttr <= resolve_target THEN 1
+                WHEN ttr > resolve_target OR (ttr IS NULL AND age >= resolve_target) THEN 0 END AS resolve_state
+    FROM (
+        SELECT {group} AS grp,
+               floor((date_part('epoch', i.created_at) - 345600) / 604800) AS week,
+               date_part('epoch', coalesce(i.acknowledged_at, i.resolved_at) - i.triggered_at) AS answered,
+               date_part('epoch', i.acknowledged_at - i.triggered_at) AS tta,
+               date_part('epoch', i.resolved_at - i.triggered_at) AS ttr,
+               date_part('epoch', $3::timestamptz - i.triggered_at) AS age,
+               {ack_target} AS ack_target,
+               {resolve_target} AS resolve_target
+        FROM incidents i
+        WHERE i.created_at >= $1 AND i.created_at < $2
+        OFFSET 0
+    ) AS timed
+) AS measured
 GROUP BY GROUPING SETS ((grp), (week), ())
 """
 BY_GROUP, BY_WEEK, TOTAL = 1, 2, 3  # GROUPING(grp, week): a bit per column left out
 # The sorts of a 90-day window (~100,000 rows) fit in memory with this, instead of spilling to disk.
 REPORT_WORK_MEM = "64MB"
+
+
+def _target_case(targets: Targets, values: list[float | None], params: list[object]) -> str:
+    """`CASE route WHEN … ELSE CASE severity WHEN … END END` over the targets of one kind, values as parameters."""
+
+    def branches(scope: str, column: str) -> str:
+        whens = []
+        for kind, key, value in zip(targets.scopes, targets.keys, values, strict=True):
+            if kind == scope and value is not None:
+                params.extend([key, value])
+                whens.append(f"WHEN ${len(params) - 1}::text THEN ${len(params)}::float8")
+        return f"CASE {column} {' '.join(whens)} END" if whens else "NULL::float8"
+
+    return f"coalesce({branches('route', 'i.route_id')}, {branches('severity', 'i.severity')})"
+
+
+def report_sql(group_by: str, targets: Targets, params: list[object]) -> str:
+    """The report query grouping by route, severity or team; appends its target parameters to `params`."""
+    ack = _target_case(targets, targets.ack, params)
+    resolve = _target_case(targets, targets.resolve, params)
+    return REPORT.format(group=GROUPS[group_by], ack_target=ack, resolve_target=resolve)
+
+
+def week_start(index: float) -> date:
+    """The Monday (UTC) that starts week `index` of the report query."""
+    return (datetime(1970, 1, 5, tzinfo=UTC) + timedelta(weeks=int(index))).date()
 
 
 def _pair(values: list[float] | None) -> tuple[float, float] | None:
@@ -161,12 +189,13 @@ async def report(
     """The figures of incidents created in [since, until): per group, per week and in total."""
     async with conn.transaction(readonly=True):
         await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-        rows = await conn.fetch(REPORT.format(group=GROUPS[group_by]), since, until, targets.scopes, targets.keys,
-                                targets.ack, targets.resolve, now)
+        params: list[object] = [since, until, now]
+        sql = report_sql(group_by, targets, params)
+        rows = await conn.fetch(sql, *params)
     found: dict[int, list[ReportRow]] = {BY_GROUP: [], BY_WEEK: [], TOTAL: []}
     for r in rows:
         level = r["level"]
         found[level].append(ReportRow(
-            r["week"] if level == BY_WEEK else r["grp"], level == TOTAL, r["incidents"], r["ack_met"],
+            week_start(r["week"]) if level == BY_WEEK else r["grp"], level == TOTAL, r["incidents"], r["ack_met"],
             r["ack_breached"], r["resolve_met"], r["resolve_breached"], _pair(r["mtta"]), _pair(r["mttr"])))
     return Report(found[BY_GROUP], found[BY_WEEK], found[TOTAL][0])

@@ -36,6 +36,7 @@ from store import sla  # noqa: E402
 from store.db import create_database  # noqa: E402
 from store.domain.config_schema import parse_config  # noqa: E402
 from store.settings import DatabaseSettings  # noqa: E402
+from store.sql import stats as stats_sql  # noqa: E402
 from tests.perf.timing import header, row  # noqa: E402
 from tests.support.postgres import TestPostgres  # noqa: E402
 from tests.support.server import run_cli, serving  # noqa: E402
@@ -99,22 +100,32 @@ async def prepare(url: str) -> None:
         targets = sla.targets_of(config)
         now = datetime.now(UTC)
         await conn.execute(f"SET work_mem = '{sla.sla_sql.REPORT_WORK_MEM}'")
-        plan = await conn.fetch(
-            "EXPLAIN (ANALYZE, BUFFERS) " + sla.sla_sql.REPORT.format(group=sla.sla_sql.GROUPS["route"]),
-            now - timedelta(days=90), now, targets.scopes, targets.keys, targets.ack,
-            targets.resolve, now)
+        params: list[object] = [now - timedelta(days=90), now, now]
+        query = sla.sla_sql.report_sql("route", targets, params)
+        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + query, *params)
         print("\n".join("    " + r[0] for r in plan))
     finally:
         await conn.close()
 
 
 async def database_side(url: str, runs: int) -> None:
-    """The report as the API computes it, timed in this process, with the PostgreSQL backend's CPU."""
+    """The report as the API computes it, timed in this process, with the PostgreSQL backend's CPU; first, as a
+    yardstick of how busy the machine is, the dashboard's 90-day statistics (128 ms on a quiet machine, see
+    "Dashboard benchmark" in README.md)."""
     config = parse_config(yaml.safe_load(CONFIG))
     db = await create_database(url, DatabaseSettings(url=url, max_open_conns=1, max_idle_conns=1))
     try:
         async with db.connection() as conn:
             backend = await conn.fetchval("SELECT pg_backend_pid()")
+            found, before, now = [], cpu_seconds([backend]), datetime.now(UTC)
+            for _ in range(runs):
+                started = time.perf_counter()
+                await stats_sql.window_stats(conn, now - timedelta(days=90), now)
+                await stats_sql.daily_durations(conn, now - timedelta(days=90), now)
+                found.append((time.perf_counter() - started) * 1000)
+            used = (cpu_seconds([backend]) - before) / runs * 1000
+            print(f"yardstick: dashboard statistics of 90d: median {statistics.median(found):6.1f} ms, "
+                  f"PostgreSQL CPU {used:5.1f} ms (128 ms on a quiet machine)")
         for group_by in ("route", "severity", "team"):
             found = []
             before = cpu_seconds([backend])
