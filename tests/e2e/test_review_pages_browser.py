@@ -42,12 +42,12 @@ class Site:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
 
-    def call(self, method: str, path: str, body: dict | None = None, **headers: str) -> tuple[dict, dict]:
+    def call(self, method: str, path: str, body: dict | None = None, **headers: str) -> tuple[dict, Any]:
         request = urllib.request.Request(
             self.url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Bearer {self.responder}", "Content-Type": "application/json", **headers})
         with urllib.request.urlopen(request, timeout=15) as response:
-            return json.loads(response.read()), dict(response.headers)
+            return json.loads(response.read()), response.headers
 
 
 @pytest.fixture(scope="module")
