@@ -19,6 +19,7 @@ import asyncpg
 
 from store import escalation, templates
 from store.db import Database
+from store.domain.config_schema import Config
 from store.domain.incident import (
     SEVERITIES,
     ActionSource,
@@ -229,3 +230,24 @@ async def open_manual(
             await escalation.start(conn, incident.id, escalation_policy, when)
         events = await record(conn, opened)
     return _announce(ActionResult("open", incident, events))
+
+
+async def open_incident(
+    db: Database,
+    config: Config,
+    template_id: str | None,
+    title: str | None,
+    severity: str | None,
+    description: str | None,
+    actor: str,
+    source: ActionSource,
+    *,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Open an incident by hand, from a response template when one is named (what the request leaves out comes
+    from it; its route gives the channels, escalation and SLA); 422 naming the field for an unknown template."""
+    start = templates.opening(config, template_id, title, severity, description)
+    return await open_manual(
+        db, start.title, start.severity, start.description, actor, source, channels=start.channels,
+        route_id=start.route_id, escalation_policy=start.escalation, template=start.template, now=now,
+    )

@@ -39,7 +39,8 @@ def _stamp(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def _resolved(conn: asyncpg.Connection, incident_id: int, *, lock: bool = False) -> Incident:
+async def resolved_incident(conn: asyncpg.Connection, incident_id: int, *, lock: bool = False) -> Incident:
+    """The incident, which must be resolved to have a post-mortem; 404 when unknown, 409 while open."""
     try:
         incident = await incidents_sql.get(conn, incident_id, for_update=lock)
     except incidents_sql.NotFound:
@@ -60,7 +61,7 @@ async def _facts(conn: asyncpg.Connection, config: Config, incident: Incident, n
 async def read(db: Database, config: Config, incident_id: int, now: datetime | None = None) -> Review:
     """The incident's review; the draft filled with its facts when none is saved; 409 while it is open."""
     async with db.connection() as conn:
-        incident = await _resolved(conn, incident_id)
+        incident = await resolved_incident(conn, incident_id)
         stored = await postmortems_sql.get(conn, incident_id)
         if stored is None:
             facts = await _facts(conn, config, incident, now or datetime.now(UTC))
@@ -108,7 +109,7 @@ async def save(
     _check(status, markdown)
     when = now or datetime.now(UTC)
     async with db.transaction() as conn:
-        incident = await _resolved(conn, incident_id, lock=True)
+        incident = await resolved_incident(conn, incident_id, lock=True)
         if edited_version is None:
             raise ApiError(428, "precondition_required", "send If-Match with the ETag of the version you edited "
                            "(GET it first)", [{"field": "If-Match", "message": "required"}])
@@ -126,3 +127,9 @@ async def save(
     return Review(incident, stored.status, stored.markdown, stored.version, stored.updated_by, stored.updated_at,
                   stored.published_at)
 
+
+
+async def check_reviewable(db: Database, incident_id: int) -> Incident:
+    """The incident when it can have a post-mortem (resolved); 404 when unknown, 409 while open."""
+    async with db.connection() as conn:
+        return await resolved_incident(conn, incident_id)

@@ -55,7 +55,7 @@ class ChatTransports:
 
 def build_chat(app: Quart, settings: Settings, config: Config, dsn: str) -> ChatTransports:
     """Slack when SLACK_BOT_TOKEN is set, Telegram when TELEGRAM_BOT_TOKEN is; their HTTP routes."""
-    actions = ChatActions(app, settings.alertmanager_url)
+    actions = ChatActions(app, settings.alertmanager_url, settings.http.public_url)
     chat = ChatTransports()
     if settings.slack is not None:
         chat.slack = SlackTransport(settings.slack, actions, config.users)

@@ -11,10 +11,11 @@ from typing import TypeVar
 
 from quart import Quart
 
-from store import lifecycle
+from store import lifecycle, postmortems, templates
 from store.domain.delivery import channels_for
 from store.domain.incident import ActionSource, Status
 from store.domain.oncall_view import oncall_text
+from store.domain.templates import ChecklistItem
 from store.errors import ApiError
 from store.models import Incident
 from store.runtime import UNAVAILABLE, Runtime, unavailable_error
@@ -28,9 +29,10 @@ LIST_LIMIT = 50  # per status; chat lists are short
 class ChatActions:
     """Implements bot.slack.handlers.IncidentActions and bot.telegram.handlers.IncidentActions."""
 
-    def __init__(self, app: Quart, alertmanager_url: str | None = None) -> None:
+    def __init__(self, app: Quart, alertmanager_url: str | None = None, public_url: str = "") -> None:
         self.app = app
         self.alertmanager_url = alertmanager_url
+        self.public_url = public_url
 
     @property
     def runtime(self) -> Runtime:
@@ -85,6 +87,29 @@ class ChatActions:
             channels=channels_for(routes.default, routes.default),
         )
         return (await self._guard(call)).incident
+
+    async def open_from_template(
+        self, template_id: str, title: str | None, actor: str, source: ActionSource
+    ) -> Incident:
+        """Open an incident from a response template (its route's channels, escalation and SLA; its checklist)."""
+        runtime = self.runtime
+        title = self.storable(title) if title else None
+        call = lifecycle.open_incident(runtime.db, runtime.config, template_id, title, None, None,
+                                       self.storable(actor), source)
+        return (await self._guard(call)).incident
+
+    async def check_step(
+        self, incident_id: int, step: int, done: bool, actor: str, source: ActionSource
+    ) -> ChecklistItem:
+        """Check or uncheck one step of the incident's checklist; who and when go on the timeline."""
+        call = templates.check(self.runtime.db, incident_id, step, done, self.storable(actor), source)
+        item, _ = await self._guard(call)
+        return item
+
+    async def postmortem_link(self, incident_id: int) -> str:
+        """The dashboard page of a resolved incident's post-mortem; 404 when unknown, 409 while it is open."""
+        await self._guard(postmortems.check_reviewable(self.runtime.db, incident_id))
+        return f"{self.public_url.rstrip('/')}/incidents/{incident_id}/postmortem"
 
     async def list_open(self) -> Sequence[Incident]:
         """Triggered incidents first, then acknowledged ones, newest first within each."""

@@ -51,6 +51,14 @@ class IncidentActions(Protocol):
 
     async def oncall_text(self) -> str: ...
 
+    async def check_step(self, incident_id: int, step: int, done: bool, actor: str, source: ActionSource) -> Any: ...
+
+    async def postmortem_link(self, incident_id: int) -> str: ...
+
+    async def open_from_template(
+        self, template_id: str, title: str | None, actor: str, source: ActionSource
+    ) -> Incident: ...
+
 
 class CommandError(ValueError):
     """A slash command that cannot be carried out as typed; the message says how to type it."""
@@ -64,6 +72,8 @@ class Command:
     incident_id: int | None = None
     text: str = ""
     duration: float | None = None
+    step: int | None = None  # check and uncheck: the checklist step, from 1
+    template: str | None = None  # new --template ID
 
 
 ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall", "who": "oncall"}
@@ -95,10 +105,19 @@ def parse_command(text: str, command: str = "/incident") -> Command:
     if name in ("list", "oncall", "help"):
         return Command(name)
     if name == "new":
-        title = text.strip().split(maxsplit=1)[1] if len(words) > 1 else ""
-        if not title.strip():
-            raise CommandError(f"A new incident needs a title. Usage: `{command} new TITLE`")
-        return Command("new", text=title.strip()[:300])
+        return _new(text, command)
+    if name in ("check", "uncheck"):
+        usage = f"{command} {name} ID STEP"
+        parts = text.strip().split()
+        if len(parts) != 3:
+            raise CommandError(f"Which incident and which step? Usage: `{usage}`")
+        step = _incident_id(parts[2], usage)
+        return Command(name, _incident_id(parts[1], usage), step=step)
+    if name == "postmortem":
+        usage = f"{command} postmortem ID"
+        if len(words) != 2:
+            raise CommandError(f"Which incident? Usage: `{usage}`")
+        return Command(name, _incident_id(words[1], usage))
     if name in ("ack", "resolve", "silence"):
         usage = {"ack": "ack ID", "resolve": "resolve ID [note]", "silence": "silence ID [duration]"}[name]
         if not rest:
@@ -111,6 +130,20 @@ def parse_command(text: str, command: str = "/incident") -> Command:
             raise CommandError(f"`ack` takes only an incident number. Usage: `{command} ack ID`")
         return Command(name, incident_id, text=extra)
     return Command("help")
+
+
+def _new(text: str, command: str) -> Command:
+    """`new TITLE` or `new --template ID [TITLE]`."""
+    rest = text.strip().split(maxsplit=1)[1] if len(text.strip().split(maxsplit=1)) > 1 else ""
+    if rest.startswith("--template"):
+        parts = rest.split(maxsplit=2)
+        if len(parts) < 2 or parts[0] != "--template":
+            raise CommandError(f"Which template? Usage: `{command} new --template TEMPLATE [TITLE]`")
+        title = parts[2].strip()[:300] if len(parts) > 2 else ""
+        return Command("new", text=title, template=parts[1][:64])
+    if not rest.strip():
+        raise CommandError(f"A new incident needs a title. Usage: `{command} new TITLE`")
+    return Command("new", text=rest.strip()[:300])
 
 
 def explain(exc: BaseException, what: str) -> str:
@@ -244,12 +277,29 @@ class Listeners:
         if parsed.name == "oncall":
             text, error = await self.attempt(self.actions.oncall_text, "find who is on call")
             return error or text
+        if parsed.name == "postmortem":
+            number = parsed.incident_id or 0
+            link, error = await self.attempt(lambda: self.actions.postmortem_link(number), "find the post-mortem")
+            return error or f":books: Post-mortem of #{number}: {render.link(link, link)}"
         user_id, name = _user(body)
         actor = await self.people.actor(user_id, name)
         number = parsed.incident_id or 0
-        if parsed.name == "new":
+        if parsed.name == "new" and parsed.template:
+            template, title = parsed.template, parsed.text or None
+            done, error = await self.attempt(
+                lambda: self.actions.open_from_template(template, title, actor, SOURCE), "open")
+            verb = "Opened"
+        elif parsed.name == "new":
             done, error = await self.attempt(lambda: self.actions.open_manual(parsed.text, actor, SOURCE), "open")
             verb = "Opened"
+        elif parsed.name in ("check", "uncheck"):
+            step, ticked = parsed.step or 0, parsed.name == "check"
+            item, error = await self.attempt(
+                lambda: self.actions.check_step(number, step, ticked, actor, SOURCE), f"{parsed.name} the step")
+            if error:
+                return error
+            mark, verb = (":white_check_mark:", "done") if ticked else (":white_circle:", "reopened")
+            return f"{mark} #{number} step {step} {verb}: {render.escape(item.text)}"
         elif parsed.name == "ack":
             done, error = await self.attempt(lambda: self.actions.acknowledge(number, actor, SOURCE), "acknowledge")
             verb = "Acknowledged"

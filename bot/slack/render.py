@@ -44,6 +44,10 @@ EVENT_EMOJI = {
     "note": ":memo:",
     "silenced": ":no_bell:",
     "escalated": ":loudspeaker:",
+    "sla_breached": ":alarm_clock:",
+    "template_applied": ":clipboard:",
+    "checklist": ":ballot_box_with_check:",
+    "postmortem_published": ":books:",
 }
 # Labels worth a glance, in this order; others follow alphabetically up to MAX_LABELS.
 MAIN_LABELS = ("alertname", "severity", "service", "job", "instance", "cluster", "namespace", "team", "env")
@@ -177,6 +181,8 @@ def incident_blocks(
     summary = incident.summary or incident.description
     if summary:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _truncate(escape(summary), MAX_SECTION)}})
+    if incident.checklist:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": checklist_text(incident, names)}})
     labels = main_labels(incident.labels)
     if labels:
         elements = [{"type": "mrkdwn", "text": f"*{escape(k)}*: `{escape(v)}`"} for k, v in labels]
@@ -186,6 +192,17 @@ def incident_blocks(
     if actions:
         blocks.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": actions})
     return blocks
+
+
+def checklist_text(incident: Incident, names: Mapping[str, str] | None = None) -> str:
+    """The response checklist: each step numbered, checked ones with who did them."""
+    done = sum(1 for item in incident.checklist if item.done)
+    lines = [f"*Checklist* ({done} of {len(incident.checklist)} done · `/incident check {incident.id} N`)"]
+    for item in incident.checklist:
+        mark = ":white_check_mark:" if item.done else ":white_circle:"
+        who = f" — {escape((names or {}).get(item.done_by or '', item.done_by or ''))}" if item.done else ""
+        lines.append(f"{mark} {item.index}. {escape(item.text)}{who}")
+    return _truncate("\n".join(lines), MAX_SECTION)
 
 
 def source_name(source: str) -> str:
@@ -231,8 +248,11 @@ def help_text(command: str, silence_enabled: bool) -> str:
     if silence_enabled:
         lines.append(f"`{command} silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
     lines += [
+        f"`{command} check ID STEP` / `{command} uncheck ID STEP` tick a step of its checklist, or untick it",
+        f"`{command} postmortem ID` the link to its post-mortem",
         f"`{command} oncall` who is on call now",
         f"`{command} new TITLE` open an incident by hand",
+        f"`{command} new --template TEMPLATE [TITLE]` open one from a response template",
         f"`{command} help` this help",
     ]
     return "\n".join(lines)

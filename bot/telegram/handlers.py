@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ COMMANDS = (
     BotCommand("ack", "Acknowledge an incident: /ack ID"),
     BotCommand("resolve", "Resolve an incident: /resolve ID [note]"),
     BotCommand("oncall", "Who is on call now"),
+    BotCommand("check", "Tick a checklist step: /check ID STEP"),
+    BotCommand("uncheck", "Untick a checklist step: /uncheck ID STEP"),
+    BotCommand("postmortem", "Link to an incident's post-mortem: /postmortem ID"),
+    BotCommand("new", "Open an incident: /new TITLE or /new --template ID [TITLE]"),
     BotCommand("help", "What this bot can do"),
 )
 HELP = (
@@ -34,6 +39,10 @@ HELP = (
     "/ack ID — acknowledge incident ID\n"
     "/resolve ID [note] — resolve it, with an optional note\n"
     "/oncall — who is on call now\n"
+    "/check ID STEP, /uncheck ID STEP — tick or untick a step of its checklist\n"
+    "/postmortem ID — the link to its post-mortem\n"
+    "/new TITLE, /new --template ID [TITLE] — open an incident (from a response template)\n"
+    "/incident postmortem|check|uncheck|new … — the same, as in Slack\n"
     "/help — this text"
 )
 
@@ -50,6 +59,16 @@ class IncidentActions(Protocol):
     async def list_open(self) -> Sequence[Incident]: ...
 
     async def oncall_text(self) -> str: ...
+
+    async def check_step(self, incident_id: int, step: int, done: bool, actor: str, source: ActionSource) -> object: ...
+
+    async def postmortem_link(self, incident_id: int) -> str: ...
+
+    async def open_manual(self, title: str, actor: str, source: ActionSource) -> Incident: ...
+
+    async def open_from_template(
+        self, template_id: str, title: str | None, actor: str, source: ActionSource
+    ) -> Incident: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +129,11 @@ class Handlers:
         application.add_handler(CommandHandler("ack", self.ack))
         application.add_handler(CommandHandler("resolve", self.resolve))
         application.add_handler(CommandHandler("oncall", self.oncall))
+        application.add_handler(CommandHandler("check", self.check))
+        application.add_handler(CommandHandler("uncheck", self.check))
+        application.add_handler(CommandHandler("postmortem", self.postmortem))
+        application.add_handler(CommandHandler("new", self.new))
+        application.add_handler(CommandHandler("incident", self.incident))
         application.add_handler(CallbackQueryHandler(self.button))
         application.add_error_handler(self.error)
 
@@ -158,6 +182,80 @@ class Handlers:
         note = parts[2].strip() if len(parts) > 2 else None
         call = self.actions.resolve(incident_id, actor, SOURCE, note or None)
         await self._reply(update, await self._act(call, f"#{incident_id} resolved"), html=False)
+
+    async def incident(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/incident SUBCOMMAND …: Slack's grammar for postmortem, check, uncheck and new."""
+        words = list(context.args or [])
+        handlers = {"postmortem": self.postmortem, "check": self.check, "uncheck": self.check, "new": self.new}
+        if not words or words[0].lower() not in handlers:
+            await self._reply(update, HELP)
+            return
+        await handlers[words[0].lower()](update, context, words[0].lower(), words[1:])
+
+    async def check(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str | None = None,
+                    args: list[str] | None = None) -> None:
+        """/check ID STEP and /uncheck ID STEP: who and when go on the timeline."""
+        actor = await self._allowed(update)
+        if actor is None:
+            return
+        name = name or _command_name(update)
+        args = list(context.args or []) if args is None else args
+        incident_id = parse_incident_id(args[0]) if len(args) == 2 else None
+        step = parse_incident_id(args[1]) if len(args) == 2 else None
+        if incident_id is None or step is None:
+            await self._reply(update, f"Usage: /{name} ID STEP — e.g. /{name} 42 2", html=False)
+            return
+        done = name == "check"
+        call = self.actions.check_step(incident_id, step, done, actor, SOURCE)
+        verb = "done" if done else "reopened"
+        await self._reply(update, await self._act(call, f"#{incident_id} step {step} {verb}"), html=False)
+
+    async def postmortem(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str | None = None,
+                         args: list[str] | None = None) -> None:
+        """/postmortem ID: the link to the incident's post-mortem (once it is resolved)."""
+        if await self._allowed(update) is None:
+            return
+        args = list(context.args or []) if args is None else args
+        incident_id = parse_incident_id(args[0]) if len(args) == 1 else None
+        if incident_id is None:
+            await self._reply(update, "Usage: /postmortem ID — e.g. /postmortem 42", html=False)
+            return
+        try:
+            link = await self.actions.postmortem_link(incident_id)
+        except (NotFound, ApiError) as exc:
+            if isinstance(exc, DatabaseUnavailable):
+                raise
+            await self._reply(update, shorten(_capitalized(getattr(exc, "message", str(exc))), 300), html=False)
+            return
+        shown = html.escape(link)
+        await self._reply(update, f'Post-mortem of #{incident_id}: <a href="{shown}">{shown}</a>')
+
+    async def new(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str | None = None,
+                  args: list[str] | None = None) -> None:
+        """/new TITLE or /new --template ID [TITLE]: open an incident by hand."""
+        actor = await self._allowed(update)
+        if actor is None:
+            return
+        args = list(context.args or []) if args is None else args
+        if args[:1] == ["--template"]:
+            if len(args) < 2:
+                await self._reply(update, "Usage: /new --template ID [TITLE]", html=False)
+                return
+            title = " ".join(args[2:]).strip()[:300] or None
+            call = self.actions.open_from_template(args[1][:64], title, actor, SOURCE)
+        elif args:
+            call = self.actions.open_manual(" ".join(args).strip()[:300], actor, SOURCE)
+        else:
+            await self._reply(update, "Usage: /new TITLE or /new --template ID [TITLE]", html=False)
+            return
+        try:
+            opened = await call
+        except ApiError as exc:
+            if isinstance(exc, DatabaseUnavailable):
+                raise
+            await self._reply(update, shorten(_capitalized(exc.message), 300), html=False)
+            return
+        await self._reply(update, f"#{opened.id} opened: {shorten(opened.title, 200)}. ✔️", html=False)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button: always answered, so the client's spinner stops."""
@@ -232,6 +330,12 @@ class Handlers:
             do_quote=False,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
+
+
+def _command_name(update: Update) -> str:
+    """The command as typed, without the slash and any @botname: "check" or "uncheck"."""
+    text = update.effective_message.text if update.effective_message and update.effective_message.text else ""
+    return text.split(maxsplit=1)[0].lstrip("/").split("@", 1)[0].lower() if text else ""
 
 
 def _capitalized(text: str) -> str:

@@ -101,7 +101,7 @@ def render_incident(
     """The incident's message: status and severity first, then summary, labels, links and latest events."""
     head = _head(incident)
     summary = shorten(incident.summary.strip(), SUMMARY_MAX) if incident.summary.strip() else ""
-    labels = _label_lines(incident.labels)
+    labels = _checklist_lines(incident) + _label_lines(incident.labels)
     tail = _tail(incident, public_url)
     events = [_event_line(e) for e in list(recent_events)[-EVENTS_SHOWN:]]
     lines = _assemble(head, summary, labels, tail, events)
@@ -164,6 +164,24 @@ def _head(incident: Incident) -> list[Line]:
             Span(f" · Alerts: {counts}"),
         ),
     ]
+
+
+def _checklist_lines(incident: Incident) -> list[Line]:
+    """The response checklist, each step numbered: /check ID N ticks one."""
+    if not incident.checklist:
+        return []
+    done = sum(1 for item in incident.checklist if item.done)
+    lines: list[Line] = [(Span("Checklist", "b"), Span(f" ({done} of {len(incident.checklist)} done · "),
+                          Span(f"/check {incident.id} N", "code"), Span(")"))]
+    for item in incident.checklist:
+        who = f" — {shorten(item.done_by or '', 64)}" if item.done else ""
+        lines.append((Span(f"{'✅' if item.done else '⬜'} {item.index}. {shorten(item.text, 300)}{who}"),))
+    return lines + [()]
+
+
+def breach_reply(event: Event) -> str:
+    """The reply under an incident's message when its SLA is breached (plain text)."""
+    return f"⏰ {shorten(event.message, 300)}"
 
 
 def _label_lines(labels: Mapping[str, str]) -> list[Line]:

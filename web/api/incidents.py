@@ -143,13 +143,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
                                          "template": "checkout-down"}), anonymous_read)
     async def open_incident(call: Call) -> dict[str, Any]:
         b = call.body
-        start = templates_service.opening(_runtime().config, b["template"], b["title"], b["severity"],
-                                          b["description"])
-        result = await lifecycle.open_manual(
-            _db(), start.title, start.severity, start.description, call.principal.actor, ActionSource.API,
-            channels=start.channels, route_id=start.route_id, escalation_policy=start.escalation,
-            template=start.template,
-        )
+        result = await lifecycle.open_incident(_db(), _runtime().config, b["template"], b["title"], b["severity"],
+                                               b["description"], call.principal.actor, ActionSource.API)
         return incident_view(result.incident, public_url)
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/acknowledge", "acknowledgeIncident",
