@@ -30,6 +30,7 @@ from store.domain.incident import (
 )
 from store.domain.templates import Template
 from store.errors import ApiError
+from store.listeners import Listeners
 from store.models import Event, Incident, NewEvent
 from store.sql import incidents as incidents_sql
 from store.timeline import EventKind, record
@@ -47,29 +48,11 @@ class ActionResult:
     events: list[Event]
 
 
-# Called after each committed action (the composition root adds metrics here); never raises into the caller.
-_listeners: list[Callable[[ActionResult], None]] = []
-
-
-def add_listener(listener: Callable[[ActionResult], None]) -> None:
-    """Be told of every committed action (once per listener)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
-def remove_listener(listener: Callable[[ActionResult], None]) -> None:
-    """Stop being told."""
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-def _announce(result: ActionResult) -> ActionResult:
-    for listener in list(_listeners):
-        try:
-            listener(result)
-        except Exception:  # a listener's bug must not turn a committed action into an error
-            log.exception("lifecycle listener failed")
-    return result
+# Told of each committed action (the composition root adds metrics here); never raises into the caller.
+_listeners: Listeners[ActionResult] = Listeners("lifecycle")
+add_listener = _listeners.add
+remove_listener = _listeners.remove
+_announce = _listeners.announce
 
 
 def _stamp(when: datetime | None) -> str:

@@ -9,7 +9,6 @@ comes later waits for the breach's commit. So two schedulers, or a restart in be
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.incident import SEVERITIES, ActionSource
 from store.domain.sla import ESCALATE, Clock, SlaStatus, breach_message, due_at, due_now, status
+from store.listeners import Listeners
 from store.models import Event, Incident, NewEvent
 from store.sql import incidents as incidents_sql
 from store.sql import sla as sla_sql
@@ -38,27 +38,11 @@ class Breach:
     event: Event
 
 
-_listeners: list[Callable[[Breach], None]] = []
-
-
-def add_listener(listener: Callable[[Breach], None]) -> None:
-    """Be told of every breach this process records (metrics)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
-def remove_listener(listener: Callable[[Breach], None]) -> None:
-    """Stop being told."""
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-def _announce(breach: Breach) -> None:
-    for listener in list(_listeners):
-        try:
-            listener(breach)
-        except Exception:  # a listener's bug must not undo a committed breach
-            log.exception("SLA listener failed")
+# Told of every breach this process records (metrics).
+_listeners: Listeners[Breach] = Listeners("SLA")
+add_listener = _listeners.add
+remove_listener = _listeners.remove
+_announce = _listeners.announce
 
 
 async def record_breaches(db: Database, config: Config, now: datetime) -> list[Breach]:
