@@ -33,7 +33,10 @@ def parse_since(text: str, now: datetime) -> datetime:
     """A duration back from now ('7d', '24h', '90m', '30s') or an RFC 3339 time."""
     match = DURATION.match(text.strip())
     if match:
-        return now - timedelta(seconds=int(match.group(1)) * UNIT[match.group(2)])
+        try:
+            return now - timedelta(seconds=int(match.group(1)) * UNIT[match.group(2)])
+        except OverflowError:  # 999999d reaches before year 1
+            raise FieldError(f"{text!r} reaches too far back; expected a duration such as 7d") from None
     try:
         return parse_time(text)
     except FieldError:
