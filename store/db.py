@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from store.errors import UNAVAILABLE, Unavailable
 from store.settings import DatabaseSettings
 
 
@@ -33,6 +34,10 @@ class TocsinConnection(asyncpg.Connection):
         return super().get_reset_query()
 
 
+def _unavailable(exc: BaseException) -> Unavailable:
+    return exc if isinstance(exc, Unavailable) else Unavailable.database(exc)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for name in ("json", "jsonb"):
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -48,14 +53,22 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, retired after its maximum lifetime."""
-        conn = await self.pool.acquire()
+        """A pooled connection, retired after its maximum lifetime; the database being away raises Unavailable."""
+        try:
+            conn = await self.pool.acquire()
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
         try:
             yield conn
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
         finally:
-            if time.monotonic() - conn.born > self.settings.conn_max_lifetime:
-                await conn.close(timeout=2)
-            await self.pool.release(conn)
+            try:
+                if time.monotonic() - conn.born > self.settings.conn_max_lifetime:
+                    await conn.close(timeout=2)
+                await self.pool.release(conn)
+            except UNAVAILABLE:  # the connection died with the server; the pool drops it
+                pass
 
     @asynccontextmanager
     async def transaction(self, *, stateless: bool = False) -> AsyncIterator[asyncpg.Connection]:

@@ -12,7 +12,7 @@ from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.incident import ActionSource, Status
 from store.domain.postmortem import DRAFT, MAX_MARKDOWN, PUBLISHED, STATUSES, Facts, draft, publish_problems
-from store.errors import ApiError
+from store.errors import Conflict, Invalid, NotFound, Stale, VersionRequired
 from store.models import Incident, NewEvent
 from store.sla import incident_sla
 from store.sql import alerts as alerts_sql
@@ -44,10 +44,10 @@ async def resolved_incident(conn: asyncpg.Connection, incident_id: int, *, lock:
     try:
         incident = await incidents_sql.get(conn, incident_id, for_update=lock)
     except incidents_sql.NotFound:
-        raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+        raise NotFound.incident(incident_id) from None
     if incident.status is not Status.RESOLVED:
-        raise ApiError(409, "incident_open", f"incident #{incident_id} is {incident.status.value}: a post-mortem "
-                       "is written once it is resolved", [{"field": "status", "message": incident.status.value}])
+        raise Conflict(f"incident #{incident_id} is {incident.status.value}: a post-mortem is written once it is "
+                       "resolved", [{"field": "status", "message": incident.status.value}], code="incident_open")
     return incident
 
 
@@ -72,17 +72,18 @@ async def read(db: Database, config: Config, incident_id: int, now: datetime | N
 
 def _check(status: str, markdown: str) -> None:
     if status not in STATUSES:
-        raise ApiError(422, "invalid_payload", f"status {status!r}: expected draft or published", [{"field": "status"}])
+        raise Invalid("status", f"{status!r}: expected draft or published")
     if not markdown.strip() or len(markdown) > MAX_MARKDOWN or "\x00" in markdown:
-        raise ApiError(422, "invalid_payload", f"markdown: expected text of 1 to {MAX_MARKDOWN} characters",
-                       [{"field": "markdown"}])
+        raise Invalid("markdown", f"expected text of 1 to {MAX_MARKDOWN} characters")
     problems = publish_problems(markdown) if status == PUBLISHED else []
     if problems:
-        raise ApiError(422, "invalid_payload", f"markdown: cannot publish: {problems[0]}",
-                       [{"field": "markdown", "message": p} for p in problems])
+        error = Invalid("markdown", problems[0])
+        error.message = f"markdown: cannot publish: {problems[0]}"
+        error.details = [{"field": "markdown", "message": p} for p in problems]
+        raise error
 
 
-def stale(incident_id: int, edited: int, current: postmortems_sql.Postmortem | None) -> ApiError:
+def stale(incident_id: int, edited: int, current: postmortems_sql.Postmortem | None) -> Stale:
     """The 412 for a save based on an old version, naming who saved the current one and when."""
     if current is None:
         message = f"the post-mortem of #{incident_id} has no saved version {edited}; reload it"
@@ -90,7 +91,7 @@ def stale(incident_id: int, edited: int, current: postmortems_sql.Postmortem | N
         message = (f"the post-mortem of #{incident_id} changed since you read it: version {current.version} was "
                    f"saved by {current.updated_by} at {_stamp(current.updated_at)}; reload it and apply your edit "
                    "again")
-    return ApiError(412, "precondition_failed", message, [{"field": "If-Match", "message": "stale version"}])
+    return Stale(message, [{"field": "If-Match", "message": "stale version"}])
 
 
 async def save(
@@ -111,8 +112,8 @@ async def save(
     async with db.transaction() as conn:
         incident = await resolved_incident(conn, incident_id, lock=True)
         if edited_version is None:
-            raise ApiError(428, "precondition_required", "send If-Match with the ETag of the version you edited "
-                           "(GET it first)", [{"field": "If-Match", "message": "required"}])
+            raise VersionRequired("send If-Match with the ETag of the version you edited (GET it first)",
+                                  [{"field": "If-Match", "message": "required"}])
         current = await postmortems_sql.get(conn, incident_id, for_update=True)
         if (current.version if current else 0) != edited_version:
             raise stale(incident_id, edited_version, current)

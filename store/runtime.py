@@ -6,24 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import asyncpg
-
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
-from store.errors import DatabaseUnavailable
+from store.errors import UNAVAILABLE, DatabaseUnavailable, Unavailable
 
-# Errors that mean "PostgreSQL is not there right now" rather than "this request is wrong".
-UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-)
+__all__ = ["UNAVAILABLE", "Runtime", "unavailable_error", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -47,4 +35,6 @@ class Runtime:
 
 def unavailable_error(exc: BaseException) -> DatabaseUnavailable:
     """The 503 a transport answers when the database is unreachable."""
-    return DatabaseUnavailable(f"the database is unavailable ({type(exc).__name__}); retry later")
+    if isinstance(exc, Unavailable):
+        return DatabaseUnavailable(exc.message)
+    return DatabaseUnavailable(Unavailable.database(exc).message)

@@ -17,7 +17,7 @@ from store.domain.config_schema import Config
 from store.domain.delivery import channels_for
 from store.domain.incident import ActionSource
 from store.domain.templates import ChecklistItem, Template, checklist_message
-from store.errors import ApiError
+from store.errors import Invalid, NotFound
 from store.models import Event, NewEvent
 from store.sql import incidents as incidents_sql
 from store.sql import templates as templates_sql
@@ -35,10 +35,10 @@ async def apply(
     return NewEvent(incident_id, EventKind.TEMPLATE_APPLIED, actor, source, template.summary(), data)
 
 
-def missing_step(incident_id: int, index: int, count: int) -> ApiError:
-    """The 404 for a checklist step that does not exist, naming the field."""
+def missing_step(incident_id: int, index: int, count: int) -> NotFound:
+    """The not-found error of a checklist step that does not exist, naming the field."""
     has = f"has {count} checklist step{'s' if count != 1 else ''}" if count else "has no checklist"
-    return ApiError(404, "not_found", f"index {index}: incident #{incident_id} {has}",
+    return NotFound(f"index {index}: incident #{incident_id} {has}",
                     [{"field": "index", "message": f"expected a step number from 1 to {count}" if count else
                       "this incident has no checklist"}])
 
@@ -59,7 +59,7 @@ async def check(
         try:
             await incidents_sql.get(conn, incident_id, for_update=True)
         except incidents_sql.NotFound:
-            raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+            raise NotFound.incident(incident_id) from None
         before = {item.index: item for item in await templates_sql.checklist(conn, incident_id)}
         if index not in before:
             raise missing_step(incident_id, index, len(before))
@@ -90,18 +90,17 @@ class Opening:
 def opening(
     config: Config, template_id: str | None, title: str | None, severity: str | None, description: str | None
 ) -> Opening:
-    """Fill what the request leaves out from the template; 422 naming the field for an unknown template or no
+    """Fill what the request leaves out from the template; Invalid naming the field for an unknown template or no
     title. The template's route gives the channels, escalation and SLA (the default route without one)."""
     template = None
     if template_id is not None:
         template = config.template(template_id)
         if template is None:
             known = ", ".join(t.id for t in config.templates) or "none are configured"
-            raise ApiError(422, "invalid_payload", f"template {template_id!r}: unknown template; expected one of: "
-                           f"{known}", [{"field": "template", "message": "unknown template"}])
+            raise Invalid("template", f"{template_id!r}: unknown template; expected one of: {known}")
     title = title if title is not None else (template.title if template else None)
     if title is None or not title.strip():
-        raise ApiError(422, "invalid_payload", "title: required unless a template gives one", [{"field": "title"}])
+        raise Invalid("title", "required unless a template gives one")
     routes = config.routes
     route = routes.by_id(template.route) if template and template.route else routes.default
     return Opening(

@@ -13,7 +13,8 @@ from scheduler.runner import add_escalation_jobs
 from store.db import create_database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
-from store.errors import ApiError
+from store.errors import ApiError, StoreError
+from store.errors import http_error as store_http_error
 from store.runtime import Runtime
 from web import api, health, metrics
 from web.api import oncall
@@ -39,6 +40,10 @@ def _register_errors(app: Quart) -> None:
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> Response:
         return _error_json(error)
+
+    @app.errorhandler(StoreError)
+    async def store_error(error: StoreError) -> Response:
+        return _error_json(store_http_error(error))
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
@@ -69,7 +74,7 @@ def create_app(
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
         settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
     metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
-    chat = build_chat(app, settings, config, dsn)
+    chat = app.extensions["tocsin_chat"] = build_chat(app, settings, config, dsn)
     for blueprint in chat.routes:
         app.register_blueprint(blueprint)
 
@@ -77,7 +82,8 @@ def create_app(
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
-        state["delivery"] = delivery = await start_delivery(settings, db, build_registry(settings, chat.channels()))
+        registry = build_registry(settings, chat.channels(), {u.id: u.name for u in config.users})
+        state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts
         add_escalation_jobs(state["delivery"].scheduler, runtime)

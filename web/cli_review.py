@@ -19,7 +19,7 @@ from store import postmortems, sla
 from store.db import Database
 from store.domain.incident import ActionSource
 from store.domain.postmortem import DRAFT, PUBLISHED
-from store.errors import ApiError
+from store.errors import ApiError, StoreError
 from store.runtime import utc_now
 from web.api.reports import GROUP_BY, report_csv, report_json, window
 from web.dashboard.format import duration
@@ -63,7 +63,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     now = utc_now()
     try:
         since, until = window(args.since, args.until, now)
-    except ApiError as exc:
+    except (ApiError, StoreError) as exc:
         print(f"tocsin: {exc.message.removeprefix('invalid query: ')}", file=sys.stderr)
         return 1
     report = _with_database(settings, lambda db: sla.report(db, config, since, until, args.group_by, now))
@@ -106,7 +106,7 @@ async def _edit(db: Database, args: argparse.Namespace, config: Any) -> int:
         return 0
     try:
         saved = await postmortems.save(db, args.id, review.version, status, text, args.by, ActionSource.CLI)
-    except ApiError as exc:
+    except (ApiError, StoreError) as exc:
         print(f"tocsin: {exc.message} (your text is in {path})", file=sys.stderr)
         return 1
     await asyncio.to_thread(path.unlink)
@@ -125,7 +125,7 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
             sys.stdout.write(review.markdown)
             return 0
         return _with_database(settings, lambda db: _edit(db, args, config))
-    except ApiError as exc:
+    except (ApiError, StoreError) as exc:
         print(f"tocsin: {exc.message}", file=sys.stderr)
         return 1
 

@@ -17,7 +17,7 @@ class Setting:
 
 
 GROUPS = ("HTTP", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email", "Delivery",
-          "Slack", "Telegram")
+          "Slack", "Telegram", "Discord", "Mattermost")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TELEGRAM_CHAT_ID", "unset", "the default route's Telegram chats, comma-separated (`-1001234567890`, "
             "or `-1001234567890:42` for a forum topic); also the chats whose members may act", "Default route"),
     Setting("EMAIL_TO", "unset", "the default route's email addresses, comma-separated", "Default route"),
+    Setting("DISCORD_CHANNEL_ID", "unset", "the default route's Discord channel id (a number)", "Default route"),
+    Setting("MATTERMOST_CHANNEL_ID", "unset", "the default route's Mattermost channel id (26 characters)",
+            "Default route"),
     Setting("EMAIL_SMTP_HOST", "unset", "SMTP server; email is on when it is set", "Email"),
     Setting("EMAIL_SMTP_PORT", "`587`", "SMTP port", "Email"),
     Setting("EMAIL_USERNAME", "unset", "SMTP login (with `EMAIL_PASSWORD`, both or neither)", "Email"),
@@ -75,6 +78,20 @@ SETTINGS: tuple[Setting, ...] = (
             "`setWebhook` with `PUBLIC_URL`); else one replica long-polls", "Telegram", secret=True),
     Setting("TELEGRAM_API_URL", "`https://api.telegram.org`", "Bot API base URL (a local Bot API server, tests)",
             "Telegram"),
+    Setting("DISCORD_BOT_TOKEN", "unset", "the bot's token (Developer Portal, Bot); Discord is on when it is set",
+            "Discord", secret=True),
+    Setting("DISCORD_PUBLIC_KEY", "unset", "the application's public key, hex (General Information); checks that "
+            "requests to `/discord/interactions` come from Discord; required with the token", "Discord"),
+    Setting("DISCORD_APPLICATION_ID", "unset", "the application's id (General Information); required with the "
+            "token", "Discord"),
+    Setting("DISCORD_API_URL", "`https://discord.com/api/v10`", "Discord API base URL (proxies, tests)", "Discord"),
+    Setting("MATTERMOST_URL", "unset", "the Mattermost server's URL (`https://chat.example.com`)", "Mattermost"),
+    Setting("MATTERMOST_BOT_TOKEN", "unset", "the bot account's access token; Mattermost is on when it is set",
+            "Mattermost", secret=True),
+    Setting("MATTERMOST_ACTION_SECRET", "unset", "a random secret (at least 16 characters) that the buttons carry "
+            "and `/mattermost/actions` checks; required with the token", "Mattermost", secret=True),
+    Setting("MATTERMOST_COMMAND_TOKEN", "unset", "the `/incident` slash command's token, checked at "
+            "`/mattermost/command`; unset: the command is refused", "Mattermost", secret=True),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import html
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from telegram import BotCommand, LinkPreviewOptions, Update, User
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.actions import ChatActions, Reply
+from bot.commands import CommandError, parse_command, run
 from bot.telegram.render import MAX_TEXT, render_incident_list, shorten
-from store.domain.incident import ActionSource, InvalidTransition
-from store.errors import ApiError, DatabaseUnavailable
-from store.models import Incident
-from store.sql.incidents import NotFound
+from store.domain.incident import ActionSource
 
 log = logging.getLogger(__name__)
 SOURCE = ActionSource.TELEGRAM
-SILENCE_SECONDS = 3600
 COMMANDS = (
     BotCommand("incidents", "List open incidents"),
     BotCommand("ack", "Acknowledge an incident: /ack ID"),
@@ -42,33 +38,9 @@ HELP = (
     "/check ID STEP, /uncheck ID STEP — tick or untick a step of its checklist\n"
     "/postmortem ID — the link to its post-mortem\n"
     "/new TITLE, /new --template ID [TITLE] — open an incident (from a response template)\n"
-    "/incident postmortem|check|uncheck|new … — the same, as in Slack\n"
+    "/incident postmortem|check|uncheck|new … — the same, written as in Slack\n"
     "/help — this text"
 )
-
-
-class IncidentActions(Protocol):
-    """What the bot may do to incidents; the composition root binds it to the store services."""
-
-    async def acknowledge(self, incident_id: int, actor: str, source: ActionSource) -> object: ...
-
-    async def resolve(self, incident_id: int, actor: str, source: ActionSource, note: str | None) -> object: ...
-
-    async def silence(self, incident_id: int, duration_seconds: float, actor: str, source: ActionSource) -> object: ...
-
-    async def list_open(self) -> Sequence[Incident]: ...
-
-    async def oncall_text(self) -> str: ...
-
-    async def check_step(self, incident_id: int, step: int, done: bool, actor: str, source: ActionSource) -> object: ...
-
-    async def postmortem_link(self, incident_id: int) -> str: ...
-
-    async def open_manual(self, title: str, actor: str, source: ActionSource) -> Incident: ...
-
-    async def open_from_template(
-        self, template_id: str, title: str | None, actor: str, source: ActionSource
-    ) -> Incident: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,19 +78,16 @@ def refusal(user: User | None, chat_id: int | None) -> str:
     )
 
 
-def parse_incident_id(text: str) -> int | None:
-    """'42' or '#42' to 42; None for anything else."""
-    text = text.strip().removeprefix("#")
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # "¹".isdigit() is true, int("¹") fails
-        return None
-    return int(text) if 0 < int(text) < 2**63 else None
+def reply_text(reply: Reply, limit: int = 200) -> str:
+    """A chat core reply as a short plain line: ✔️ when it worked."""
+    return shorten(f"{reply.text} ✔️" if reply.ok else reply.text, limit)
 
 
 @dataclass(frozen=True, slots=True)
 class Handlers:
-    """The bot's handlers, bound to the actions, the authorizer and the dashboard URL."""
+    """The bot's handlers, bound to the chat core, the authorizer and the dashboard URL."""
 
-    actions: IncidentActions
+    actions: ChatActions
     authorizer: Authorizer
     public_url: str
 
@@ -129,11 +98,7 @@ class Handlers:
         application.add_handler(CommandHandler("ack", self.ack))
         application.add_handler(CommandHandler("resolve", self.resolve))
         application.add_handler(CommandHandler("oncall", self.oncall))
-        application.add_handler(CommandHandler("check", self.check))
-        application.add_handler(CommandHandler("uncheck", self.check))
-        application.add_handler(CommandHandler("postmortem", self.postmortem))
-        application.add_handler(CommandHandler("new", self.new))
-        application.add_handler(CommandHandler("incident", self.incident))
+        application.add_handler(CommandHandler(["check", "uncheck", "postmortem", "new", "incident"], self.command))
         application.add_handler(CallbackQueryHandler(self.button))
         application.add_error_handler(self.error)
 
@@ -149,25 +114,28 @@ class Handlers:
         """/incidents: the open incidents."""
         if await self._allowed(update) is None:
             return
-        await self._reply(update, render_incident_list(await self.actions.list_open(), self.public_url))
+        reply = await self.actions.list_open()
+        if not reply.ok:
+            await self._reply(update, reply.text, html=False)
+            return
+        await self._reply(update, render_incident_list(reply.incidents, self.public_url))
 
     async def oncall(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/oncall: who is on call now."""
         if await self._allowed(update) is None:
             return
-        await self._reply(update, await self.actions.oncall_text(), html=False)
+        await self._reply(update, (await self.actions.oncall()).text, html=False)
 
     async def ack(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/ack ID."""
         actor = await self._allowed(update)
         if actor is None:
             return
-        incident_id = parse_incident_id(context.args[0]) if context.args else None
-        if incident_id is None:
+        if not context.args:
             await self._reply(update, "Usage: /ack ID — the incident number, e.g. /ack 42", html=False)
             return
-        text = await self._act(self.actions.acknowledge(incident_id, actor, SOURCE), f"#{incident_id} acknowledged")
-        await self._reply(update, text, html=False)
+        reply = await self.actions.acknowledge(context.args[0], actor, SOURCE)
+        await self._reply(update, reply_text(reply), html=False)
 
     async def resolve(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/resolve ID [note]: the note is the rest of the line, as typed."""
@@ -175,87 +143,32 @@ class Handlers:
         if actor is None:
             return
         parts = (update.effective_message.text or "").split(maxsplit=2) if update.effective_message else []
-        incident_id = parse_incident_id(parts[1]) if len(parts) > 1 else None
-        if incident_id is None:
+        if len(parts) < 2:
             await self._reply(update, "Usage: /resolve ID [note] — e.g. /resolve 42 disk cleaned up", html=False)
             return
         note = parts[2].strip() if len(parts) > 2 else None
-        call = self.actions.resolve(incident_id, actor, SOURCE, note or None)
-        await self._reply(update, await self._act(call, f"#{incident_id} resolved"), html=False)
+        reply = await self.actions.resolve(parts[1], actor, SOURCE, note or None)
+        await self._reply(update, reply_text(reply), html=False)
 
-    async def incident(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/incident SUBCOMMAND …: Slack's grammar for postmortem, check, uncheck and new."""
-        words = list(context.args or [])
-        handlers = {"postmortem": self.postmortem, "check": self.check, "uncheck": self.check, "new": self.new}
-        if not words or words[0].lower() not in handlers:
+    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/check, /uncheck, /postmortem, /new, and /incident SUBCOMMAND … as in Slack: through the shared grammar."""
+        actor = await self._allowed(update)
+        if actor is None:
+            return
+        text = update.effective_message.text if update.effective_message and update.effective_message.text else ""
+        name, _, rest = text.partition(" ")
+        name = name.lstrip("/").split("@", 1)[0].lower()
+        line = rest if name == "incident" else f"{name} {rest}"
+        try:
+            parsed = parse_command(line, "/incident")
+        except CommandError as exc:
+            await self._reply(update, shorten(str(exc).replace("`", ""), 300), html=False)
+            return
+        if parsed.name == "help":
             await self._reply(update, HELP)
             return
-        await handlers[words[0].lower()](update, context, words[0].lower(), words[1:])
-
-    async def check(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str | None = None,
-                    args: list[str] | None = None) -> None:
-        """/check ID STEP and /uncheck ID STEP: who and when go on the timeline."""
-        actor = await self._allowed(update)
-        if actor is None:
-            return
-        name = name or _command_name(update)
-        args = list(context.args or []) if args is None else args
-        incident_id = parse_incident_id(args[0]) if len(args) == 2 else None
-        step = parse_incident_id(args[1]) if len(args) == 2 else None
-        if incident_id is None or step is None:
-            await self._reply(update, f"Usage: /{name} ID STEP — e.g. /{name} 42 2", html=False)
-            return
-        done = name == "check"
-        call = self.actions.check_step(incident_id, step, done, actor, SOURCE)
-        verb = "done" if done else "reopened"
-        await self._reply(update, await self._act(call, f"#{incident_id} step {step} {verb}"), html=False)
-
-    async def postmortem(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str | None = None,
-                         args: list[str] | None = None) -> None:
-        """/postmortem ID: the link to the incident's post-mortem (once it is resolved)."""
-        if await self._allowed(update) is None:
-            return
-        args = list(context.args or []) if args is None else args
-        incident_id = parse_incident_id(args[0]) if len(args) == 1 else None
-        if incident_id is None:
-            await self._reply(update, "Usage: /postmortem ID — e.g. /postmortem 42", html=False)
-            return
-        try:
-            link = await self.actions.postmortem_link(incident_id)
-        except (NotFound, ApiError) as exc:
-            if isinstance(exc, DatabaseUnavailable):
-                raise
-            await self._reply(update, shorten(_capitalized(getattr(exc, "message", str(exc))), 300), html=False)
-            return
-        shown = html.escape(link)
-        await self._reply(update, f'Post-mortem of #{incident_id}: <a href="{shown}">{shown}</a>')
-
-    async def new(self, update: Update, context: ContextTypes.DEFAULT_TYPE, name: str | None = None,
-                  args: list[str] | None = None) -> None:
-        """/new TITLE or /new --template ID [TITLE]: open an incident by hand."""
-        actor = await self._allowed(update)
-        if actor is None:
-            return
-        args = list(context.args or []) if args is None else args
-        if args[:1] == ["--template"]:
-            if len(args) < 2:
-                await self._reply(update, "Usage: /new --template ID [TITLE]", html=False)
-                return
-            title = " ".join(args[2:]).strip()[:300] or None
-            call = self.actions.open_from_template(args[1][:64], title, actor, SOURCE)
-        elif args:
-            call = self.actions.open_manual(" ".join(args).strip()[:300], actor, SOURCE)
-        else:
-            await self._reply(update, "Usage: /new TITLE or /new --template ID [TITLE]", html=False)
-            return
-        try:
-            opened = await call
-        except ApiError as exc:
-            if isinstance(exc, DatabaseUnavailable):
-                raise
-            await self._reply(update, shorten(_capitalized(exc.message), 300), html=False)
-            return
-        await self._reply(update, f"#{opened.id} opened: {shorten(opened.title, 200)}. ✔️", html=False)
+        reply = await run(self.actions, parsed, actor, SOURCE, self.public_url)
+        await self._reply(update, reply_text(reply, limit=400), html=False)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button: always answered, so the client's spinner stops."""
@@ -268,30 +181,12 @@ class Handlers:
             await query.answer(refusal(query.from_user, chat_id), show_alert=True)
             return
         action, _, raw_id = (query.data or "").partition(":")
-        incident_id = parse_incident_id(raw_id)
-        if incident_id is None or action not in ("ack", "resolve", "silence"):
-            await query.answer("This button is not understood (an old message?). Nothing was changed.")
-            return
-        if action == "ack":
-            call = self.actions.acknowledge(incident_id, actor, SOURCE)
-            done = f"#{incident_id} acknowledged"
-        elif action == "resolve":
-            call = self.actions.resolve(incident_id, actor, SOURCE, None)
-            done = f"#{incident_id} resolved"
-        else:
-            call = self.actions.silence(incident_id, SILENCE_SECONDS, actor, SOURCE)
-            done = f"#{incident_id}: alerts silenced for 1h"
-        await query.answer(await self._act(call, done))
+        await query.answer(reply_text(await self.actions.press(action, raw_id, actor, SOURCE)))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log an unexpected error and still answer: the button's spinner stops, the command gets a reply."""
-        error = context.error
-        if isinstance(error, ApiError):  # e.g. the database is unavailable: say so, it is not a bug
-            log.warning("telegram action failed: %s", error.message)
-            text = f"{_capitalized(error.message)}. Nothing was changed; try again."
-        else:
-            log.error("telegram handler failed", exc_info=error)
-            text = "Something went wrong; nothing may have changed. Try again, or use the dashboard."
+        log.error("telegram handler failed", exc_info=context.error)
+        text = "Something went wrong; nothing may have changed. Try again, or use the dashboard."
         if not isinstance(update, Update):
             return
         try:
@@ -309,18 +204,6 @@ class Handlers:
             await self._reply(update, refusal(update.effective_user, chat_id), html=False)
         return actor
 
-    async def _act(self, call: Awaitable[object], done: str) -> str:
-        """Await an action and say what came of it in one short line."""
-        try:
-            await call
-        except (InvalidTransition, NotFound) as exc:
-            return _capitalized(str(exc))
-        except ApiError as exc:
-            if isinstance(exc, DatabaseUnavailable):
-                raise  # the error handler says the database is away; try again
-            return shorten(_capitalized(exc.message), 200)
-        return f"{done}. ✔️"
-
     async def _reply(self, update: Update, text: str, html: bool = True) -> None:
         if update.effective_message is None:
             return
@@ -331,12 +214,3 @@ class Handlers:
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
 
-
-def _command_name(update: Update) -> str:
-    """The command as typed, without the slash and any @botname: "check" or "uncheck"."""
-    text = update.effective_message.text if update.effective_message and update.effective_message.text else ""
-    return text.split(maxsplit=1)[0].lstrip("/").split("@", 1)[0].lower() if text else ""
-
-
-def _capitalized(text: str) -> str:
-    return text[:1].upper() + text[1:]

@@ -8,11 +8,8 @@ from typing import Any
 import asyncpg
 
 from store.domain.grouping import IncidentFields
+from store.errors import NotFound
 from store.models import Incident
-
-
-class NotFound(LookupError):
-    """No row with that id."""
 
 
 async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = False) -> Incident:
@@ -20,7 +17,7 @@ async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = 
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(f"SELECT * FROM incidents WHERE id = $1{lock}", incident_id)
     if row is None:
-        raise NotFound(f"incident #{incident_id} does not exist")
+        raise NotFound.incident(incident_id)
     return Incident.from_record(row)
 
 

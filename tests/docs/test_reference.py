@@ -75,6 +75,10 @@ def test_every_declared_setting_is_read_and_nothing_else(tmp_path: Path, monkeyp
         "SLACK_APP_TOKEN": "xapp-1", "SLACK_COMMAND": "/oncall-incident", "SLACK_API_URL": "http://slack.test/api/",
         "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 30, "TELEGRAM_WEBHOOK_SECRET": "secret",
         "TELEGRAM_API_URL": "http://telegram.test",
+        "DISCORD_BOT_TOKEN": "d" * 60, "DISCORD_PUBLIC_KEY": "ab" * 32, "DISCORD_APPLICATION_ID": "1" * 18,
+        "DISCORD_CHANNEL_ID": "2" * 18, "DISCORD_API_URL": "http://discord.test/api/v10",
+        "MATTERMOST_URL": "http://mattermost.test", "MATTERMOST_BOT_TOKEN": "m" * 26,
+        "MATTERMOST_ACTION_SECRET": "s" * 32, "MATTERMOST_COMMAND_TOKEN": "c" * 26, "MATTERMOST_CHANNEL_ID": "a" * 26,
     }
     assert set(full) | {"SLACK_TOKEN"} == set(BY_NAME), "give every declared setting a value here"
     alias = {k: v for k, v in full.items() if k != "SLACK_BOT_TOKEN"} | {"SLACK_TOKEN": "xoxb-2"}

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from quart import Quart
 from telegram import Bot
 
+from bot.commands import CommandError, parse_command
 from bot.email.render import render_email
-from bot.slack.handlers import Listeners, SlackPeople, parse_command
+from bot.slack.handlers import Listeners, SlackPeople
 from bot.slack.render import incident_blocks, thread_line
 from bot.slack.settings import SlackSettings
 from bot.telegram.client import TelegramChannel
@@ -23,12 +23,10 @@ from store import deliveries, lifecycle, sla
 from store.db import Database
 from store.domain.config_schema import parse_config
 from store.domain.incident import ActionSource
-from store.errors import ApiError
-from store.runtime import Runtime
 from store.sql import events as events_sql
+from tests.support.chat_core import core_on
 from tests.support.incidents import open_incident
 from tests.support.telegram_api import FakeTelegramApi
-from web.chat_actions import ChatActions
 
 CONFIG = parse_config({
     "templates": [{"id": "db-failover", "title": "Database failover", "severity": "critical",
@@ -39,15 +37,9 @@ PUBLIC = "https://tocsin.example"
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
-def actions_on(db: Database) -> ChatActions:
-    app = Quart("test")
-    app.extensions["tocsin"] = Runtime(db=db, config=CONFIG)
-    return ChatActions(app, None, PUBLIC)
-
-
 def listeners(db: Database) -> Listeners:
     settings = SlackSettings(bot_token="xoxb-1", signing_secret="s", public_url=PUBLIC)
-    return Listeners(actions_on(db), SlackPeople([]), settings)
+    return Listeners(core_on(db, config=CONFIG), SlackPeople([]), settings)
 
 
 def command(text: str) -> dict[str, Any]:
@@ -60,17 +52,16 @@ async def test_slack_opens_from_a_template_checks_a_step_and_links_the_post_mort
     assert opened.startswith(":rotating_light: Opened <https://tocsin.example/incidents/")
     incident_id = int(opened.split("/incidents/", 1)[1].split("|", 1)[0])
     checked = await slack.run_command(command(f"check {incident_id} 2"))
-    assert checked == f":white_check_mark: #{incident_id} step 2 done: Promote the replica"
+    assert checked == f"#{incident_id} step 2 done: Promote the replica"
     missing = await slack.run_command(command(f"check {incident_id} 7"))
-    assert missing == f":warning: Index 7: incident #{incident_id} has 2 checklist steps"
+    assert missing == f":warning: Index 7: incident #{incident_id} has 2 checklist steps."
     still_open = await slack.run_command(command(f"postmortem {incident_id}"))
     assert still_open.startswith(f":warning: Incident #{incident_id} is triggered: a post-mortem is written once")
     await lifecycle.resolve(db, incident_id, "dana", ActionSource.SLACK)
     link = await slack.run_command(command(f"postmortem {incident_id}"))
-    url = f"{PUBLIC}/incidents/{incident_id}/postmortem"
-    assert link == f":books: Post-mortem of #{incident_id}: <{url}|{url}>"
+    assert link == f"Post-mortem of #{incident_id}: {PUBLIC}/incidents/{incident_id}/postmortem"
     unknown = await slack.run_command(command("new --template nope"))
-    assert unknown.startswith(":warning: Template 'nope': unknown template; expected one of: db-failover")
+    assert unknown.startswith(":warning: Template: 'nope': unknown template; expected one of: db-failover")
     async with db.connection() as conn:
         timeline = await events_sql.list_for_incident(conn, incident_id)
     assert [(e.kind, e.actor, e.source) for e in timeline][:3] == [
@@ -84,7 +75,7 @@ def test_the_slack_grammar_of_the_new_subcommands() -> None:
     assert parse_command("uncheck #42 1").name == "uncheck"
     assert parse_command("postmortem 42").incident_id == 42
     for wrong in ("check 42", "check 42 x", "postmortem", "postmortem 4 2", "new --template"):
-        with pytest.raises(ValueError):
+        with pytest.raises(CommandError):
             parse_command(wrong)
 
 
@@ -104,34 +95,38 @@ async def test_telegram_commands(db: Database) -> None:
         return SimpleNamespace(effective_message=Message(text), effective_chat=SimpleNamespace(id=-1001),
                                effective_user=SimpleNamespace(id=5, username="erin", full_name="Erin"))
 
-    handlers = Handlers(actions_on(db), Authorizer(frozenset({-1001})), PUBLIC)
-    await handlers.new(update("/new --template db-failover"), SimpleNamespace(args=["--template", "db-failover"]))
-    incident_id = int(replies[-1].split()[0].lstrip("#"))
-    await handlers.check(update(f"/check {incident_id} 1"), SimpleNamespace(args=[str(incident_id), "1"]))
-    assert replies[-1] == f"#{incident_id} step 1 done. ✔️"
-    await handlers.check(update(f"/uncheck {incident_id} 1"), SimpleNamespace(args=[str(incident_id), "1"]))
-    assert replies[-1] == f"#{incident_id} step 1 reopened. ✔️"
+    handlers = Handlers(core_on(db, config=CONFIG), Authorizer(frozenset({-1001})), PUBLIC)
+    none = SimpleNamespace(args=[])
+    await handlers.command(update("/new --template db-failover"), none)
+    assert replies[-1].startswith("Opened #") and replies[-1].endswith(" Database failover ✔️")
+    incident_id = int(replies[-1].split()[1].lstrip("#"))
+    await handlers.command(update(f"/check {incident_id} 1"), none)
+    assert replies[-1] == f"#{incident_id} step 1 done: Freeze deploys ✔️"
+    await handlers.command(update(f"/uncheck@tocsin_bot {incident_id} 1"), none)
+    assert replies[-1] == f"#{incident_id} step 1 reopened: Freeze deploys ✔️"
+    await handlers.command(update(f"/check {incident_id}"), none)
+    assert replies[-1] == "Which step? Usage: /incident check ID STEP"
     await lifecycle.resolve(db, incident_id, "erin", ActionSource.TELEGRAM)
-    await handlers.incident(update(f"/incident postmortem {incident_id}"),
-                            SimpleNamespace(args=["postmortem", str(incident_id)]))
-    url = f"{PUBLIC}/incidents/{incident_id}/postmortem"
-    assert replies[-1] == f'Post-mortem of #{incident_id}: <a href="{url}">{url}</a>'
-    await handlers.postmortem(update("/postmortem 999"), SimpleNamespace(args=["999"]))
-    assert replies[-1] == "Incident #999 does not exist"
+    await handlers.command(update(f"/incident postmortem {incident_id}"), none)
+    assert replies[-1] == f"Post-mortem of #{incident_id}: {PUBLIC}/incidents/{incident_id}/postmortem ✔️"
+    await handlers.command(update("/postmortem 999"), none)
+    assert replies[-1] == "Incident #999 does not exist."
 
 
 async def test_the_checklist_shows_in_slack_telegram_and_email(db: Database) -> None:
-    actions = actions_on(db)
-    opened = await actions.open_from_template("db-failover", None, "dana", ActionSource.SLACK)
-    await actions.check_step(opened.id, 1, True, "dana", ActionSource.SLACK)
+    actions = core_on(db, config=CONFIG)
+    opened = (await actions.open_from_template("db-failover", None, "dana", ActionSource.SLACK)).incident
+    assert opened is not None
+    assert (await actions.check(opened.id, 1, True, "dana", ActionSource.SLACK)).ok
     delivery = SimpleNamespace(incident_id=opened.id)
     incident, events = await deliveries.load_for_send(db, delivery)  # type: ignore[arg-type]
     assert [(i.index, i.done) for i in incident.checklist] == [(1, True), (2, False)]
     slack = "\n".join(b["text"]["text"] for b in incident_blocks(incident, PUBLIC) if b.get("text", {}).get("type")
                       == "mrkdwn")
-    assert f"*Checklist* (1 of 2 done · `/incident check {opened.id} N`)" in slack
-    assert ":white_check_mark: 1. Freeze deploys — dana" in slack and ":white_circle: 2. Promote the replica" in slack
+    assert f"*Checklist: 1 of 2 done (/incident check {opened.id} STEP)*" in slack
+    assert "✅ 1. Freeze deploys — dana" in slack and "⬜ 2. Promote the replica" in slack
     telegram = render_incident(incident, public_url=PUBLIC, silence_enabled=False, recent_events=events).text
+    assert f"<b>Checklist: 1 of 2 done (/incident check {opened.id} STEP)</b>" in telegram
     assert "✅ 1. Freeze deploys — dana" in telegram and "⬜ 2. Promote the replica" in telegram
     mail = render_email(incident, "opened", events, PUBLIC)
     assert "[x] 1. Freeze deploys (dana, " in mail.text and "[ ] 2. Promote the replica" in mail.text
@@ -160,7 +155,8 @@ async def test_a_breach_is_a_slack_thread_line_and_a_telegram_reply(db: Database
     assert "SLA breached" in api.calls_to("editMessageText")[-1].params["text"]
 
 
-async def test_postmortem_link_refuses_an_unknown_incident(db: Database) -> None:
-    with pytest.raises(ApiError) as caught:
-        await actions_on(db).postmortem_link(424242)
-    assert caught.value.status == 404
+async def test_chat_refusals_are_told_in_words(db: Database) -> None:
+    actions = core_on(db, config=CONFIG)
+    assert (await actions.postmortem(424242, PUBLIC)).text == "Incident #424242 does not exist."
+    assert (await actions.check(1, "x", True, "dana", ActionSource.SLACK)).text == (
+        "'x' is not a checklist step number (such as 2).")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.domain.incident import SEVERITIES, Status
+from store.domain.links import incident_url
 from store.domain.sla import KINDS, SlaStatus
 from store.domain.templates import ChecklistItem
 from store.models import Alert, Event, Incident
@@ -50,7 +51,7 @@ def incident_json(incident: Incident, public_url: str, sla: SlaStatus | None = N
         "acknowledged_by": incident.acknowledged_by,
         "resolved_at": rfc3339(incident.resolved_at),
         "resolved_by": incident.resolved_by,
-        "url": f"{public_url.rstrip('/')}/incidents/{incident.id}",
+        "url": incident_url(public_url, incident.id),
         "sla": sla_json(sla),
     }
 

@@ -12,11 +12,11 @@ from typing import Any
 from store import deliveries
 from store.db import Database
 from store.domain.config_schema import Config
-from store.domain.grouping import alertmanager_link
-from store.domain.incident import SEVERITIES, Status
+from store.domain.incident import SEVERITIES, Status, incident_number
+from store.domain.links import safe_url, source_links
 from store.domain.sla import KINDS, SlaTarget, breached, describe, due_at
 from store.domain.templates import ChecklistItem
-from store.errors import ApiError
+from store.errors import ApiError, NotFound
 from store.models import Alert, Event, Incident
 from store.sla import clock_of
 from store.sql import alerts as alerts_sql
@@ -27,7 +27,6 @@ from store.sql import postmortems as postmortems_sql
 from store.sql import stats as stats_sql
 from store.sql import templates as templates_sql
 from web.api import cursor
-from web.dashboard.format import safe_url
 
 PAGE_SIZE = 50
 PERIODS: dict[str, timedelta] = {
@@ -44,7 +43,6 @@ MAX_TEXT = 200
 ALERTS_SHOWN = 200
 EVENTS_SHOWN = 500
 STATUSES = tuple(s.value for s in Status)
-LINK_NAMES = {"source": "Source graph", "runbook": "Runbook", "alertmanager": "Alertmanager"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,22 +278,16 @@ class IncidentView:
 
 def incident_links(incident: Incident, alertmanager_url: str | None) -> list[tuple[str, str]]:
     """(name, URL) of the source graph, runbook and Alertmanager, keeping only http(s) URLs."""
-    links = dict(incident.links)
-    if "alertmanager" not in links and alertmanager_url:
-        links["alertmanager"] = alertmanager_link(alertmanager_url, incident.group_labels or incident.labels)
-    found = []
-    for key, name in LINK_NAMES.items():
-        url = safe_url(links.get(key))
-        if url:
-            found.append((name, url))
-    return found
+    labels = incident.group_labels or incident.labels
+    return [(link.name, link.url) for link in source_links(incident.links, labels, alertmanager_url)]
 
 
 def parse_incident_id(text: str) -> int:
     """An incident id from the path; 404 when it is not one."""
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise ApiError(404, "not_found", f"there is no incident {text[:40]!r}")
-    return int(text)
+    number = incident_number(text) if not text.startswith("#") else None
+    if number is None:
+        raise NotFound(f"there is no incident {text[:40]!r}")
+    return number
 
 
 async def load_incident(
@@ -304,10 +296,7 @@ async def load_incident(
 ) -> IncidentView:
     """The incident, its alerts, timeline, delivery status per channel, SLA, checklist; 404 when unknown."""
     async with db.connection() as conn:
-        try:
-            incident = await incidents_sql.get(conn, incident_id)
-        except incidents_sql.NotFound:
-            raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+        incident = await incidents_sql.get(conn, incident_id)
         alerts = await alerts_sql.list_for_incident(conn, incident_id, ALERTS_SHOWN)
         events = await events_sql.latest_for_incident(conn, incident_id, EVENTS_SHOWN)
         delivery = (await deliveries.status_of(conn, [incident_id]))[incident_id]

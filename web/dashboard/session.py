@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from quart import Response, current_app, request
 
 from store.domain.tokens import Role, role_allows
-from store.runtime import UNAVAILABLE, Runtime, unavailable_error
+from store.runtime import Runtime
 from store.tokens import Principal, authenticate
 from web.api.auth import ANONYMOUS
 from web.dashboard.settings import DashboardSettings
@@ -58,10 +58,7 @@ def cookie_token() -> str | None:
 async def check_token(token: str) -> Principal | None:
     """The principal of a live token of role viewer or better, else None; 503 when the database is down."""
     runtime: Runtime = current_app.extensions["tocsin"]
-    try:
-        principal = await authenticate(runtime.db, token)
-    except UNAVAILABLE as exc:
-        raise unavailable_error(exc) from None
+    principal = await authenticate(runtime.db, token)  # Unavailable (503) when the database is down
     if principal is None or not role_allows(principal.role, Role.VIEWER):
         return None
     return principal
