@@ -74,6 +74,9 @@ def attachment(
     ]
     if shown.silenced_until is not None:
         fields.append({"short": True, "title": "Silenced until", "value": _when(shown.silenced_until)})
+    if shown.checklist:
+        steps = "\n".join(escape(line) for line in shown.checklist[1:])
+        fields.append({"short": False, "title": shown.checklist[0], "value": cut(steps, MAX_FIELD)})
     if incident.labels:
         labels = ", ".join(f"`{cut(k, 64).replace('`', 'ˋ')}={cut(v, 100).replace('`', 'ˋ')}`"
                            for k, v in sorted(incident.labels.items())[:12])

@@ -160,3 +160,22 @@ async def test_chat_refusals_are_told_in_words(db: Database) -> None:
     assert (await actions.postmortem(424242, PUBLIC)).text == "Incident #424242 does not exist."
     assert (await actions.check(1, "x", True, "dana", ActionSource.SLACK)).text == (
         "'x' is not a checklist step number (such as 2).")
+
+
+def test_discord_and_mattermost_show_the_checklist_too() -> None:
+    from dataclasses import replace
+
+    from bot.discord.render import incident_embed
+    from bot.mattermost.render import attachment
+    from store.domain.templates import ChecklistItem
+    from tests.support.incident_values import make_incident
+
+    done_at = datetime(2026, 11, 26, tzinfo=UTC)
+    steps = (ChecklistItem(1, "Freeze deploys", done_at, "alice"), ChecklistItem(2, "Promote"))
+    incident = replace(make_incident(), checklist=steps)
+    embed = incident_embed(incident, [], PUBLIC)
+    (field,) = [f for f in embed["fields"] if f["name"].startswith("Checklist: 1 of 2 done")]
+    assert field["value"] == "✅ 1. Freeze deploys — alice\n⬜ 2. Promote"
+    posted = attachment(incident, [], PUBLIC)
+    (field,) = [f for f in posted["fields"] if f["title"].startswith("Checklist: 1 of 2 done")]
+    assert field["value"] == "✅ 1. Freeze deploys — alice\n⬜ 2. Promote"
