@@ -26,17 +26,17 @@ async def _counted(what: str, run: Callable[[], Awaitable[Sized]]) -> int:
 
 async def escalate_job(runtime: Runtime) -> int:
     """Fire the escalation steps that are due now; returns how many fired."""
-    return await _counted("escalation", lambda: escalate_due(runtime.db, runtime.config, runtime.clock()))
+    return await _counted("escalation", lambda: escalate_due(runtime.jobs_db, runtime.config, runtime.clock()))
 
 
 async def handoff_job(runtime: Runtime) -> int:
     """Announce the handoffs that just happened; returns how many were announced by this replica."""
-    return await _counted("handoff", lambda: announce_handoffs(runtime.db, runtime.config, runtime.clock()))
+    return await _counted("handoff", lambda: announce_handoffs(runtime.jobs_db, runtime.config, runtime.clock()))
 
 
 async def sla_job(runtime: Runtime) -> int:
     """Record the SLA breaches that are due now; returns how many this replica recorded."""
-    return await _counted("SLA", lambda: record_breaches(runtime.db, runtime.config, runtime.clock()))
+    return await _counted("SLA", lambda: record_breaches(runtime.jobs_db, runtime.config, runtime.clock()))
 
 
 async def sweep_deliveries(

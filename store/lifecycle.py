@@ -183,7 +183,7 @@ async def open_manual(
         raise Invalid("severity", f"{severity!r}: expected one of {', '.join(SEVERITIES)}")
     when = _now(now)
     async with db.transaction() as conn:
-        incident = await incidents_sql.insert_open(
+        held = await incidents_sql.insert_open(
             conn,
             group_key=f"manual|{uuid.uuid4()}",
             route_id=route_id,
@@ -197,8 +197,9 @@ async def open_manual(
             description=description,
             channels=channels or {},
         )
-        if incident is None:  # a fresh uuid cannot collide; this would be a bug
+        if held is None:  # a fresh uuid cannot collide; this would be a bug
             raise RuntimeError("manual incident insert returned nothing")
+        incident = held.incident
         opened = [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
         if template is not None:
             opened.append(await templates.apply(conn, incident.id, template, actor, source.value, when))
