@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot import present
-from store import incidents, lifecycle, silence
+from store import incidents, lifecycle, postmortems, silence, templates
 from store.domain.delivery import channels_for
 from store.domain.incident import ActionSource, Status, incident_number
 from store.domain.links import incident_url
@@ -78,6 +78,19 @@ def parse_incident_id(word: object) -> int:
     if number is None:
         raise Refused(f"'{str(word)[:40]}' is not an incident number (such as 42 or #42)")
     return number
+
+
+def parse_step(word: object) -> int:
+    """A checklist step's number ('2'); Refused for anything else."""
+    number = incident_number(word)
+    if number is None:
+        raise Refused(f"'{str(word)[:40]}' is not a checklist step number (such as 2)")
+    return number
+
+
+def postmortem_url(public_url: str, incident_id: int) -> str:
+    """The dashboard page of an incident's post-mortem."""
+    return f"{incident_url(public_url, incident_id)}/postmortem"
 
 
 def parse_silence(text: str | None) -> int:
@@ -203,6 +216,39 @@ class ChatActions:
             return done("Opened", result.incident)
 
         return await self._attempt("open an incident", call)
+
+    async def open_from_template(self, template_id: str, title: str | None, actor: str, source: ActionSource) -> Reply:
+        """Open an incident from a response template: its route's channels, escalation and SLA, its checklist."""
+
+        async def call() -> Reply:
+            runtime = self.runtime()
+            named = storable(title, MAX_TITLE) if title and title.strip() else None
+            result = await lifecycle.open_incident(runtime.db, runtime.config, storable(template_id, 64), named,
+                                                   None, None, storable(actor, MAX_ACTOR), source)
+            return done("Opened", result.incident)
+
+        return await self._attempt("open an incident", call)
+
+    async def check(self, incident_id: object, step: object, ticked: bool, actor: str, source: ActionSource) -> Reply:
+        """Tick (or untick) step `step` of the incident's checklist; who and when go on the timeline."""
+
+        async def call() -> Reply:
+            number, index = parse_incident_id(incident_id), parse_step(step)
+            db = self.runtime().db
+            item, _ = await templates.check(db, number, index, ticked, storable(actor, MAX_ACTOR), source)
+            return Reply(f"#{number} step {index} {'done' if ticked else 'reopened'}: {item.text}")
+
+        return await self._attempt("check the step" if ticked else "uncheck the step", call)
+
+    async def postmortem(self, incident_id: object, public_url: str) -> Reply:
+        """The link to a resolved incident's post-mortem (refused while it is open)."""
+
+        async def call() -> Reply:
+            number = parse_incident_id(incident_id)
+            await postmortems.check_reviewable(self.runtime().db, number)
+            return Reply(f"Post-mortem of #{number}: {postmortem_url(public_url, number)}")
+
+        return await self._attempt("find the post-mortem", call)
 
     async def press(self, action: str, incident_id: object, actor: str, source: ActionSource) -> Reply:
         """A button under an incident's message (present.ACK, RESOLVE or SILENCE) for the incident it names."""

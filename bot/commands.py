@@ -21,10 +21,13 @@ class Command:
     incident_id: int | None = None
     text: str = ""
     duration: str | None = None  # as typed (checked here, parsed by the chat core); None: the default 1h
+    step: int | None = None  # check and uncheck: the checklist step, from 1
+    template: str | None = None  # new --template ID
 
 
 ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall", "who": "oncall"}
-USAGE = {"ack": "ack ID", "resolve": "resolve ID [note]", "silence": "silence ID [duration]", "note": "note ID TEXT"}
+USAGE = {"ack": "ack ID", "resolve": "resolve ID [note]", "silence": "silence ID [duration]", "note": "note ID TEXT",
+         "check": "check ID STEP", "uncheck": "uncheck ID STEP", "postmortem": "postmortem ID"}
 MAX_TITLE = 300
 
 
@@ -45,10 +48,7 @@ def parse_command(text: str, command: str = "/incident") -> Command:
     if name in ("list", "oncall", "help"):
         return Command(name)
     if name == "new":
-        title = text.strip().split(maxsplit=1)[1] if len(words) > 1 else ""
-        if not title.strip():
-            raise CommandError(f"A new incident needs a title. Usage: `{command} new TITLE`")
-        return Command("new", text=title.strip()[:MAX_TITLE])
+        return _new(text.strip().split(maxsplit=1)[1] if len(words) > 1 else "", command)
     if name not in USAGE:
         return Command("help")
     usage = f"{command} {USAGE[name]}"
@@ -66,12 +66,39 @@ def parse_command(text: str, command: str = "/incident") -> Command:
         raise CommandError(f"`ack` takes only an incident number. Usage: `{usage}`")
     if name == "note" and not extra:
         raise CommandError(f"A note needs its text. Usage: `{usage}`")
+    if name in ("check", "uncheck"):
+        if len(extra.split()) != 1:
+            raise CommandError(f"Which step? Usage: `{usage}`")
+        return Command(name, incident_id, step=_incident_id(extra, usage))
+    if name == "postmortem" and extra:
+        raise CommandError(f"`postmortem` takes only an incident number. Usage: `{usage}`")
     return Command(name, incident_id, text=extra)
 
 
-async def run(actions: ChatActions, command: Command, actor: str, source: ActionSource) -> Reply:
+def _new(rest: str, command: str) -> Command:
+    """`new TITLE` or `new --template ID [TITLE]`."""
+    if rest.startswith("--template"):
+        parts = rest.split(maxsplit=2)
+        if len(parts) < 2 or parts[0] != "--template":
+            raise CommandError(f"Which template? Usage: `{command} new --template TEMPLATE [TITLE]`")
+        title = parts[2].strip()[:MAX_TITLE] if len(parts) > 2 else ""
+        return Command("new", text=title, template=parts[1][:64])
+    if not rest.strip():
+        raise CommandError(f"A new incident needs a title. Usage: `{command} new TITLE`")
+    return Command("new", text=rest.strip()[:MAX_TITLE])
+
+
+async def run(
+    actions: ChatActions, command: Command, actor: str, source: ActionSource, public_url: str = ""
+) -> Reply:
     """Carry out a parsed command other than help through the chat core."""
     number = command.incident_id or 0
+    if command.name == "new" and command.template:
+        return await actions.open_from_template(command.template, command.text or None, actor, source)
+    if command.name in ("check", "uncheck"):
+        return await actions.check(number, command.step or 0, command.name == "check", actor, source)
+    if command.name == "postmortem":
+        return await actions.postmortem(number, public_url)
     if command.name == "list":
         return await actions.list_open()
     if command.name == "oncall":

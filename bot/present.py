@@ -26,6 +26,7 @@ SOURCE_NAMES = {
     "web": "the dashboard",
     "alertmanager": "Alertmanager",
     "scheduler": "the scheduler",
+    "cli": "the command line",
 }
 BY_MACHINE = ("alertmanager", "scheduler")
 # Emoji shortcodes of the statuses, for the media that read them (Slack, Mattermost).
@@ -58,6 +59,7 @@ class Presentation:
     silenced_until: datetime | None
     acknowledged: str | None  # "Acknowledged by Alice Example at 2026-11-26 12:00 UTC"
     resolved: str | None
+    checklist: tuple[str, ...] = ()  # the title line, then one line per step: "✅ 1. Freeze deploys — Alice"
 
 
 def source_name(source: str) -> str:
@@ -133,6 +135,18 @@ def silenced_until(events: Sequence[Event]) -> datetime | None:
     return None
 
 
+def checklist_lines(incident: Incident, names: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The response checklist: a title with how many are done and how to tick one, then each step."""
+    if not incident.checklist:
+        return ()
+    done = sum(1 for item in incident.checklist if item.done)
+    lines = [f"Checklist: {done} of {len(incident.checklist)} done (/incident check {incident.id} STEP)"]
+    for item in incident.checklist:
+        who = f" — {person(item.done_by, names)}" if item.done else ""
+        lines.append(f"{'✅' if item.done else '⬜'} {item.index}. {item.text}{who}")
+    return tuple(lines)
+
+
 def latest_event(events: Sequence[Event]) -> Event | None:
     """The newest timeline entry."""
     return max(events, key=lambda e: (e.created_at, e.id), default=None)
@@ -163,4 +177,5 @@ def present(
         silenced_until=silenced,
         acknowledged=acked,
         resolved=resolved,
+        checklist=checklist_lines(incident, names),
     )

@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sized
 
 from store import deliveries
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
 from store.runtime import UNAVAILABLE, Runtime
+from store.sla import record_breaches
 
 log = logging.getLogger(__name__)
 
 
+async def _counted(what: str, run: Callable[[], Awaitable[Sized]]) -> int:
+    """How many things one run did; 0, with a warning, when the database is unavailable (the next run retries)."""
+    try:
+        return len(await run())
+    except UNAVAILABLE as exc:
+        log.warning("%s run skipped: the database is unavailable (%s)", what, type(exc).__name__)
+        return 0
+
+
 async def escalate_job(runtime: Runtime) -> int:
     """Fire the escalation steps that are due now; returns how many fired."""
-    try:
-        return len(await escalate_due(runtime.jobs_db, runtime.config, runtime.clock()))
-    except UNAVAILABLE as exc:
-        log.warning("escalation run skipped: the database is unavailable (%s)", type(exc).__name__)
-        return 0
+    return await _counted("escalation", lambda: escalate_due(runtime.jobs_db, runtime.config, runtime.clock()))
 
 
 async def handoff_job(runtime: Runtime) -> int:
     """Announce the handoffs that just happened; returns how many were announced by this replica."""
-    try:
-        return len(await announce_handoffs(runtime.jobs_db, runtime.config, runtime.clock()))
-    except UNAVAILABLE as exc:
-        log.warning("handoff run skipped: the database is unavailable (%s)", type(exc).__name__)
-        return 0
+    return await _counted("handoff", lambda: announce_handoffs(runtime.jobs_db, runtime.config, runtime.clock()))
+
+
+async def sla_job(runtime: Runtime) -> int:
+    """Record the SLA breaches that are due now; returns how many this replica recorded."""
+    return await _counted("SLA", lambda: record_breaches(runtime.jobs_db, runtime.config, runtime.clock()))
 
 
 async def sweep_deliveries(

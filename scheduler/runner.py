@@ -7,7 +7,7 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import escalate_job, handoff_job
+from scheduler.jobs import escalate_job, handoff_job, sla_job
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -25,11 +25,13 @@ def create_scheduler() -> AsyncIOScheduler:
 
 
 def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = INTERVAL_SECONDS) -> None:
-    """Escalation steps every second (or `interval`, when shorter) and handoff announcements every `interval`."""
+    """Escalation steps every second (or `interval`, when shorter); handoff announcements and SLA breaches every
+    `interval`."""
     options = {"max_instances": 1, "coalesce": True}
     every = min(interval, ESCALATION_SECONDS)
     scheduler.add_job(escalate_job, "interval", seconds=every, args=[runtime], id="escalate", **options)
     scheduler.add_job(handoff_job, "interval", seconds=interval, args=[runtime], id="handoffs", **options)
+    scheduler.add_job(sla_job, "interval", seconds=interval, args=[runtime], id="sla", **options)
 
 
 def start(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOScheduler:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -28,6 +29,7 @@ from store.models import Delivery, Event, Incident
 from store.sql import deliveries as sql
 from store.sql import events as events_sql
 from store.sql import incidents as incidents_sql
+from store.sql import templates as templates_sql
 from store.sql.deliveries import NewDelivery
 
 log = logging.getLogger(__name__)
@@ -152,11 +154,12 @@ async def seconds_until_due(db: Database, channels: Sequence[str]) -> float | No
 
 
 async def load_for_send(db: Database, delivery: Delivery) -> tuple[Incident, list[Event]]:
-    """The incident as it stands and its latest timeline entries, to render the message from."""
+    """The incident as it stands (with its checklist) and its latest timeline entries, to render the message from."""
     async with db.connection() as conn:
         incident = await incidents_sql.get(conn, delivery.incident_id)
         events = await events_sql.latest_for_incident(conn, delivery.incident_id, RECENT_EVENTS)
-    return incident, events
+        checklist = await templates_sql.checklist(conn, delivery.incident_id)
+    return replace(incident, checklist=tuple(checklist)), events
 
 
 async def load_announcement(db: Database, delivery: Delivery) -> str:

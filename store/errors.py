@@ -53,6 +53,18 @@ class Invalid(StoreError, ValueError):
         self.field = field
 
 
+class Stale(StoreError):
+    """A change based on a version that is no longer current: someone saved since it was read."""
+
+    code = "precondition_failed"
+
+
+class VersionRequired(StoreError):
+    """A change that does not say which version it edited."""
+
+    code = "precondition_required"
+
+
 class Unavailable(StoreError):
     """A backend (the database, Alertmanager) cannot be reached or refused; retrying later may work."""
 
@@ -105,12 +117,12 @@ class DatabaseUnavailable(ApiError):
         self.headers = {"Retry-After": "5"}
 
 
-STATUSES: tuple[tuple[type[StoreError], int], ...] = ((NotFound, 404), (Conflict, 409), (Invalid, 422),
-                                                      (Unavailable, 503))
+STATUSES: tuple[tuple[type[StoreError], int], ...] = ((NotFound, 404), (Conflict, 409), (Stale, 412), (Invalid, 422),
+                                                      (VersionRequired, 428), (Unavailable, 503))
 
 
 def http_error(error: StoreError) -> ApiError:
-    """The HTTP answer of a domain error: 404, 409, 422 or 503 (with Retry-After)."""
+    """The HTTP answer of a domain error: 404, 409, 412, 422, 428 or 503 (with Retry-After)."""
     status = next((s for kind, s in STATUSES if isinstance(error, kind)), 500)
     if isinstance(error, Unavailable) and error.code == "database_unavailable":
         return DatabaseUnavailable(error.message)

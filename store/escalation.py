@@ -17,7 +17,7 @@ import asyncpg
 from store import deliveries
 from store.db import Database
 from store.domain.config_schema import Config
-from store.domain.escalation import next_step, step_number
+from store.domain.escalation import next_step, step_number, total_steps
 from store.domain.incident import ActionSource, Status
 from store.domain.oncall_view import ANNOUNCE_GRACE, current_shift, handoff_message
 from store.domain.paging import resolve_targets, step_message
@@ -89,6 +89,33 @@ async def _fire(conn: asyncpg.Connection, config: Config, escalation: Escalation
     )
     following = next_step(policy, escalation.triggered_at, index + 1)
     await escalations_sql.advance(conn, incident_id, index + 1, following[2] if following else None, now)
+    return event
+
+
+async def escalate_now(
+    conn: asyncpg.Connection, config: Config, incident_id: int, policy_id: str | None, reason: str, now: datetime
+) -> Event | None:
+    """Page the incident's next escalation step at once (its last step again once all have fired), for `reason`.
+
+    Call inside a transaction that holds the incident's row lock. The policy is the running escalation's,
+    else `policy_id`; None (and nothing paged) when neither names a policy in the config.
+    """
+    state = await escalations_sql.get(conn, incident_id)
+    policy = config.policy(state.policy_id if state else policy_id or "")
+    if policy is None:
+        log.warning("incident %d: %s, but there is no escalation policy to page", incident_id, reason)
+        return None
+    fired = state.fired_count if state else 0
+    index = min(fired, total_steps(policy) - 1)
+    step = policy.steps[index % len(policy.steps)]
+    targets = resolve_targets(config, step.notify, now)
+    number, passes = step_number(policy, index), index // len(policy.steps) + 1
+    data = {"step": number, "pass": passes, "policy": policy.id, "targets": targets, "reason": reason}
+    message = f"{step_message(number, passes, targets)} ({reason})"
+    (event,) = await record(conn, [NewEvent(incident_id, EventKind.ESCALATED, ACTOR, SOURCE, message, data)])
+    if state is not None and state.state == "active" and fired < total_steps(policy):
+        following = next_step(policy, state.triggered_at, fired + 1)
+        await escalations_sql.advance(conn, incident_id, fired + 1, following[2] if following else None, now)
     return event
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from store import escalation
+from store import escalation, templates
 from store.domain.alerts import AlertSignal, SkippedAlert
 from store.domain.batching import Group, Identity, Item, identity
 from store.domain.derived import AlertView, Change, Derived, Needs, apply, full, with_lookups
@@ -99,10 +99,17 @@ class Tick:
                 if key in opened:
                     self.opened.add(opened[key].incident.id)
                     self._started(opened[key], EventKind.OPENED, "Opened by Alertmanager", self.groups[key])
+                    await self._template(self.groups[key], opened[key])
                     await self._take(self.groups[key], opened[key])
             lost = [k for k in new if k not in opened]  # another writer opened them first (we waited for it)
             found = await incidents_sql.find_for_groups(self.conn, lost, [self._since(k) for k in lost])
         raise Stale("the groups' incidents kept changing under this transaction")
+
+    async def _template(self, group: Group, held: Held) -> None:
+        """The route's response template on a new incident: its checklist and runbooks."""
+        if group.route.template is not None:
+            self.events.append(await templates.apply(self.conn, held.incident.id, group.route.template, ACTOR,
+                                                     SOURCE, self.now))
 
     def _since(self, key: str) -> datetime:
         group = self.groups[key]

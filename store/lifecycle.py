@@ -17,8 +17,9 @@ from typing import Any
 
 import asyncpg
 
-from store import escalation
+from store import escalation, templates
 from store.db import Database
+from store.domain.config_schema import Config
 from store.domain.incident import (
     SEVERITIES,
     ActionSource,
@@ -27,7 +28,9 @@ from store.domain.incident import (
     check_acknowledge,
     check_resolve,
 )
+from store.domain.templates import Template
 from store.errors import Conflict, Invalid
+from store.listeners import Listeners
 from store.models import Event, Incident, NewEvent
 from store.sql import incidents as incidents_sql
 from store.timeline import EventKind, record
@@ -45,29 +48,11 @@ class ActionResult:
     events: list[Event]
 
 
-# Called after each committed action (the composition root adds metrics here); never raises into the caller.
-_listeners: list[Callable[[ActionResult], None]] = []
-
-
-def add_listener(listener: Callable[[ActionResult], None]) -> None:
-    """Be told of every committed action (once per listener)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
-def remove_listener(listener: Callable[[ActionResult], None]) -> None:
-    """Stop being told."""
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-def announce(result: ActionResult) -> ActionResult:
-    for listener in list(_listeners):
-        try:
-            listener(result)
-        except Exception:  # a listener's bug must not turn a committed action into an error
-            log.exception("lifecycle listener failed")
-    return result
+# Told of each committed action (the composition root adds metrics here); never raises into the caller.
+_listeners: Listeners[ActionResult] = Listeners("lifecycle")
+add_listener = _listeners.add
+remove_listener = _listeners.remove
+announce = _listeners.announce
 
 
 def _stamp(when: datetime | None) -> str:
@@ -182,32 +167,65 @@ async def open_manual(
     source: ActionSource,
     *,
     channels: dict[str, Any] | None = None,
+    route_id: str = MANUAL_ROUTE,
+    escalation_policy: str | None = None,
+    template: Template | None = None,
     now: datetime | None = None,
 ) -> ActionResult:
-    """Open an incident by hand: its own group, so it never merges with alerts; `channels` it must reach."""
+    """Open an incident by hand: its own group, so it never merges with alerts; `channels` it must reach.
+
+    `route_id` names the route whose SLA applies, `escalation_policy` starts escalating it, and `template`
+    gives it a checklist and runbooks.
+    """
     if not title.strip():
         raise Invalid("title", "expected a non-empty title")
     if severity not in SEVERITIES:
         raise Invalid("severity", f"{severity!r}: expected one of {', '.join(SEVERITIES)}")
+    when = _now(now)
     async with db.transaction() as conn:
         held = await incidents_sql.insert_open(
             conn,
             group_key=f"manual|{uuid.uuid4()}",
-            route_id=MANUAL_ROUTE,
+            route_id=route_id,
             source=source.value,
             title=title.strip(),
             severity=severity,
             group_labels={},
             external_url="",
             auto_resolve=False,
-            now=_now(now),
+            now=when,
             description=description,
             channels=channels or {},
         )
         if held is None:  # a fresh uuid cannot collide; this would be a bug
             raise RuntimeError("manual incident insert returned nothing")
         incident = held.incident
-        events = await record(
-            conn, [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
-        )
+        opened = [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
+        if template is not None:
+            opened.append(await templates.apply(conn, incident.id, template, actor, source.value, when))
+            incident = await incidents_sql.get(conn, incident.id)  # the template may have set its description
+        if escalation_policy:
+            await escalation.start(conn, incident.id, escalation_policy, when)
+        events = await record(conn, opened)
     return announce(ActionResult("open", incident, events))
+
+
+async def open_incident(
+    db: Database,
+    config: Config,
+    template_id: str | None,
+    title: str | None,
+    severity: str | None,
+    description: str | None,
+    actor: str,
+    source: ActionSource,
+    *,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Open an incident by hand, from a response template when one is named (what the request leaves out comes
+    from it; its route gives the channels, escalation and SLA); 422 naming the field for an unknown template."""
+    start = templates.opening(config, template_id, title, severity, description)
+    return await open_manual(
+        db, start.title, start.severity, start.description, actor, source, channels=start.channels,
+        route_id=start.route_id, escalation_policy=start.escalation, template=start.template, now=now,
+    )

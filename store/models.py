@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from store.domain.incident import Status
+from store.domain.templates import ChecklistItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +39,13 @@ class Incident:
     resolved_at: datetime | None
     resolved_by: str | None
     channels: dict[str, Any] = field(default_factory=dict)  # fixed at open: {"email": [..], "slack": .., ..}
+    # Not a column: the response template's steps, filled in where a message shows them (store.deliveries).
+    checklist: tuple[ChecklistItem, ...] = ()
 
     @classmethod
     def from_record(cls, r: Any) -> Incident:
         """Build from an asyncpg record of the incidents table."""
-        values = {name: r[name] for name in cls.__slots__}
+        values = {name: r[name] for name in cls.__slots__ if name != "checklist"}
         values["status"] = Status(values["status"])
         return cls(**values)
 

@@ -26,6 +26,11 @@ class EventKind:
     NOTE = "note"
     SILENCED = "silenced"
     ESCALATED = "escalated"
+    SLA_BREACHED = "sla_breached"
+    TEMPLATE_APPLIED = "template_applied"
+    CHECKLIST = "checklist"
+    POSTMORTEM_SAVED = "postmortem_saved"
+    POSTMORTEM_PUBLISHED = "postmortem_published"
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:

@@ -1,4 +1,4 @@
-"""The `tocsin` command: serve, migrate, check-config, send-test-alert, token."""
+"""The `tocsin` command: serve, migrate, check-config, send-test-alert, token, report, postmortem."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from store.db import Database, create_database
+from store.domain.config_schema import Config
 from store.embedded import EmbeddedPostgres
 from store.errors import ApiError, StoreError
 from store.migrate import upgrade_sync
+from web.cli_review import add_parsers
 from web.logs import configure_logging
 from web.settings import Settings, SettingsError, load_settings
 
@@ -28,6 +30,15 @@ def _settings_or_exit() -> Settings:
     except SettingsError as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def settings_and_config() -> tuple[Settings, Config]:
+    """The settings and the config file, or exit 1 naming what is wrong."""
+    from web.config_loader import load_config_or_exit
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log, settings.secrets())
+    return settings, load_config_or_exit(settings)
 
 
 def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
@@ -185,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--resolve", action="store_true", help="send the resolved version of the test alerts")
     test.set_defaults(func=cmd_send_test_alert)
     _token_parser(sub)
+    add_parsers(sub)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics (`tocsin_*`): webhooks, alerts, open incidents, time to acknowledge/resolve, HTTP timing, and
+"""Prometheus metrics (`tocsin_*`): webhooks, alerts, open incidents, time to acknowledge/resolve, SLA breaches and
+time left, HTTP timing, and
 what an operator needs to see trouble: delivery backlog and its age, escalation lag, database pool use.
 
 Delivery attempts by outcome (sent, retry, failed) and the pending/failed gauges are the delivery worker's
@@ -24,10 +25,12 @@ from prometheus_client import (
 )
 from quart import Blueprint, Quart, Response, g, request
 
-from store import lifecycle
+from store import lifecycle, sla
 from store.domain.incident import SEVERITIES
+from store.domain.sla import KINDS, time_left
 from store.intake import Intake
 from store.runtime import UNAVAILABLE, Runtime
+from store.sql import sla as sla_sql
 from store.sql import stats as stats_sql
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,12 @@ class Metrics:
         self.pool = Gauge("tocsin_db_pool_connections", "Database connections of this process, by pool and state",
                           ["pool", "state"], registry=r)
         self.pool_max = Gauge("tocsin_db_pool_max_connections", "Largest size of each pool", ["pool"], registry=r)
+        self.sla_breaches = Counter("tocsin_sla_breaches", "SLA breaches recorded by this process, by kind (ack or "
+                                    "resolve) and route", ["kind", "route"], registry=r)
+        self.sla_time_left = Gauge("tocsin_sla_time_left_seconds", "Least time left before an open incident "
+                                   "breaches its SLA target, by kind and route (negative: overdue)",
+                                   ["kind", "route"], registry=r)
+        self._sla_series: set[tuple[str, str]] = set()
         self.webhooks_waiting = Gauge("tocsin_webhooks_waiting", "Webhooks waiting for an ingest transaction",
                                       registry=r)
         self.ingest = Counter("tocsin_ingest_transactions", "Ingest transactions committed (each stores one or "
@@ -93,6 +102,27 @@ class Metrics:
         elif result.action == "resolve" and incident.resolved_at:
             self.ttr.observe(max(0.0, (incident.resolved_at - incident.triggered_at).total_seconds()))
 
+    def observe_breach(self, breach: sla.Breach) -> None:
+        """Count a breach this process recorded."""
+        self.sla_breaches.labels(breach.kind, breach.route_id).inc()
+
+    def observe_time_left(self, runtime: Runtime, open_incidents: list[sla_sql.OpenIncident]) -> None:
+        """The least time left (or most overdue) per kind and route among the open incidents with a target."""
+        now = runtime.clock()
+        least: dict[tuple[str, str], float] = {}
+        for incident in open_incidents:
+            target = runtime.config.sla_target(incident.route_id, incident.severity)
+            for kind in KINDS:
+                left = time_left(incident.clock, target, kind, now)
+                if left is not None:
+                    key = (kind, incident.route_id)
+                    least[key] = min(least.get(key, float("inf")), left.total_seconds())
+        for key in self._sla_series - set(least):
+            self.sla_time_left.remove(*key)
+        for (kind, route), seconds in least.items():
+            self.sla_time_left.labels(kind, route).set(seconds)
+        self._sla_series = set(least)
+
     async def refresh(self, extensions: Mapping[str, Any]) -> None:
         """Read the pools now; re-read the counts kept in the database at most every REFRESH_SECONDS."""
         self.observe_pools(extensions.get("tocsin_pools", {}))
@@ -106,6 +136,7 @@ class Metrics:
                 counts = await stats_sql.open_counts(conn)
                 backlog = await stats_sql.delivery_backlog(conn)
                 due, lag = await stats_sql.escalation_lag(conn)
+                open_incidents = await sla_sql.open_incidents(conn)
         except UNAVAILABLE as exc:
             log.warning("metrics: cannot read the counts (%s)", type(exc).__name__)
             return
@@ -117,6 +148,7 @@ class Metrics:
         self.observe_backlog(backlog, extensions.get("tocsin_delivery_report"))
         self.escalations_due.set(due)
         self.escalation_lag.set(lag)
+        self.observe_time_left(runtime, open_incidents)
         self._refreshed_at = time.monotonic()
 
     def observe_backlog(self, backlog: list[stats_sql.Backlog], report: Callable[[Any], None] | None) -> None:
@@ -192,10 +224,12 @@ def instrument(app: Quart, metrics: Metrics) -> None:
     @app.before_serving
     async def listen() -> None:
         lifecycle.add_listener(metrics.observe_action)
+        sla.add_listener(metrics.observe_breach)
 
     @app.after_serving
     async def stop_listening() -> None:
         lifecycle.remove_listener(metrics.observe_action)
+        sla.remove_listener(metrics.observe_breach)
 
 
 def create_metrics_app(metrics: Metrics, main_app: Quart) -> Quart:

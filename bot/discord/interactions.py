@@ -162,7 +162,8 @@ class Interactions:
             command = parse_command(" ".join(words), "/incident")
         except CommandError as exc:
             return f"⚠️ {render.escape(str(exc))}"
-        return render.reply_text(await run(self.actions, command, actor, SOURCE), self.settings.public_url)
+        public = self.settings.public_url
+        return render.reply_text(await run(self.actions, command, actor, SOURCE, public), public)
 
     async def _tell(self, call: Awaitable[None]) -> None:
         try:

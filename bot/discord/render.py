@@ -89,6 +89,9 @@ def incident_embed(
     ]
     if shown.silenced_until is not None:
         fields.append({"name": "Silenced until", "value": _when(shown.silenced_until), "inline": True})
+    if shown.checklist:
+        steps = "\n".join(escape(line) for line in shown.checklist[1:])
+        fields.append({"name": cut(shown.checklist[0], 256), "value": cut(steps, MAX_FIELD), "inline": False})
     if incident.labels:
         fields.append({"name": "Labels", "value": _labels(incident.labels), "inline": False})
     links = " · ".join(_link(link.url, link.name) for link in shown.links)

@@ -101,7 +101,8 @@ class MattermostHandlers:
         if command.name == "help":
             return render.help_text(self.actions.silence_enabled)
         actor = self.people.actor(_text(form.get("user_id"), 40), _text(form.get("user_name"), 80))
-        return render.reply_text(await run(self.actions, command, actor, SOURCE), self.settings.public_url)
+        public = self.settings.public_url
+        return render.reply_text(await run(self.actions, command, actor, SOURCE, public), public)
 
     def blueprint(self) -> Blueprint:
         """POST /mattermost/actions and POST /mattermost/command."""

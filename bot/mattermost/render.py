@@ -74,6 +74,9 @@ def attachment(
     ]
     if shown.silenced_until is not None:
         fields.append({"short": True, "title": "Silenced until", "value": _when(shown.silenced_until)})
+    if shown.checklist:
+        steps = "\n".join(escape(line) for line in shown.checklist[1:])
+        fields.append({"short": False, "title": shown.checklist[0], "value": cut(steps, MAX_FIELD)})
     if incident.labels:
         labels = ", ".join(f"`{cut(k, 64).replace('`', 'ˋ')}={cut(v, 100).replace('`', 'ˋ')}`"
                            for k, v in sorted(incident.labels.items())[:12])
@@ -133,5 +136,8 @@ def help_text(silence_enabled: bool) -> str:
              "`/incident note ID TEXT` add a note to its timeline"]
     if silence_enabled:
         lines.append("`/incident silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
-    lines += ["`/incident oncall` who is on call now", "`/incident new TITLE` open an incident by hand"]
+    lines += ["`/incident check ID STEP` / `/incident uncheck ID STEP` tick or untick a step of its checklist",
+              "`/incident postmortem ID` the link to its post-mortem",
+              "`/incident oncall` who is on call now", "`/incident new TITLE` open an incident by hand",
+              "`/incident new --template TEMPLATE [TITLE]` open one from a response template"]
     return "\n".join(lines)

@@ -120,7 +120,7 @@ class Listeners:
             return render.help_text(command, self.actions.silence_enabled)
         user_id, name = _user(body)
         actor = await self.people.actor(user_id, name) if parsed.name not in ("list", "oncall") else ""
-        return render.reply_text(await run(self.actions, parsed, actor, SOURCE), public)
+        return render.reply_text(await run(self.actions, parsed, actor, SOURCE, public), public)
 
 
 def register(app: AsyncApp, listeners: Listeners) -> None:

@@ -36,6 +36,10 @@ EVENT_EMOJI = {
     "note": ":memo:",
     "silenced": ":no_bell:",
     "escalated": ":loudspeaker:",
+    "sla_breached": ":alarm_clock:",
+    "template_applied": ":clipboard:",
+    "checklist": ":ballot_box_with_check:",
+    "postmortem_published": ":books:",
 }
 # Labels worth a glance, in this order; others follow alphabetically up to MAX_LABELS.
 MAIN_LABELS = ("alertname", "severity", "service", "job", "instance", "cluster", "namespace", "team", "env")
@@ -143,6 +147,10 @@ def incident_blocks(
     summary = incident.summary or incident.description
     if summary:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _truncate(escape(summary), MAX_SECTION)}})
+    steps = present.checklist_lines(incident, names)
+    if steps:
+        text = "\n".join([f"*{escape(steps[0])}*", *(escape(line) for line in steps[1:])])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _truncate(text, MAX_SECTION)}})
     labels = main_labels(incident.labels)
     if labels:
         elements = [{"type": "mrkdwn", "text": f"*{escape(k)}*: `{escape(v)}`"} for k, v in labels]
@@ -190,8 +198,11 @@ def help_text(command: str, silence_enabled: bool) -> str:
         lines.append(f"`{command} silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
     lines += [
         f"`{command} note ID TEXT` add a note to its timeline",
+        f"`{command} check ID STEP` / `{command} uncheck ID STEP` tick or untick a step of its checklist",
+        f"`{command} postmortem ID` the link to its post-mortem",
         f"`{command} oncall` who is on call now",
         f"`{command} new TITLE` open an incident by hand",
+        f"`{command} new --template TEMPLATE [TITLE]` open one from a response template",
         f"`{command} help` this help",
     ]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.delivery import SendResult
-from bot.telegram.render import Rendered, render_incident
+from bot.telegram.render import Rendered, breach_reply, render_incident
 from bot.telegram.settings import ChatTarget, TelegramSettings, TelegramSettingsError, parse_chat
 from store.models import Event, Incident
 
@@ -56,7 +56,11 @@ class TelegramChannel:
         if delivery.kind == "open":
             return await guarded(lambda: self._post(self._target(delivery), rendered))
         if delivery.kind == "update":
-            return await guarded(lambda: self._edit(delivery.external_ref, rendered))
+            edited = await guarded(lambda: self._edit(delivery.external_ref, rendered))
+            latest = max(recent_events, key=lambda e: (e.created_at, e.id), default=None)
+            if edited.ok and latest is not None and latest.kind == "sla_breached":
+                return await guarded(lambda: self._reply(delivery.external_ref, breach_reply(latest)))
+            return edited
         return SendResult(False, error=f"unknown delivery kind {delivery.kind!r}: expected 'open' or 'update'")
 
     async def announce(self, delivery: Delivery, text: str) -> SendResult:
@@ -85,6 +89,13 @@ class TelegramChannel:
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
         return SendResult(True, external_ref=f"{message.chat_id}:{message.message_id}")
+
+    async def _reply(self, external_ref: str | None, text: str) -> SendResult:
+        """A plain-text reply under the incident's message (an SLA breach)."""
+        chat_id, message_id = _parse_ref(external_ref)
+        await self.bot.send_message(chat_id=chat_id, text=text, reply_to_message_id=message_id,
+                                    link_preview_options=LinkPreviewOptions(is_disabled=True))
+        return SendResult(True, external_ref=external_ref)
 
     async def _edit(self, external_ref: str | None, rendered: Rendered) -> SendResult:
         chat_id, message_id = _parse_ref(external_ref)

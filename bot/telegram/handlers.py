@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.actions import ChatActions, Reply
+from bot.commands import CommandError, parse_command, run
 from bot.telegram.render import MAX_TEXT, render_incident_list, shorten
 from store.domain.incident import ActionSource
 
@@ -22,6 +23,10 @@ COMMANDS = (
     BotCommand("ack", "Acknowledge an incident: /ack ID"),
     BotCommand("resolve", "Resolve an incident: /resolve ID [note]"),
     BotCommand("oncall", "Who is on call now"),
+    BotCommand("check", "Tick a checklist step: /check ID STEP"),
+    BotCommand("uncheck", "Untick a checklist step: /uncheck ID STEP"),
+    BotCommand("postmortem", "Link to an incident's post-mortem: /postmortem ID"),
+    BotCommand("new", "Open an incident: /new TITLE or /new --template ID [TITLE]"),
     BotCommand("help", "What this bot can do"),
 )
 HELP = (
@@ -30,6 +35,10 @@ HELP = (
     "/ack ID — acknowledge incident ID\n"
     "/resolve ID [note] — resolve it, with an optional note\n"
     "/oncall — who is on call now\n"
+    "/check ID STEP, /uncheck ID STEP — tick or untick a step of its checklist\n"
+    "/postmortem ID — the link to its post-mortem\n"
+    "/new TITLE, /new --template ID [TITLE] — open an incident (from a response template)\n"
+    "/incident postmortem|check|uncheck|new … — the same, written as in Slack\n"
     "/help — this text"
 )
 
@@ -69,9 +78,9 @@ def refusal(user: User | None, chat_id: int | None) -> str:
     )
 
 
-def reply_text(reply: Reply) -> str:
+def reply_text(reply: Reply, limit: int = 200) -> str:
     """A chat core reply as a short plain line: ✔️ when it worked."""
-    return shorten(f"{reply.text} ✔️" if reply.ok else reply.text, 200)
+    return shorten(f"{reply.text} ✔️" if reply.ok else reply.text, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +98,7 @@ class Handlers:
         application.add_handler(CommandHandler("ack", self.ack))
         application.add_handler(CommandHandler("resolve", self.resolve))
         application.add_handler(CommandHandler("oncall", self.oncall))
+        application.add_handler(CommandHandler(["check", "uncheck", "postmortem", "new", "incident"], self.command))
         application.add_handler(CallbackQueryHandler(self.button))
         application.add_error_handler(self.error)
 
@@ -139,6 +149,26 @@ class Handlers:
         note = parts[2].strip() if len(parts) > 2 else None
         reply = await self.actions.resolve(parts[1], actor, SOURCE, note or None)
         await self._reply(update, reply_text(reply), html=False)
+
+    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/check, /uncheck, /postmortem, /new, and /incident SUBCOMMAND … as in Slack: through the shared grammar."""
+        actor = await self._allowed(update)
+        if actor is None:
+            return
+        text = update.effective_message.text if update.effective_message and update.effective_message.text else ""
+        name, _, rest = text.partition(" ")
+        name = name.lstrip("/").split("@", 1)[0].lower()
+        line = rest if name == "incident" else f"{name} {rest}"
+        try:
+            parsed = parse_command(line, "/incident")
+        except CommandError as exc:
+            await self._reply(update, shorten(str(exc).replace("`", ""), 300), html=False)
+            return
+        if parsed.name == "help":
+            await self._reply(update, HELP)
+            return
+        reply = await run(self.actions, parsed, actor, SOURCE, self.public_url)
+        await self._reply(update, reply_text(reply, limit=400), html=False)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button: always answered, so the client's spinner stops."""

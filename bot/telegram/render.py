@@ -167,11 +167,23 @@ def _more_labels(count: int) -> Line:
     return (Span(f"… and {count} more label{'s' if count > 1 else ''} on the dashboard", "i"),)
 
 
+def breach_reply(event: Event) -> str:
+    """The reply under an incident's message when its SLA is breached (plain text)."""
+    return f"⏰ {shorten(event.message, 300)}"
+
+
+def _checklist(shown: present.Presentation) -> list[Line]:
+    if not shown.checklist:
+        return []
+    title, *steps = shown.checklist
+    return [(Span(shorten(title, 200), "b"),), *((Span(shorten(step, 300)),) for step in steps), ()]
+
+
 def _tail(shown: present.Presentation) -> list[Line]:
     links: list[Span] = []
     for link in shown.links:
         links += [Span(" · "), Span(link.name, href=link.url)] if links else [Span(link.name, href=link.url)]
-    lines: list[Line] = [tuple(links)]
+    lines: list[Line] = [*_checklist(shown), tuple(links)]
     for done in (shown.acknowledged, shown.resolved):
         if done:
             lines.append((Span(shorten(done, 200)),))

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
 from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping
+from store.domain.config_response import (
+    read_severity_sla,
+    read_templates,
+    route_ids_seen,
+    route_sla,
+    route_template,
+)
 from store.domain.config_schedules import read_schedules
 from store.domain.contacts import (
     DISCORD_CHANNEL_EXPECTED,
@@ -29,9 +36,11 @@ from store.domain.escalation import Policy, Step, Target
 from store.domain.matchers import EXPECTED, LABEL_NAME, Matcher, parse_matchers
 from store.domain.routing import DEFAULT_REOPEN_WITHIN, Route, RouteTable
 from store.domain.schedule import Schedule
+from store.domain.sla import SlaTarget, target_for
+from store.domain.templates import Template
 from store.domain.users import User
 
-TOP_KEYS = ("users", "schedules", "escalation_policies", "routes")
+TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "sla", "templates")
 USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id")
 POLICY_KEYS = ("id", "steps", "repeat")
 STEP_KEYS = ("after", "notify")
@@ -48,6 +57,8 @@ ROUTE_KEYS = (
     "group_by",
     "auto_resolve",
     "reopen_within",
+    "sla",
+    "template",
 )
 TELEGRAM_USER = re.compile(r"[1-9][0-9]{0,15}")
 TELEGRAM_USER_EXPECTED = "expected a Telegram user id (a number) such as 111111"
@@ -77,6 +88,8 @@ class Config:
     schedules: tuple[Schedule, ...] = ()
     policies: tuple[Policy, ...] = ()
     routes: RouteTable = field(default_factory=RouteTable)
+    sla: Mapping[str, SlaTarget] = field(default_factory=dict)  # per severity
+    templates: tuple[Template, ...] = ()
 
     def user(self, user_id: str) -> User | None:
         """The user with this id, or None."""
@@ -98,6 +111,15 @@ class Config:
         """The escalation policy with this id, or None."""
         return next((p for p in self.policies if p.id == policy_id), None)
 
+    def template(self, template_id: str) -> Template | None:
+        """The response template with this id, or None."""
+        return next((t for t in self.templates if t.id == template_id), None)
+
+    def sla_target(self, route_id: str, severity: str) -> SlaTarget:
+        """The SLA target of an incident of this route and severity (the route's wins, kind by kind)."""
+        by_route = {r.id: r.sla for r in self.routes.routes if r.sla is not None}
+        return target_for(by_route, self.sla, route_id, severity)
+
 
 def parse_config(data: object, default_route: Route | None = None) -> Config:
     """Check a parsed YAML document (None for an empty file); ConfigError lists every problem."""
@@ -107,11 +129,16 @@ def parse_config(data: object, default_route: Route | None = None) -> Config:
     user_ids = {u.id for u in users} | _ids_seen(top.data.get("users"))
     schedules, schedule_ids = read_schedules(top.data.get("schedules"), problems, user_ids)
     policies, policy_ids = read_policies(top.data.get("escalation_policies"), problems, user_ids, schedule_ids)
-    routes = read_routes(top.data.get("routes"), problems, policy_ids)
+    route_ids = route_ids_seen(top.data.get("routes"))
+    templates, template_ids = read_templates(top.data.get("templates"), problems, route_ids, policy_ids)
+    by_id = {t.id: t for t in templates}
+    routes = read_routes(top.data.get("routes"), problems, policy_ids, by_id, template_ids)
+    severity_sla = read_severity_sla(top.data.get("sla"), problems)
     if problems.items:
         raise ConfigError(problems.items)
     table = RouteTable(routes=routes, default=default_route or Route(id="default"))
-    return Config(users=users, schedules=schedules, policies=policies, routes=table)
+    return Config(users=users, schedules=schedules, policies=policies, routes=table, sla=severity_sla,
+                  templates=templates)
 
 
 def _ids_seen(section: object) -> set[str]:
@@ -215,7 +242,13 @@ def _target(value: object, path: str, problems: Problems, user_ids: Set[str], sc
     return None
 
 
-def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tuple[Route, ...]:
+def read_routes(
+    value: object,
+    problems: Problems,
+    policy_ids: Set[str],
+    templates: Mapping[str, Template] | None = None,
+    template_ids: Set[str] = frozenset(),
+) -> tuple[Route, ...]:
     """The `routes` section, in order (the first match wins)."""
     routes: list[Route] = []
     seen: dict[str, str] = {}
@@ -244,6 +277,8 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
         group_by = _group_by(fields)
         auto_resolve = fields.boolean("auto_resolve", True)
         reopen_within = fields.duration("reopen_within", DEFAULT_REOPEN_WITHIN)
+        sla = route_sla(fields, escalation)
+        template = route_template(fields, templates or {}, template_ids)
         if problems.clean_since(mark):
             routes.append(
                 Route(
@@ -258,6 +293,8 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
                     group_by=group_by,
                     auto_resolve=auto_resolve,
                     reopen_within=DEFAULT_REOPEN_WITHIN if reopen_within is None else reopen_within,
+                    sla=sla,
+                    template=template,
                 )
             )
     return tuple(routes)

@@ -20,6 +20,8 @@ UPDATE = "update"
 ANNOUNCE = "announce"  # a message of its own, not about an incident (a handoff)
 # Email goes out on open, acknowledge and resolve (CONTRACT section 5); a reopen is a new alarm, so it mails too.
 EMAIL_EVENTS = frozenset({"opened", "reopened", "acknowledged", "resolved"})
+# Saving a post-mortem draft is no news for anyone's channel (publishing it is).
+SILENT_EVENTS = frozenset({"postmortem_saved"})
 # The event kinds that open a new message when the channel has none yet.
 OPENING_EVENTS = frozenset({"opened", "reopened"})
 
@@ -35,6 +37,8 @@ class RetryPolicy:
 
 def notifies(channel: str, event_kind: str) -> bool:
     """True when an event of this kind must reach this channel (chat: every change; email: the big three)."""
+    if event_kind in SILENT_EVENTS:
+        return False
     if channel == EMAIL:
         return event_kind in EMAIL_EVENTS
     return True

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
+from store.domain.sla import SlaTarget
+from store.domain.templates import Template
+
 DEFAULT_REOPEN_WITHIN = timedelta(minutes=5)
 
 
@@ -31,6 +34,8 @@ class Route:
     group_by: tuple[str, ...] | None = None  # None: Alertmanager's groupKey
     auto_resolve: bool = True
     reopen_within: timedelta = DEFAULT_REOPEN_WITHIN
+    sla: SlaTarget | None = None
+    template: Template | None = None  # attached to the incidents this route's alerts open
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """True when every matcher of the route matches (a route without matchers catches all)."""

@@ -5,14 +5,13 @@ Screenshots go to TOCSIN_ARTIFACTS_DIR (default test-artifacts/)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from tests.support.dashboard import CHROMIUM_ARGS, alert_group, artifacts_dir, post_webhook
+from tests.support.dashboard import alert_group, artifacts_dir, post_webhook
 from tests.support.postgres import TestPostgres as Postgres
 from tests.support.server import run_cli, serving
 
@@ -51,18 +50,6 @@ def site(postgres: Postgres) -> Iterator[Site]:
         found.post(alert_group("DiskAlmostFull", team="infra", severity="error", alerts=3,
                                extra_labels={"note": "<b>not bold</b>"}))
         yield found
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    executable = shutil.which("chromium")
-    assert executable, "chromium is not installed: apt-get install chromium (.ci/run installs it)"
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 async def new_page(browser: Any, site: Site, viewport: dict[str, int] = DESKTOP, collect: bool = True) -> Any:

@@ -41,7 +41,7 @@ async def test_runner_runs_each_job_alone_and_coalesces_missed_runs(db: Database
     scheduler = create_scheduler()
     add_escalation_jobs(scheduler, Runtime(db=db, config=make_config()), interval=5)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"escalate", "handoffs"}
+    assert set(jobs) == {"escalate", "handoffs", "sla"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True
     assert jobs["handoffs"].trigger.interval == timedelta(seconds=5)

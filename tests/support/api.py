@@ -11,6 +11,7 @@ from quart import Quart
 from quart.typing import TestClientProtocol
 
 from store.db import Database
+from store.domain.config_schema import Config
 from store.tokens import create_token
 from web.app import create_app
 from web.settings import HttpSettings, Settings
@@ -29,9 +30,11 @@ def api_settings(database_url: str, **http: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_app(database_url: str, **http: Any) -> AsyncIterator[tuple[Quart, TestClientProtocol]]:
-    """The app, serving (pool open), and its test client."""
-    app = create_app(api_settings(database_url, **http), database_url)
+async def running_app(
+    database_url: str, config: Config | None = None, **http: Any
+) -> AsyncIterator[tuple[Quart, TestClientProtocol]]:
+    """The app, serving (pool open), and its test client; `config` as if read from the config file."""
+    app = create_app(api_settings(database_url, **http), database_url, config=config)
     async with app.test_app():
         yield app, app.test_client()
 

@@ -11,9 +11,10 @@ from store.sql import incidents as incidents_sql
 from store.sql import listing
 from web.api import auth, cursor
 from web.api import examples as ex
+from web.api.incidents import incident_view
 from web.api.registry import Call, Endpoint, Registry
 from web.api.schema import BIGINT_MAX, Field, Query
-from web.api.shapes import alert_json, incident_json, page_of, ref
+from web.api.shapes import alert_json, page_of, ref
 
 LIST = Query(
     (
@@ -63,4 +64,4 @@ def register(api: Registry, public_url: str, anonymous_read: bool) -> None:
             if alert is None:
                 raise ApiError(404, "not_found", f"alert {alert_id} does not exist")
             incident = await incidents_sql.get(conn, alert.incident_id)
-        return {**alert_json(alert), "incident": incident_json(incident, public_url)}
+        return {**alert_json(alert), "incident": incident_view(incident, public_url)}

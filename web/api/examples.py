@@ -31,6 +31,7 @@ INCIDENT: dict[str, Any] = {
     "resolved_at": None,
     "resolved_by": None,
     "url": "https://tocsin.example/incidents/42",
+    "sla": {"ack_due_at": "2026-11-26T19:08:00.123Z", "resolve_due_at": "2026-11-26T23:03:00.123Z", "breached": []},
 }
 ACKNOWLEDGED = {
     **INCIDENT,
@@ -61,7 +62,10 @@ MANUAL = {
     "alert_count": 0,
     "firing_alert_count": 0,
     "url": "https://tocsin.example/incidents/43",
+    "sla": {"ack_due_at": None, "resolve_due_at": None, "breached": []},
 }
+CHECKLIST_ITEM = {"index": 2, "text": "Fail over to the replica", "done": True, "done_by": "alice",
+                  "done_at": "2026-11-26T19:12:40.500Z"}
 ALERT: dict[str, Any] = {
     "id": 7,
     "incident_id": 42,
@@ -93,6 +97,10 @@ SILENCE_EVENT = {
 }
 DETAIL = {
     **ACKNOWLEDGED,
+    "template": "checkout-latency",
+    "runbooks": ["https://wiki.example/runbooks/high-latency"],
+    "checklist": [{"index": 1, "text": "Check the latest deploy", "done": False, "done_by": None, "done_at": None},
+                  CHECKLIST_ITEM],
     "alerts": [ALERT],
     "timeline": [
         OPENED_EVENT,
@@ -121,3 +129,35 @@ STATS = {
     "daily": [{"date": "2026-11-25", "opened": 5, "resolved": 4}, {"date": "2026-11-26", "opened": 3, "resolved": 5}],
 }
 CURSOR = "eyJrIjpbIjIwMjYtMTEtMjZUMTk6MDM6MDAuMTIzWiIsNDJdfQ"
+
+_FIGURES = {"ack_met": 38, "ack_breached": 2, "ack_attainment_percent": 95.0, "resolve_met": 36, "resolve_breached": 3,
+            "resolve_attainment_percent": 92.31, "breaches": 5, "mtta_seconds": {"p50": 95.0, "p90": 280.0},
+            "mttr_seconds": {"p50": 1800.0, "p90": 9100.0}}
+SLA_REPORT = {
+    "since": "2026-10-27T19:00:00Z",
+    "until": "2026-11-26T19:00:00Z",
+    "group_by": "route",
+    "groups": [{"group": "critical", "incidents": 41, **_FIGURES}],
+    "total": {"incidents": 41, **_FIGURES},
+    "weekly": [{"week": "2026-11-23", "incidents": 41, **_FIGURES}],
+}
+SLA_REPORT_CSV = (
+    "scope,group,incidents,ack_met,ack_breached,ack_attainment_percent,resolve_met,resolve_breached,"
+    "resolve_attainment_percent,breaches,mtta_p50_seconds,mtta_p90_seconds,mttr_p50_seconds,mttr_p90_seconds\r\n"
+    "group,critical,41,38,2,95.0,36,3,92.31,5,95.0,280.0,1800.0,9100.0\r\n"
+    "total,,41,38,2,95.0,36,3,92.31,5,95.0,280.0,1800.0,9100.0\r\n"
+    "week,2026-11-23,41,38,2,95.0,36,3,92.31,5,95.0,280.0,1800.0,9100.0\r\n"
+)
+POSTMORTEM = {
+    "incident_id": 42,
+    "status": "draft",
+    "markdown": "# Post-mortem: #42 HighLatency on checkout\n\n## Root cause\n\nA slow query after release "
+                "2026.11.26-3.\n\n## Action items\n\n- [ ] Alert on p99 of the orders query @alice\n",
+    "version": 3,
+    "saved": True,
+    "updated_by": "alice",
+    "updated_at": "2026-11-27T10:02:11.000Z",
+    "published_at": None,
+    "action_items": [{"text": "Alert on p99 of the orders query @alice", "owner": "alice", "done": False}],
+    "url": "https://tocsin.example/incidents/42/postmortem",
+}

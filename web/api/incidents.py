@@ -1,5 +1,5 @@
-"""The incident endpoints: list, one with its alerts and timeline, open by hand, acknowledge, resolve, notes,
-silence."""
+"""The incident endpoints: list, one with its alerts and timeline, open by hand (or from a response template),
+acknowledge, resolve, notes, silence, checklist steps."""
 
 from __future__ import annotations
 
@@ -8,22 +8,26 @@ from typing import Any
 from quart import current_app
 
 from store import deliveries, lifecycle
+from store import templates as templates_service
 from store.db import Database
-from store.domain.delivery import channels_for
 from store.domain.incident import SEVERITIES, ActionSource, Status
 from store.domain.silence import BadDuration, parse_duration
 from store.errors import Invalid
+from store.models import Incident
+from store.runtime import Runtime
 from store.silence import silence as silence_incident
+from store.sla import incident_sla
 from store.sql import alerts as alerts_sql
 from store.sql import events as events_sql
 from store.sql import incidents as incidents_sql
 from store.sql import listing
+from store.sql import templates as templates_sql
 from web.alertmanager import silencer
 from web.api import auth, cursor
 from web.api import examples as ex
 from web.api.registry import Call, Endpoint, Registry
 from web.api.schema import Body, Field, Query
-from web.api.shapes import alert_json, event_json, incident_json, page_of, ref, rfc3339
+from web.api.shapes import alert_json, checklist_json, event_json, incident_json, page_of, ref, rfc3339
 
 LIST = Query(
     (
@@ -41,11 +45,16 @@ LIST = Query(
 OPEN = Body(
     "OpenIncident",
     (
-        Field("title", "string", "what is wrong", required=True, min_length=1, max_length=300, pattern=r"\S"),
-        Field("severity", "string", "how bad", enum=SEVERITIES, default="warning"),
-        Field("description", "string", "details", max_length=10_000, default=""),
+        Field("title", "string", "what is wrong (default: the template's title; required without a template)",
+              min_length=1, max_length=300, pattern=r"\S"),
+        Field("severity", "string", "how bad (default: the template's, else warning)", enum=SEVERITIES),
+        Field("description", "string", "details (default: the template's)", max_length=10_000),
+        Field("template", "string", "a response template's id: its checklist, runbooks, route and escalation",
+              min_length=1, max_length=64),
     ),
 )
+CHECK = Body("ChecklistStep", (Field("done", "boolean", "true to check the step, false to uncheck it",
+                                     required=True),))
 BY = Field("by", "string", "who takes it: a config user id or any name (default: the token's actor)",
            min_length=1, max_length=200, pattern=r"\S")
 ACK = Body("Acknowledge", (BY,), optional=True)
@@ -61,8 +70,18 @@ ONE = (404,)
 WRITE_ERRORS = (400, 404, 409, 413, 415)
 
 
+def _runtime() -> Runtime:
+    return current_app.extensions["tocsin"]
+
+
 def _db() -> Database:
-    return current_app.extensions["tocsin"].db
+    return _runtime().db
+
+
+def incident_view(incident: Incident, public_url: str) -> dict[str, Any]:
+    """An incident's JSON with where it stands against its SLA now."""
+    runtime = _runtime()
+    return incident_json(incident, public_url, incident_sla(runtime.config, incident, runtime.clock()))
 
 
 def _delivery_json(status: dict[str, Any]) -> dict[str, Any]:
@@ -79,11 +98,16 @@ async def _detail(incident_id: int, public_url: str) -> dict[str, Any]:
         alerts = await alerts_sql.list_for_incident(conn, incident_id)
         events = await events_sql.list_for_incident(conn, incident_id)
         delivery = (await deliveries.status_of(conn, [incident_id]))[incident_id]
+        template = await templates_sql.template_of(conn, incident_id)
+        checklist = await templates_sql.checklist(conn, incident_id)
     return {
-        **incident_json(incident, public_url),
+        **incident_view(incident, public_url),
         "alerts": [alert_json(a) for a in alerts],
         "timeline": [event_json(e) for e in events],
         "deliveries": _delivery_json(delivery),
+        "template": template[0] if template else None,
+        "runbooks": template[1] if template else [],
+        "checklist": [checklist_json(item) for item in checklist],
     }
 
 
@@ -102,7 +126,7 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
         async with _db().connection() as conn:
             page = await listing.list_incidents(conn, filters, q["sort"], q["limit"], after)
         return {
-            "items": [incident_json(i, public_url) for i in page.items],
+            "items": [incident_view(i, public_url) for i in page.items],
             "next_cursor": cursor.encode(f"incidents{q['sort']}", page.next_key),
         }
 
@@ -114,15 +138,13 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
     @api.route(Endpoint("POST", "/api/v1/incidents", "openIncident", "Open an incident by hand", auth.WRITE,
                         ref("Incident"), status=201, body=OPEN, errors=(400, 413, 415), example=ex.MANUAL,
                         request_example={"title": "Checkout is down", "severity": "critical",
-                                         "description": "Customers report 502s since 19:00"}), anonymous_read)
+                                         "description": "Customers report 502s since 19:00",
+                                         "template": "checkout-down"}), anonymous_read)
     async def open_incident(call: Call) -> dict[str, Any]:
         b = call.body
-        routes = current_app.extensions["tocsin"].routes
-        result = await lifecycle.open_manual(
-            _db(), b["title"], b["severity"], b["description"], call.principal.actor, ActionSource.API,
-            channels=channels_for(routes.default, routes.default),
-        )
-        return incident_json(result.incident, public_url)
+        result = await lifecycle.open_incident(_db(), _runtime().config, b["template"], b["title"], b["severity"],
+                                               b["description"], call.principal.actor, ActionSource.API)
+        return incident_view(result.incident, public_url)
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/acknowledge", "acknowledgeIncident",
                         "Acknowledge an incident (409 unless it is triggered)", auth.WRITE, ref("Incident"),
@@ -132,7 +154,7 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
         result = await lifecycle.acknowledge(
             _db(), call.path["id"], call.principal.actor, ActionSource.API, assignee=call.body["by"]
         )
-        return incident_json(result.incident, public_url)
+        return incident_view(result.incident, public_url)
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/resolve", "resolveIncident",
                         "Resolve an incident (409 when it is already resolved)", auth.WRITE, ref("Incident"),
@@ -143,7 +165,7 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
             _db(), call.path["id"], call.principal.actor, ActionSource.API, call.body["note"],
             resolver=call.body["by"],
         )
-        return incident_json(result.incident, public_url)
+        return incident_view(result.incident, public_url)
 
     @api.route(Endpoint("POST", "/api/v1/incidents/{id}/notes", "addNote", "Add a note to the timeline",
                         auth.WRITE, ref("Event"), status=201, body=NOTE, errors=(400, 404, 413, 415),
@@ -169,3 +191,13 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
             _db(), alertmanager, call.path["id"], seconds, call.principal.actor, ActionSource.API
         )
         return event_json(result.events[0])
+
+    @api.route(Endpoint("POST", "/api/v1/incidents/{id}/checklist/{index}", "checkChecklistStep",
+                        "Check or uncheck step `index` (from 1) of the incident's checklist; who and when go on the "
+                        "timeline", auth.WRITE, ref("ChecklistItem"), body=CHECK, errors=(400, 404, 413, 415),
+                        example=ex.CHECKLIST_ITEM, request_example={"done": True}), anonymous_read)
+    async def check_step(call: Call) -> dict[str, Any]:
+        item, _ = await templates_service.check(
+            _db(), call.path["id"], call.path["index"], call.body["done"], call.principal.actor, ActionSource.API
+        )
+        return checklist_json(item)

@@ -12,6 +12,7 @@ TAGS = {
     "incidents": "Incidents: list, read, open by hand, acknowledge, resolve, annotate, silence",
     "alerts": "The alerts Alertmanager sent, each with its incident",
     "stats": "Counts, time to acknowledge and time to resolve",
+    "reports": "SLA attainment per route, severity or team, as JSON or CSV",
     "oncall": "Who is on call, and each schedule's shifts as a calendar feed",
     "webhook": "Where Alertmanager sends its alerts",
 }
@@ -21,9 +22,11 @@ ERROR_TEXT = {
     403: "The token's role is too low",
     404: "No such object",
     409: "The action makes no sense in the incident's current state",
+    412: "If-Match names a version that is no longer current: someone saved since; reload",
     413: "Body too large",
     415: "Body is not application/json",
     422: "Invalid parameter or body; details name the field",
+    428: "If-Match is missing: send the ETag of the version you edited",
     503: "Database unavailable; retry later",
 }
 
@@ -62,7 +65,10 @@ def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
         "responses": {
             str(endpoint.status): {
                 "description": "OK" if endpoint.status == 200 else "Created",
-                "content": {"application/json": _media(endpoint.response, endpoint.example)},
+                "content": {
+                    "application/json": _media(endpoint.response, endpoint.example),
+                    **{media: _media({"type": "string"}, example) for media, example in endpoint.other_media.items()},
+                },
             },
             **{str(s): _error(s) for s in sorted(statuses)},
         },

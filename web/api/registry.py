@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 
 from store.errors import ApiError
 from store.tokens import Principal
@@ -34,6 +34,7 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     example: Any = None  # a typical answer, shown in the OpenAPI document
     request_example: dict[str, Any] | None = None  # a typical body, for endpoints that take one
+    other_media: dict[str, str] = field(default_factory=dict)  # other answers than JSON: media type -> example
 
     def quart_rule(self) -> str:
         """The path with `{name}` turned into Quart's `<int:name>`."""
@@ -81,7 +82,7 @@ class Registry:
         """Register `handler` for `endpoint`: authorize, validate, call, answer with endpoint.status."""
 
         def register(handler: Handler) -> Handler:
-            async def view(**path: int) -> tuple[Any, int]:
+            async def view(**path: int) -> Any:
                 principal = await auth.authorize(endpoint.access, anonymous_read)
                 for name, value in path.items():
                     if not 1 <= value <= BIGINT_MAX:
@@ -93,6 +94,8 @@ class Registry:
                         raise ApiError(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
                     body = endpoint.body.parse(await _read_body())
                 result = await handler(Call(principal, query, body, dict(path)))  # StoreError: the app maps it
+                if isinstance(result, Response):
+                    return result  # the handler chose its status and headers (CSV, ETag)
                 return result, endpoint.status
 
             view.__name__ = endpoint.operation_id

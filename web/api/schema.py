@@ -33,7 +33,10 @@ def parse_since(text: str, now: datetime) -> datetime:
     """A duration back from now ('7d', '24h', '90m', '30s') or an RFC 3339 time."""
     match = DURATION.match(text.strip())
     if match:
-        return now - timedelta(seconds=int(match.group(1)) * UNIT[match.group(2)])
+        try:
+            return now - timedelta(seconds=int(match.group(1)) * UNIT[match.group(2)])
+        except OverflowError:  # 999999d reaches before year 1
+            raise FieldError(f"{text!r} reaches too far back; expected a duration such as 7d") from None
     try:
         return parse_time(text)
     except FieldError:
@@ -54,7 +57,7 @@ class Field:
     """One query parameter, path parameter or body property."""
 
     name: str
-    type: str  # "string" | "integer"
+    type: str  # "string" | "integer" | "boolean"
     description: str = ""
     required: bool = False
     enum: tuple[str, ...] | None = None
@@ -93,6 +96,10 @@ class Field:
             return None
         if self.type == "integer":
             return self._integer(raw, from_text)
+        if self.type == "boolean":
+            if not isinstance(raw, bool):
+                raise FieldError(f"expected true or false, got {str(raw)[:40]!r}")
+            return raw
         if not isinstance(raw, str):
             raise FieldError(f"expected a string, got {type(raw).__name__}")
         _check_text(raw)

@@ -7,6 +7,8 @@ from typing import Any
 
 from store.domain.incident import SEVERITIES, Status
 from store.domain.links import incident_url
+from store.domain.sla import KINDS, SlaStatus
+from store.domain.templates import ChecklistItem
 from store.models import Alert, Event, Incident
 
 
@@ -17,8 +19,16 @@ def rfc3339(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def incident_json(incident: Incident, public_url: str) -> dict[str, Any]:
-    """An incident as CONTRACT section 3 shows it."""
+def sla_json(sla: SlaStatus | None) -> dict[str, Any]:
+    """Due times of the incident's SLA targets (null: no target) and the kinds breached."""
+    if sla is None:
+        return {"ack_due_at": None, "resolve_due_at": None, "breached": []}
+    return {"ack_due_at": rfc3339(sla.ack_due_at), "resolve_due_at": rfc3339(sla.resolve_due_at),
+            "breached": list(sla.breached)}
+
+
+def incident_json(incident: Incident, public_url: str, sla: SlaStatus | None = None) -> dict[str, Any]:
+    """An incident as CONTRACT section 3 shows it, with where it stands against its SLA."""
     return {
         "id": incident.id,
         "title": incident.title,
@@ -42,7 +52,14 @@ def incident_json(incident: Incident, public_url: str) -> dict[str, Any]:
         "resolved_at": rfc3339(incident.resolved_at),
         "resolved_by": incident.resolved_by,
         "url": incident_url(public_url, incident.id),
+        "sla": sla_json(sla),
     }
+
+
+def checklist_json(item: ChecklistItem) -> dict[str, Any]:
+    """One checklist step: its number (from 1), text, and who checked it when."""
+    return {"index": item.index, "text": item.text, "done": item.done, "done_by": item.done_by,
+            "done_at": rfc3339(item.done_at)}
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
@@ -112,6 +129,13 @@ INCIDENT = _object(
         "resolved_at": NULLABLE_TIME,
         "resolved_by": NULLABLE_STRING,
         "url": {"type": "string"},
+        "sla": _object(
+            {
+                "ack_due_at": NULLABLE_TIME,
+                "resolve_due_at": NULLABLE_TIME,
+                "breached": {"type": "array", "items": {"type": "string", "enum": list(KINDS)}},
+            }
+        ),
     }
 )
 ALERT = _object(
@@ -141,6 +165,15 @@ EVENT = _object(
         "message": {"type": "string"},
         "data": {"type": "object"},
         "created_at": TIME,
+    }
+)
+CHECKLIST_ITEM = _object(
+    {
+        "index": {"type": "integer", "minimum": 1},
+        "text": {"type": "string"},
+        "done": {"type": "boolean"},
+        "done_by": NULLABLE_STRING,
+        "done_at": NULLABLE_TIME,
     }
 )
 ERROR = _object(
@@ -176,12 +209,56 @@ STATS = _object(
         },
     }
 )
+PERCENTILES = _object({k: {"type": ["number", "null"]} for k in ("p50", "p90")})
+NULLABLE_PERCENT = {"type": ["number", "null"], "minimum": 0, "maximum": 100}
+COUNT = {"type": "integer", "minimum": 0}
+REPORT_FIGURES = {
+    "incidents": COUNT,
+    "ack_met": COUNT,
+    "ack_breached": COUNT,
+    "ack_attainment_percent": NULLABLE_PERCENT,
+    "resolve_met": COUNT,
+    "resolve_breached": COUNT,
+    "resolve_attainment_percent": NULLABLE_PERCENT,
+    "breaches": COUNT,
+    "mtta_seconds": PERCENTILES,
+    "mttr_seconds": PERCENTILES,
+}
+SLA_REPORT = _object(
+    {
+        "since": TIME,
+        "until": TIME,
+        "group_by": {"type": "string", "enum": ["route", "severity", "team"]},
+        "groups": {"type": "array", "items": _object({"group": NULLABLE_STRING, **REPORT_FIGURES})},
+        "total": _object(REPORT_FIGURES),
+        "weekly": {"type": "array", "items": _object({"week": {"type": "string", "format": "date"},
+                                                       **REPORT_FIGURES})},
+    }
+)
+POSTMORTEM = _object(
+    {
+        "incident_id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["draft", "published"]},
+        "markdown": {"type": "string"},
+        "version": {"type": "integer", "minimum": 0, "description": "0: the filled-in draft, not saved yet"},
+        "saved": {"type": "boolean"},
+        "updated_by": NULLABLE_STRING,
+        "updated_at": NULLABLE_TIME,
+        "published_at": NULLABLE_TIME,
+        "action_items": {"type": "array", "items": _object(
+            {"text": {"type": "string"}, "owner": NULLABLE_STRING, "done": {"type": "boolean"}})},
+        "url": {"type": "string"},
+    }
+)
 COMPONENTS: dict[str, dict[str, Any]] = {
     "Incident": INCIDENT,
     "Alert": ALERT,
     "Event": EVENT,
     "Error": ERROR,
+    "ChecklistItem": CHECKLIST_ITEM,
     "Stats": STATS,
+    "SlaReport": SLA_REPORT,
+    "Postmortem": POSTMORTEM,
     "IncidentDetail": {
         "allOf": [
             {"$ref": "#/components/schemas/Incident"},
@@ -194,6 +271,9 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                         "description": "delivery status per channel: {channel: {state, targets: [...]}}",
                         "additionalProperties": {"type": "object"},
                     },
+                    "template": {**NULLABLE_STRING, "description": "the response template it was opened from"},
+                    "runbooks": {"type": "array", "items": {"type": "string"}},
+                    "checklist": {"type": "array", "items": {"$ref": "#/components/schemas/ChecklistItem"}},
                 }
             ),
         ]

@@ -5,21 +5,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from store import deliveries
 from store.db import Database
+from store.domain.config_schema import Config
 from store.domain.incident import SEVERITIES, Status, incident_number
-from store.domain.links import source_links
+from store.domain.links import safe_url, source_links
+from store.domain.sla import KINDS, SlaTarget, breached, describe, due_at
+from store.domain.templates import ChecklistItem
 from store.errors import ApiError, NotFound
 from store.models import Alert, Event, Incident
+from store.sla import clock_of
 from store.sql import alerts as alerts_sql
 from store.sql import events as events_sql
 from store.sql import incidents as incidents_sql
 from store.sql import listing
+from store.sql import postmortems as postmortems_sql
 from store.sql import stats as stats_sql
+from store.sql import templates as templates_sql
 from web.api import cursor
 
 PAGE_SIZE = 50
@@ -183,6 +189,7 @@ class ListView:
     open_by_status: dict[str, int]
     open_by_severity: dict[str, int]
     window: Window
+    sla: dict[int, SlaLine] = field(default_factory=dict)  # open incidents: the target that needs action first
 
     @property
     def open_total(self) -> int:
@@ -190,8 +197,19 @@ class ListView:
         return sum(self.open_by_status.values())
 
 
-async def load_list(db: Database, query: ListQuery, cache: WindowCache, now: datetime) -> ListView:
-    """One page of the list, the open counters and the period's statistics."""
+def first_due(incident: Incident, config: Config, now: datetime) -> SlaLine | None:
+    """Of an open incident's targets not yet met, the one due first (breached ones included)."""
+    if incident.status is Status.RESOLVED:
+        return None
+    lines = [line for line in sla_lines(incident, config.sla_target(incident.route_id, incident.severity), now)
+             if line.state != "met" and clock_of(incident).answered_at(line.kind) is None]
+    return min(lines, key=lambda line: line.due_at, default=None)
+
+
+async def load_list(
+    db: Database, query: ListQuery, cache: WindowCache, now: datetime, config: Config | None = None
+) -> ListView:
+    """One page of the list, the open counters, the period's statistics and the SLA of open incidents."""
     after = _decode_cursor(query)
     async with db.connection() as conn:
         page = await listing.list_incidents(conn, query.filters(), query.sort, PAGE_SIZE, after)
@@ -202,8 +220,39 @@ async def load_list(db: Database, query: ListQuery, cache: WindowCache, now: dat
     for status, severity, n in counts:
         by_status[status] = by_status.get(status, 0) + n
         by_severity[severity] = by_severity.get(severity, 0) + n
+    config = config or Config()
+    due = {i.id: line for i in page.items if (line := first_due(i, config, now)) is not None}
     return ListView(query, page.items, cursor.encode(f"incidents{query.sort}", page.next_key), by_status,
-                    by_severity, window)
+                    by_severity, window, due)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaLine:
+    """One SLA target of an incident as the page shows it: due time and where it stands now."""
+
+    kind: str  # "ack" or "resolve"
+    target: str  # "5m"
+    due_at: datetime
+    state: str  # "met", "breached" or "running"
+    seconds: float  # running: time left; breached: how long overdue (or how late it was met); met: 0
+
+
+def sla_lines(incident: Incident, target: SlaTarget, now: datetime) -> list[SlaLine]:
+    """The incident's targets: met, breached (and by how much), or running (and the time left)."""
+    clock = clock_of(incident)
+    lines = []
+    for kind in KINDS:
+        due, limit = due_at(clock, target, kind), target.of(kind)
+        if due is None or limit is None:
+            continue
+        answered = clock.answered_at(kind)
+        if breached(clock, target, kind, now):
+            lines.append(SlaLine(kind, describe(limit), due, "breached", ((answered or now) - due).total_seconds()))
+        elif answered is not None:
+            lines.append(SlaLine(kind, describe(limit), due, "met", 0.0))
+        else:
+            lines.append(SlaLine(kind, describe(limit), due, "running", (due - now).total_seconds()))
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +264,11 @@ class IncidentView:
     events: list[Event]
     deliveries: dict[str, Any]
     links: list[tuple[str, str]]
+    sla: list[SlaLine] = field(default_factory=list)
+    template: str | None = None
+    runbooks: list[str] = field(default_factory=list)
+    checklist: list[ChecklistItem] = field(default_factory=list)
+    postmortem: str | None = None  # "draft", "published", or None: none saved
 
     @property
     def alerts_hidden(self) -> int:
@@ -236,11 +290,25 @@ def parse_incident_id(text: str) -> int:
     return number
 
 
-async def load_incident(db: Database, incident_id: int, alertmanager_url: str | None) -> IncidentView:
-    """The incident, its alerts, its timeline and its delivery status per channel; 404 when unknown."""
+async def load_incident(
+    db: Database, incident_id: int, alertmanager_url: str | None, config: Config | None = None,
+    now: datetime | None = None,
+) -> IncidentView:
+    """The incident, its alerts, timeline, delivery status per channel, SLA, checklist; 404 when unknown."""
     async with db.connection() as conn:
         incident = await incidents_sql.get(conn, incident_id)
         alerts = await alerts_sql.list_for_incident(conn, incident_id, ALERTS_SHOWN)
         events = await events_sql.latest_for_incident(conn, incident_id, EVENTS_SHOWN)
         delivery = (await deliveries.status_of(conn, [incident_id]))[incident_id]
-    return IncidentView(incident, alerts, events, delivery, incident_links(incident, alertmanager_url))
+        template = await templates_sql.template_of(conn, incident_id)
+        checklist = await templates_sql.checklist(conn, incident_id)
+        review = await postmortems_sql.get(conn, incident_id)
+    target = (config or Config()).sla_target(incident.route_id, incident.severity)
+    return IncidentView(
+        incident, alerts, events, delivery, incident_links(incident, alertmanager_url),
+        sla=sla_lines(incident, target, now or datetime.now(UTC)),
+        template=template[0] if template else None,
+        runbooks=[url for url in (safe_url(u) for u in (template[1] if template else [])) if url],
+        checklist=checklist,
+        postmortem=review.status if review else None,
+    )

@@ -11,7 +11,7 @@ from store.domain.incident import SEVERITIES
 from store.errors import ApiError
 from store.runtime import Runtime
 from store.sql.listing import INCIDENT_SORTS
-from web.dashboard import data, live, session
+from web.dashboard import data, live, reviews, session
 from web.dashboard.settings import DashboardSettings
 
 SORT_NAMES = {
@@ -43,12 +43,14 @@ def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
         body = await render_template(template, viewer=viewer, anonymous_read=settings.anonymous_read, **context)
         return Response(body, status, content_type="text/html; charset=utf-8")
 
+    reviews.register(bp, settings, page)
+
     @bp.get("/")
     async def incident_list() -> Response:
         viewer = await session.current_viewer(settings)
         query = data.parse_list_query(request.args)
         runtime = _runtime()
-        view = await data.load_list(runtime.db, query, cache, runtime.clock())
+        view = await data.load_list(runtime.db, query, cache, runtime.clock(), runtime.config)
         return await page(
             "dashboard/list.html", viewer, view=view, query=query, page_url=page_url, statuses=data.STATUSES,
             severities=SEVERITIES, sorts=SORTS, periods=PERIOD_NAMES, stream_url="/dashboard/events",
@@ -58,7 +60,9 @@ def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
     async def incident_page(incident_id: str) -> Response:
         viewer = await session.current_viewer(settings)
         number = data.parse_incident_id(incident_id)
-        view = await data.load_incident(_runtime().db, number, settings.alertmanager_url)
+        runtime = _runtime()
+        view = await data.load_incident(runtime.db, number, settings.alertmanager_url, runtime.config,
+                                        runtime.clock())
         return await page("dashboard/incident.html", viewer, view=view, incident=view.incident,
                           stream_url=f"/dashboard/events?incident={number}")
 

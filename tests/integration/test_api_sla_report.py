@@ -1,0 +1,123 @@
+"""GET /api/v1/reports/sla against a hand-built set of incidents whose figures are worked out in the comments."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from store.db import Database
+from store.domain.config_schema import parse_config
+from tests.support.api import bearer, running_app, seed_incident
+
+M = timedelta(minutes=1)
+CONFIG = {
+    "routes": [{"id": "db", "match": ['team="db"'], "sla": {"ack": "5m", "resolve": "1h"}}],
+    "sla": {"critical": {"ack": "10m", "resolve": "4h"}},
+}
+
+
+async def seed(db: Database, now: datetime) -> None:
+    """Seven incidents: six in the last 30 days, one older. Times count from each one's trigger."""
+    base = now - timedelta(days=2)
+
+    async def add(route: str, severity: str, *, ack: timedelta | None = None, resolve: timedelta | None = None,
+                  at: datetime = base, team: str | None = None) -> None:
+        status = "resolved" if resolve is not None else "acknowledged" if ack is not None else "triggered"
+        await seed_incident(db, route_id=route, severity=severity, status=status, created_at=at, triggered_at=at,
+                            acknowledged_at=at + ack if ack is not None else None,
+                            resolved_at=at + resolve if resolve is not None else None,
+                            labels={"team": team} if team else {}, title=f"{route}-{severity}-{at}")
+
+    await add("db", "critical", ack=3 * M, resolve=50 * M, team="db")          # db: ack met, resolve met
+    await add("db", "warning", ack=7 * M, resolve=120 * M, team="db")          # db: both breached
+    await add("default", "critical", ack=8 * M, resolve=180 * M, team="=cmd")  # severity target: both met
+    await add("default", "critical", at=now - 20 * M)                         # open: ack breached, resolve pending
+    await add("default", "warning", resolve=30 * M)                           # no target: not measured
+    await add("default", "critical", resolve=12 * M)                          # resolved unacked at 12m: ack breached
+    await add("default", "critical", ack=60 * M, at=now - timedelta(days=40))  # outside the window
+
+
+@pytest.fixture
+async def client(database_url: str, db: Database) -> AsyncIterator[Any]:
+    await seed(db, datetime.now(UTC))
+    async with running_app(database_url, parse_config(CONFIG)) as (_, test_client):
+        yield test_client
+
+
+async def test_the_figures_per_route_are_the_hand_worked_ones(client: Any, db: Database) -> None:
+    headers = await bearer(db, "viewer")
+    response = await client.get("/api/v1/reports/sla?since=30d&group_by=route", headers=headers)
+    assert response.status_code == 200
+    body = await response.get_json()
+    groups = {g["group"]: g for g in body["groups"]}
+    assert [g["group"] for g in body["groups"]] == ["db", "default"]
+    assert groups["db"] == {
+        "group": "db", "incidents": 2, "ack_met": 1, "ack_breached": 1, "ack_attainment_percent": 50.0,
+        "resolve_met": 1, "resolve_breached": 1, "resolve_attainment_percent": 50.0, "breaches": 2,
+        "mtta_seconds": {"p50": 300.0, "p90": 396.0},    # 3m and 7m
+        "mttr_seconds": {"p50": 5100.0, "p90": 6780.0},  # 50m and 120m
+    }
+    assert groups["default"] == {
+        "group": "default", "incidents": 4, "ack_met": 1, "ack_breached": 2, "ack_attainment_percent": 33.33,
+        "resolve_met": 2, "resolve_breached": 0, "resolve_attainment_percent": 100.0, "breaches": 2,
+        "mtta_seconds": {"p50": 480.0, "p90": 480.0},
+        "mttr_seconds": {"p50": 1800.0, "p90": 9000.0},  # 12m, 30m, 180m
+    }
+    total = body["total"]
+    assert (total["incidents"], total["ack_attainment_percent"], total["resolve_attainment_percent"],
+            total["breaches"]) == (6, 40.0, 75.0, 4)
+    assert sum(w["incidents"] for w in body["weekly"]) == 6
+    assert all(datetime.fromisoformat(w["week"]).weekday() == 0 for w in body["weekly"])  # weeks start on Monday
+
+
+async def test_by_severity_and_by_team(client: Any, db: Database) -> None:
+    headers = await bearer(db, "viewer")
+    by_severity = await (await client.get("/api/v1/reports/sla?group_by=severity", headers=headers)).get_json()
+    assert [(g["group"], g["incidents"], g["breaches"]) for g in by_severity["groups"]] == [
+        ("critical", 4, 2), ("warning", 2, 2)]
+    by_team = await (await client.get("/api/v1/reports/sla?group_by=team", headers=headers)).get_json()
+    assert sorted((g["group"] or "", g["incidents"]) for g in by_team["groups"]) == [("", 3), ("=cmd", 1), ("db", 2)]
+
+
+@pytest.mark.parametrize("how", [{"query": "&format=csv"}, {"accept": "text/csv"}])
+async def test_csv_by_format_or_accept_with_formulas_defused(client: Any, db: Database, how: dict[str, str]) -> None:
+    headers = {**await bearer(db, "viewer"), "Accept": how.get("accept", "*/*")}
+    response = await client.get(f"/api/v1/reports/sla?group_by=team{how.get('query', '')}", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="sla-team-')
+    rows = list(csv.DictReader(io.StringIO(await response.get_data(as_text=True))))
+    assert {r["group"] for r in rows if r["scope"] == "group"} == {"", "db", "'=cmd"}
+    total = next(r for r in rows if r["scope"] == "total")
+    assert (total["incidents"], total["ack_attainment_percent"], total["breaches"]) == ("6", "40.0", "4")
+    assert any(r["scope"] == "week" for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("group_by=host", "group_by"), ("since=yesterday", "since"), ("since=400d", "since"), ("since=999999d", "since"),
+     ("since=2d&until=3d", "until"), ("until=soon", "until"), ("format=xml", "format"), ("limit=3", "limit")],
+)
+async def test_a_bad_parameter_is_a_422_naming_it(client: Any, db: Database, query: str, field: str) -> None:
+    response = await client.get(f"/api/v1/reports/sla?{query}", headers=await bearer(db, "viewer"))
+    assert response.status_code == 422
+    assert (await response.get_json())["error"]["details"][0]["field"] == field
+
+
+async def test_the_report_needs_a_token(client: Any) -> None:
+    assert (await client.get("/api/v1/reports/sla")).status_code == 401
+
+
+async def test_incident_json_carries_its_sla(client: Any, db: Database) -> None:
+    headers = await bearer(db, "viewer")
+    items = (await (await client.get("/api/v1/incidents?status=triggered", headers=headers)).get_json())["items"]
+    (open_one,) = items
+    created = datetime.fromisoformat(open_one["created_at"].replace("Z", "+00:00"))
+    assert open_one["sla"]["breached"] == ["ack"]
+    assert datetime.fromisoformat(open_one["sla"]["ack_due_at"].replace("Z", "+00:00")) == created + 10 * M
+    assert datetime.fromisoformat(open_one["sla"]["resolve_due_at"].replace("Z", "+00:00")) == created + 240 * M
