@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -30,7 +31,16 @@ def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval:
     options = {"max_instances": 1, "coalesce": True}
     every = min(interval, ESCALATION_SECONDS)
     scheduler.add_job(escalate_job, "interval", seconds=every, args=[runtime], id="escalate", **options)
-    scheduler.add_job(handoff_job, "interval", seconds=interval, args=[runtime], id="handoffs", **options)
+    # A handoff that happened while no replica ran is announced at start, not one interval later.
+    scheduler.add_job(
+        handoff_job,
+        "interval",
+        seconds=interval,
+        args=[runtime],
+        id="handoffs",
+        next_run_time=datetime.now(UTC),
+        **options,
+    )
     scheduler.add_job(sla_job, "interval", seconds=interval, args=[runtime], id="sla", **options)
 
 

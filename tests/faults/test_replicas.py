@@ -94,6 +94,9 @@ def test_three_replicas_and_an_alertmanager_pair_store_and_send_everything_once(
     opens = Counter(r["target"] for r in db.rows("SELECT target FROM deliveries WHERE kind = 'open'"))
     assert opens == {target: GROUPS for target in ("C0OPS", "C0LEADS", "U01CAROL", "-1001", "222222",
                                                  "ops@example.com", "carol@example.com")}
+    announced_once = lambda: db.value("SELECT count(*) FROM handoff_announcements") > 0  # noqa: E731
+    wait_for(announced_once, 10, "the handoff announced", stack.logs)
+    wait_for(db.settled, 30, "the announcement sent", stack.logs)
     [announcement] = db.rows("SELECT message FROM handoff_announcements")
     announced = [m for m in stack.world.slack.messages.values() if m["channel"] == "C0ANNOUNCE"]
     assert [m["text"] for m in announced] == [announcement["message"]]
