@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 import webhook.routes
 from scheduler.runner import add_escalation_jobs
-from store.db import create_database
+from store import throttle as auth_throttle
+from store.db import Database, create_database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
 from store.errors import ApiError
 from store.runtime import Runtime
-from web import api, health, metrics
+from web import api, health, http_policy, metrics
 from web.api import oncall
 from web.api.auth import read_guard
 from web.chat import build_chat
@@ -51,6 +54,16 @@ def _register_errors(app: Quart) -> None:
         return _error_json(ApiError(500, "internal_error", "an unexpected error occurred; see the server log"))
 
 
+async def _start_throttle(settings: Settings, db: Database, scheduler: AsyncIOScheduler,
+                          counter: Callable[[str], None] | None) -> auth_throttle.AuthThrottle:
+    """The authentication throttle, with the blocks already in the database, refreshed every few seconds."""
+    security = settings.security
+    throttle = auth_throttle.AuthThrottle(db, security.throttle, security.trusted_proxies, counter)
+    await throttle.refresh()  # blocks made before a restart hold until their windows end, no longer
+    scheduler.add_job(throttle.refresh, "interval", seconds=auth_throttle.REFRESH_SECONDS, id="auth_throttle")
+    return throttle
+
+
 def create_app(
     settings: Settings, dsn: str, routes: RouteTable | None = None, config: Config | None = None
 ) -> Quart:
@@ -58,7 +71,7 @@ def create_app(
     if config is None:
         config = Config(routes=routes or RouteTable(default=default_route(settings)))
     app = Quart("tocsin")
-    app.config["MAX_CONTENT_LENGTH"] = max(settings.webhook.max_bytes, 1_048_576)
+    http_policy.apply(app, settings)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
     state: dict[str, Any] = {}
     _register_errors(app)
@@ -68,7 +81,7 @@ def create_app(
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
         settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
-    metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
+    app_metrics = metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
     chat = build_chat(app, settings, config, dsn)
     for blueprint in chat.routes:
         app.register_blueprint(blueprint)
@@ -81,11 +94,14 @@ def create_app(
         app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts
         add_escalation_jobs(state["delivery"].scheduler, runtime)
+        counter = app_metrics.count_auth_failure if app_metrics is not None else None
+        app.extensions[auth_throttle.EXTENSION] = await _start_throttle(settings, db, delivery.scheduler, counter)
         await chat.start()
 
     @app.after_serving
     async def close_database() -> None:
         await chat.stop()
+        app.extensions.pop(auth_throttle.EXTENSION, None)
         app.extensions.pop("tocsin_pools", None)
         if "delivery" in state:
             await state.pop("delivery").stop()

@@ -34,6 +34,7 @@ WEBHOOK_ENDPOINT = "webhook.alertmanager_webhook"
 OPEN_STATUSES = ("triggered", "acknowledged")
 RESPONSE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200)
 REFRESH_SECONDS = 10.0
+AUTH_SURFACES = ("api", "dashboard", "webhook", "slack", "telegram")  # shown at 0 before any failure
 
 
 def webhook_outcome(status: int) -> str:
@@ -72,8 +73,16 @@ class Metrics:
         self.pool = Gauge("tocsin_db_pool_connections", "Database connections of this process, by pool and state",
                           ["pool", "state"], registry=r)
         self.pool_max = Gauge("tocsin_db_pool_max_connections", "Largest size of each pool", ["pool"], registry=r)
+        self.auth_failures = Counter("tocsin_auth_failures", "Refused credentials (missing or wrong token, secret or "
+                                     "signature), by surface", ["surface"], registry=r)
+        for surface in AUTH_SURFACES:
+            self.auth_failures.labels(surface)
         self._channels: set[str] = set()
         self._refreshed_at = float("-inf")
+
+    def count_auth_failure(self, surface: str) -> None:
+        """One refused credential on `surface` (store.throttle calls this)."""
+        self.auth_failures.labels(surface).inc()
 
     def observe_action(self, result: lifecycle.ActionResult) -> None:
         """Record time to acknowledge or resolve of a committed lifecycle action."""

@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from store.errors import ApiError
 from store.ingest import IngestResult, ingest_batch
 from store.runtime import UNAVAILABLE, Runtime, unavailable_error
+from store.throttle import auth_guard
 from webhook.alertmanager import PayloadError, parse_webhook
 from webhook.settings import WebhookSettings
 
@@ -71,7 +72,8 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
 
     @bp.post("/api/v1/webhooks/alertmanager")
     async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
-        _check_token(settings)
+        async with auth_guard(current_app.extensions, request, "webhook"):
+            _check_token(settings)
         body = await _read_json(settings)
         try:
             batch = parse_webhook(body)

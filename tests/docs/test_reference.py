@@ -74,7 +74,9 @@ def test_every_declared_setting_is_read_and_nothing_else(tmp_path: Path, monkeyp
         "DELIVERY_LEASE": "30s", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
         "SLACK_APP_TOKEN": "xapp-1", "SLACK_COMMAND": "/oncall-incident", "SLACK_API_URL": "http://slack.test/api/",
         "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 30, "TELEGRAM_WEBHOOK_SECRET": "secret",
-        "TELEGRAM_API_URL": "http://telegram.test",
+        "TELEGRAM_API_URL": "http://telegram.test", "HTTP_HEADER_TIMEOUT": "10s", "HTTP_BODY_TIMEOUT": "20s",
+        "TRUSTED_PROXIES": "10.0.0.0/8", "CORS_ORIGINS": "https://ops.example.com", "AUTH_FAILURE_LIMIT": "5",
+        "AUTH_FAILURE_WINDOW": "5m",
     }
     assert set(full) | {"SLACK_TOKEN"} == set(BY_NAME), "give every declared setting a value here"
     alias = {k: v for k, v in full.items() if k != "SLACK_BOT_TOKEN"} | {"SLACK_TOKEN": "xoxb-2"}
