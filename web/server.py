@@ -21,7 +21,7 @@ def hypercorn_config(http: HttpSettings) -> Config:
     host = f"[{http.host}]" if ":" in http.host else http.host
     config.bind = [f"{host}:{http.port}"]
     config.graceful_timeout = 10
-    config.keep_alive_timeout = 75
+    slow_client_timeouts(config, http)
     config.backlog = 1024
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
@@ -31,12 +31,26 @@ def hypercorn_config(http: HttpSettings) -> Config:
     return config
 
 
+def slow_client_timeouts(config: Config, http: HttpSettings) -> None:
+    """Hypercorn's share of the slow-client limits (all of this server's timeout settings are here).
+
+    The request head: hypercorn's idle timer runs from the connection (or the last answer) until the head
+    is complete, so HTTP_HEADER_TIMEOUT bounds both a head sent byte by byte and an idle keep-alive
+    connection. The body: Quart's BODY_TIMEOUT (web/http_policy.py) bounds it whatever the server; no
+    per-read timeout here, as it would also end the dashboard's event streams, where the client sends nothing.
+    """
+    config.keep_alive_timeout = http.header_timeout
+    config.h11_max_incomplete_size = 16 * 1024  # a head larger than this is refused with 400
+    config.read_timeout = None
+
+
 def metrics_config(http: HttpSettings) -> Config:
     """The plain-HTTP listener of METRICS_PORT (same host as the main server)."""
     config = Config()
     host = f"[{http.host}]" if ":" in http.host else http.host
     config.bind = [f"{host}:{http.metrics_port}"]
     config.graceful_timeout = 2
+    slow_client_timeouts(config, http)
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     return config
