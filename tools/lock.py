@@ -45,7 +45,7 @@ def _compile(output: Path, *sources: str, build: str, upgrade: bool, extra: list
                "--quiet", "-o", str(output.relative_to(ROOT)), *_pip_index(), *extra]
     if upgrade:
         command.append("--upgrade")
-    subprocess.run(command, cwd=ROOT, check=True, input=build, text=True)
+    subprocess.run(command, cwd=ROOT, check=True, input=build, text=True)  # noqa: S603 - runs uv with fixed arguments and the machine's pip index
 
 
 def refresh(upgrade: bool) -> None:

@@ -33,7 +33,7 @@ class SettingsError(ValueError):
 class HttpSettings:
     """Where and how the HTTP server listens."""
 
-    host: str = "0.0.0.0"
+    host: str = "0.0.0.0"  # noqa: S104 - the documented default (HOST); containers need it
     port: int = 8080
     public_url: str = "http://localhost:8080"
     tls_cert_file: Path | None = None
@@ -315,7 +315,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if (cert is None) != (key is None):
         raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE: expected both to be set, or neither")
     http = HttpSettings(
-        host=env.str("HOST", "0.0.0.0") or "0.0.0.0",
+        host=env.str("HOST", "0.0.0.0") or "0.0.0.0",  # noqa: S104 - the documented default (HOST); containers need it
         port=port,
         public_url=env.url("PUBLIC_URL", f"http://localhost:{port}") or "",
         tls_cert_file=cert,

@@ -90,7 +90,7 @@ async def upsert_returning_facts(
         SELECT id, status, labels, annotations, generator_url FROM alerts
         WHERE incident_id = $1 AND id NOT IN (SELECT id FROM up)
         ORDER BY id
-        """,
+        """,  # noqa: S608 - only the module's constant _UPSERT is spliced in; values are $n parameters
         *_upsert_args(incident_id, alerts, now),
     )
     return [AlertFacts(r["status"], r["labels"], r["annotations"], r["generator_url"]) for r in rows]
