@@ -128,15 +128,16 @@ class SlackTransport:
         self.client = make_web_client(settings)
         self.channel = SlackChannel(self.client, settings, names={u.id: u.name for u in users})
         self.bolt = build_bolt_app(settings, actions, users, self.client)
-        self.socket = SocketMode(self.bolt, settings) if settings.socket_mode else None
+        self.socket: SocketMode | None = None  # made in start(): its aiohttp session needs the running loop
 
     def blueprint(self) -> Blueprint | None:
         """POST /slack/events, or None in Socket Mode (the route is then not served)."""
-        return None if self.socket is not None else events_blueprint(self.bolt)
+        return None if self.settings.socket_mode else events_blueprint(self.bolt)
 
     async def start(self) -> None:
         """Connect Socket Mode, if used (in the background)."""
-        if self.socket is not None:
+        if self.settings.socket_mode:
+            self.socket = SocketMode(self.bolt, self.settings)
             await self.socket.start()
 
     async def stop(self) -> None:
