@@ -153,7 +153,7 @@ if leftovers="$(podman run --rm --entrypoint /bin/sh "$TOCSIN_IMAGE" -c '
     "$python" -c "import pip" 2>/dev/null && echo "$python: pip"
     "$python" -c "import ensurepip" 2>/dev/null && echo "$python: ensurepip"
   done
-  true' 2>&1)" && [ -z "$leftovers" ]; then :; else fail "the image still holds install tools: $leftovers"; fi
+  true' 2>/dev/null)" && [ -z "$leftovers" ]; then :; else fail "the image still holds install tools: $leftovers"; fi
 if refusal="$(podman run --rm "$TOCSIN_IMAGE" 2>&1)"; then fail "the image started without DATABASE_URL"; fi
 echo "$refusal" | grep -q "DATABASE_URL" || fail "the refusal does not name DATABASE_URL: $refusal"
 
