@@ -40,6 +40,38 @@ class SendResult:
     error: str | None = None
 
 
+class ServiceError(Exception):
+    """A chat service refused a call or could not be reached; retry_after when it asked to wait (HTTP 429)."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+    def result(self) -> SendResult:
+        """The failed send as the outbox records it (a 429 waits as long as the service asked)."""
+        return SendResult(False, retry_after=self.retry_after, error=str(self)[:500])
+
+
+class RateLimits:
+    """Until when a chat service asked to wait, per route and for all of them ("global"), so that a channel
+    holds its sends back (answering retry_after) instead of calling a service that would refuse them."""
+
+    GLOBAL = "global"
+
+    def __init__(self) -> None:
+        self.until: dict[str, float] = {}
+
+    def wait(self, route: str) -> float:
+        """Seconds still to wait before calling this route (0: go)."""
+        now = time.monotonic()
+        return max(self.until.get(self.GLOBAL, 0.0) - now, self.until.get(route, 0.0) - now, 0.0)
+
+    def hold(self, route: str, seconds: float) -> None:
+        """Wait `seconds` before calling this route (or every route, for GLOBAL) again."""
+        self.until[route] = max(self.until.get(route, 0.0), time.monotonic() + seconds)
+
+
 class Channel(Protocol):
     """A way to reach people. `send` posts (kind "open") or edits/replies to (kind "update") the message.
 

@@ -27,7 +27,7 @@ from store.domain.incident import (
     check_acknowledge,
     check_resolve,
 )
-from store.errors import ApiError
+from store.errors import Conflict, Invalid
 from store.models import Event, Incident, NewEvent
 from store.sql import incidents as incidents_sql
 from store.timeline import EventKind, record
@@ -61,7 +61,7 @@ def remove_listener(listener: Callable[[ActionResult], None]) -> None:
         _listeners.remove(listener)
 
 
-def _announce(result: ActionResult) -> ActionResult:
+def announce(result: ActionResult) -> ActionResult:
     for listener in list(_listeners):
         try:
             listener(result)
@@ -74,8 +74,8 @@ def _stamp(when: datetime | None) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else "an unknown time"
 
 
-def conflict(incident: Incident, action: str) -> ApiError:
-    """The 409 for an action that makes no sense now, naming the state and who put it there, when."""
+def conflict(incident: Incident, action: str) -> Conflict:
+    """The conflict for an action that makes no sense now, naming the state and who put it there, when."""
     if incident.status is Status.RESOLVED:
         state = f"already resolved by {incident.resolved_by or 'unknown'} at {_stamp(incident.resolved_at)}"
     elif incident.status is Status.ACKNOWLEDGED:
@@ -83,14 +83,11 @@ def conflict(incident: Incident, action: str) -> ApiError:
     else:
         state = "triggered"
     message = f"cannot {action} #{incident.id}: #{incident.id} was {state}"
-    return ApiError(409, "invalid_transition", message, [{"field": "status", "message": incident.status.value}])
+    return Conflict(message, [{"field": "status", "message": incident.status.value}])
 
 
 async def _lock(conn: asyncpg.Connection, incident_id: int) -> Incident:
-    try:
-        return await incidents_sql.get(conn, incident_id, for_update=True)
-    except incidents_sql.NotFound:
-        raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+    return await incidents_sql.get(conn, incident_id, for_update=True)  # NotFound.incident when unknown
 
 
 def _now(now: datetime | None) -> datetime:
@@ -106,7 +103,7 @@ async def _transition(
     who: str,
     when: datetime,
 ) -> Incident:
-    """Lock, check the transition (409 naming the current state), set the status and stop escalation."""
+    """Lock, check the transition (Conflict naming the current state), set the status and stop escalation."""
     incident = await _lock(conn, incident_id)
     try:
         check(incident_id, incident.status)
@@ -137,7 +134,7 @@ async def acknowledge(
         events = await record(
             conn, [NewEvent(incident_id, EventKind.ACKNOWLEDGED, actor, source.value, message, {"assignee": taker})]
         )
-    return _announce(ActionResult("acknowledge", incident, events))
+    return announce(ActionResult("acknowledge", incident, events))
 
 
 async def resolve(
@@ -160,7 +157,7 @@ async def resolve(
         if note:
             data["note"] = note
         events = await record(conn, [NewEvent(incident_id, EventKind.RESOLVED, actor, source.value, message, data)])
-    return _announce(ActionResult("resolve", incident, events))
+    return announce(ActionResult("resolve", incident, events))
 
 
 async def add_note(
@@ -168,12 +165,12 @@ async def add_note(
 ) -> ActionResult:
     """Add a note to the incident's timeline (in any state)."""
     if not text.strip():
-        raise ApiError(422, "invalid_payload", "text: expected a non-empty note", [{"field": "text"}])
+        raise Invalid("text", "expected a non-empty note")
     async with db.transaction() as conn:
         incident = await _lock(conn, incident_id)
         await incidents_sql.touch(conn, incident_id, _now(now))
         events = await record(conn, [NewEvent(incident_id, EventKind.NOTE, actor, source.value, text)])
-    return _announce(ActionResult("note", incident, events))
+    return announce(ActionResult("note", incident, events))
 
 
 async def open_manual(
@@ -189,14 +186,11 @@ async def open_manual(
 ) -> ActionResult:
     """Open an incident by hand: its own group, so it never merges with alerts; `channels` it must reach."""
     if not title.strip():
-        raise ApiError(422, "invalid_payload", "title: expected a non-empty title", [{"field": "title"}])
+        raise Invalid("title", "expected a non-empty title")
     if severity not in SEVERITIES:
-        raise ApiError(
-            422, "invalid_payload", f"severity {severity!r}: expected one of {', '.join(SEVERITIES)}",
-            [{"field": "severity"}],
-        )
+        raise Invalid("severity", f"{severity!r}: expected one of {', '.join(SEVERITIES)}")
     async with db.transaction() as conn:
-        incident = await incidents_sql.insert_open(
+        held = await incidents_sql.insert_open(
             conn,
             group_key=f"manual|{uuid.uuid4()}",
             route_id=MANUAL_ROUTE,
@@ -210,9 +204,10 @@ async def open_manual(
             description=description,
             channels=channels or {},
         )
-        if incident is None:  # a fresh uuid cannot collide; this would be a bug
+        if held is None:  # a fresh uuid cannot collide; this would be a bug
             raise RuntimeError("manual incident insert returned nothing")
+        incident = held.incident
         events = await record(
             conn, [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
         )
-    return _announce(ActionResult("open", incident, events))
+    return announce(ActionResult("open", incident, events))

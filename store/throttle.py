@@ -25,8 +25,7 @@ from typing import Any, Protocol
 
 from store.db import Database
 from store.domain.throttle import Network, ThrottlePolicy, client_address, client_key
-from store.errors import ApiError
-from store.runtime import UNAVAILABLE
+from store.errors import UNAVAILABLE, ApiError
 from store.sql import auth_failures as sql
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from store.db import Database
 from store.domain.tokens import Role, actor_of, hash_token, new_token
-from store.errors import ApiError
+from store.errors import Conflict, Invalid, NotFound
 from store.sql import tokens as tokens_sql
 from store.sql.tokens import ApiToken
 
@@ -32,18 +32,19 @@ def _now() -> datetime:
 async def create_token(db: Database, name: str, role: str, user_id: str | None = None) -> tuple[ApiToken, str]:
     """Store a new token's hash and return the token itself (the only time it is seen)."""
     if not NAME.match(name):
-        raise ApiError(422, "invalid_name", f"token name {name!r}: expected 1-64 letters, digits, '.', '_' or '-'")
+        raise Invalid("name", f"{name!r} is no token name: expected 1-64 letters, digits, '.', '_' or '-'",
+                      "invalid_name")
     try:
         parsed_role = Role(role)
     except ValueError:
-        raise ApiError(422, "invalid_role", f"role {role!r}: expected viewer, responder or admin") from None
+        raise Invalid("role", f"{role!r}: expected viewer, responder or admin", "invalid_role") from None
     if user_id is not None and not user_id.strip():
-        raise ApiError(422, "invalid_user", "user: expected a non-empty user id")
+        raise Invalid("user", "expected a non-empty user id", "invalid_user")
     token = new_token()
     async with db.transaction() as conn:
         stored = await tokens_sql.insert(conn, name, parsed_role, user_id, hash_token(token), _now())
     if stored is None:
-        raise ApiError(409, "name_taken", f"a token named {name!r} already exists")
+        raise Conflict(f"a token named {name!r} already exists", [{"field": "name"}], "name_taken")
     return stored, token
 
 
@@ -58,7 +59,7 @@ async def revoke_token(db: Database, name: str) -> ApiToken:
     async with db.transaction() as conn:
         token = await tokens_sql.revoke(conn, name, _now())
     if token is None:
-        raise ApiError(404, "not_found", f"no token is named {name!r}")
+        raise NotFound(f"no token is named {name!r}")
     return token
 
 

@@ -1,18 +1,24 @@
-"""Slack and Telegram for the composition root: built from the settings, their routes, channels, start and stop."""
+"""The chats for the composition root (Slack, Telegram, Discord, Mattermost): built from the settings, their
+routes, channels, start and stop."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import Any
 
 from quart import Blueprint, Quart
 
+from bot.actions import ChatActions
 from bot.delivery import Channel
+from bot.discord.app import DiscordTransport
+from bot.mattermost.app import MattermostTransport
 from bot.slack.app import SlackTransport
 from bot.telegram import webhook as telegram_webhook
 from bot.telegram.app import TelegramBot, create_bot
 from store.domain.config_schema import Config
-from web.chat_actions import ChatActions
+from web.alertmanager import silencer
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,29 +30,30 @@ class ChatTransports:
 
     slack: SlackTransport | None = None
     telegram: TelegramBot | None = None
+    discord: DiscordTransport | None = None
+    mattermost: MattermostTransport | None = None
     routes: list[Blueprint] = field(default_factory=list)
+
+    def _on(self) -> list[Any]:
+        return [t for t in (self.slack, self.telegram, self.discord, self.mattermost) if t is not None]
+
+    def background_work(self) -> list[Awaitable[object]]:
+        """Actions the chats still run after answering their request (Discord's deferred interactions)."""
+        return [task for t in self._on() if hasattr(t, "background_work") for task in t.background_work()]
 
     def channels(self) -> list[Channel]:
         """Their delivery channels, for the delivery worker's registry."""
-        found: list[Channel] = []
-        if self.slack is not None:
-            found.append(self.slack.channel)
-        if self.telegram is not None:
-            found.append(self.telegram.channel)
-        return found
+        return [t.channel for t in self._on()]
 
     async def start(self) -> None:
-        """Connect Socket Mode; start the Telegram application (webhook set, or the single poller)."""
-        if self.slack is not None:
-            await self.slack.start()
-        if self.telegram is not None:
-            await self.telegram.start()
+        """Connect Socket Mode; start the Telegram application (webhook set, or the single poller); register
+        Discord's command."""
+        for transport in self._on():
+            await transport.start()
 
     async def stop(self) -> None:
-        """Disconnect both (a failure of one does not keep the other running)."""
-        for transport in (self.slack, self.telegram):
-            if transport is None:
-                continue
+        """Disconnect every chat (a failure of one does not keep another running)."""
+        for transport in self._on():
             try:
                 await transport.stop()
             except Exception:
@@ -55,7 +62,8 @@ class ChatTransports:
 
 def build_chat(app: Quart, settings: Settings, config: Config, dsn: str) -> ChatTransports:
     """Slack when SLACK_BOT_TOKEN is set, Telegram when TELEGRAM_BOT_TOKEN is; their HTTP routes."""
-    actions = ChatActions(app, settings.alertmanager_url)
+    actions = ChatActions(lambda: app.extensions.get("tocsin"), silencer(settings.alertmanager_url))
+    names = {u.id: u.name for u in config.users}
     chat = ChatTransports()
     if settings.slack is not None:
         chat.slack = SlackTransport(settings.slack, actions, config.users)
@@ -64,9 +72,15 @@ def build_chat(app: Quart, settings: Settings, config: Config, dsn: str) -> Chat
             chat.routes.append(blueprint)
     if settings.telegram is not None:
         users = {u.telegram_id: u.id for u in config.users if u.telegram_id is not None}
-        chat.telegram = create_bot(settings.telegram, actions, users, dsn)
+        chat.telegram = create_bot(settings.telegram, actions, users, dsn, names)
         if settings.telegram.webhook_secret is not None:
             chat.routes.append(
                 telegram_webhook.create_blueprint(chat.telegram.application, settings.telegram.webhook_secret)
             )
+    if settings.discord is not None:
+        chat.discord = DiscordTransport(settings.discord, actions, config.users)
+        chat.routes.append(chat.discord.blueprint())
+    if settings.mattermost is not None:
+        chat.mattermost = MattermostTransport(settings.mattermost, actions, config.users)
+        chat.routes.append(chat.mattermost.blueprint())
     return chat

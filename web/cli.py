@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from store.db import Database, create_database
 from store.embedded import EmbeddedPostgres
-from store.errors import ApiError
+from store.errors import ApiError, StoreError
 from store.migrate import upgrade_sync
 from web.logs import configure_logging
 from web.settings import Settings, SettingsError, load_settings
@@ -152,7 +152,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         else:
             _with_database(settings, lambda db: tokens.revoke_token(db, args.name))
             print(f"token {args.name} revoked", file=sys.stderr)
-    except ApiError as exc:
+    except (ApiError, StoreError) as exc:
         print(f"tocsin: {exc.message}", file=sys.stderr)
         return 1
     return 0

@@ -18,6 +18,8 @@ def default_route(settings: Settings) -> Route:
         slack_channel=channels.slack_channel,
         telegram_chats=channels.telegram_chats,
         email=channels.email_to,
+        discord_channel=channels.discord_channel,
+        mattermost_channel=channels.mattermost_channel,
     )
 
 

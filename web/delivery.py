@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,7 +17,7 @@ from web.settings import Settings
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
-WORKER_CONNS = 3
+WORKER_CONNS = 4  # the worker and its sweep, escalation steps and handoffs (the LISTEN has its own)
 
 
 @dataclass(slots=True)
@@ -35,11 +35,14 @@ class DeliveryService:
         await self.pool.close()
 
 
-def build_registry(settings: Settings, chat_channels: Iterable[Channel] = ()) -> ChannelRegistry:
-    """The channels the settings turn on: email, and the chat bots' channels (Slack, Telegram) when on."""
+def build_registry(
+    settings: Settings, chat_channels: Iterable[Channel] = (), names: Mapping[str, str] | None = None
+) -> ChannelRegistry:
+    """The channels the settings turn on: email, and the chat bots' channels (Slack, Telegram) when on;
+    `names` are the config users' names by id, for mails."""
     registry = ChannelRegistry(chat_channels)
     if settings.email is not None:
-        registry.register(EmailChannel(settings.email))
+        registry.register(EmailChannel(settings.email, names=names))
     return registry
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.discord.settings import DiscordSettings, DiscordSettingsError, read_discord_settings
 from bot.email.settings import TLS_MODES, EmailSettings, check_address
+from bot.mattermost.settings import MattermostSettings, MattermostSettingsError, read_mattermost_settings
 from bot.slack.settings import DEFAULT_API_URL, SlackSettings
 from bot.telegram.settings import TelegramSettings, TelegramSettingsError, read_telegram_settings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
@@ -41,7 +43,7 @@ class HttpSettings:
     anonymous_read: bool = False
     metrics_enabled: bool = True
     metrics_port: int | None = None
-    header_timeout: float = 30.0
+    header_timeout: float = 10.0
     body_timeout: float = 60.0
 
 
@@ -69,6 +71,8 @@ class ChannelDefaults:
     slack_channel: str | None = None
     telegram_chats: tuple[str, ...] = ()
     email_to: tuple[str, ...] = ()
+    discord_channel: str | None = None
+    mattermost_channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,8 @@ class Settings:
     alertmanager_url: str | None = None
     slack: SlackSettings | None = None
     telegram: TelegramSettings | None = None  # None: Telegram off (TELEGRAM_BOT_TOKEN unset)
+    discord: DiscordSettings | None = None  # None: Discord off (DISCORD_BOT_TOKEN unset)
+    mattermost: MattermostSettings | None = None  # None: Mattermost off (MATTERMOST_BOT_TOKEN unset)
     email: EmailSettings | None = None  # None: email off (EMAIL_SMTP_HOST unset)
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
     delivery_lease: float = 120.0  # how long a worker's claim on a message lasts; a dead worker's expires after it
@@ -183,6 +189,13 @@ class _Env:
         return path
 
 
+def _max_wait(env: _Env) -> float:
+    wait = env.duration("WEBHOOK_MAX_WAIT", 5.0)
+    if not 0.5 <= wait <= 300:
+        raise SettingsError(f"WEBHOOK_MAX_WAIT={wait:g}s: expected a duration from 0.5s to 5m (such as 5s)")
+    return wait
+
+
 def parse_duration(text: str, name: str = "duration") -> float:
     """'30s', '15m', '2h', '1d' (or plain seconds) to seconds."""
     match = DURATION.match(text.strip())
@@ -196,6 +209,17 @@ def _telegram_settings(env: _Env, public_url: str, alertmanager_url: str | None)
     try:
         return read_telegram_settings(env.str, public_url, alertmanager_url)
     except TelegramSettingsError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _chat_settings(
+    env: _Env, public_url: str, alertmanager_url: str | None
+) -> tuple[DiscordSettings | None, MattermostSettings | None]:
+    """Discord's and Mattermost's settings through the same reader."""
+    try:
+        return (read_discord_settings(env.str, public_url, alertmanager_url),
+                read_mattermost_settings(env.str, public_url, alertmanager_url))
+    except (DiscordSettingsError, MattermostSettingsError) as exc:
         raise SettingsError(str(exc)) from None
 
 
@@ -323,7 +347,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         anonymous_read=env.bool("ANONYMOUS_READ", False),
         metrics_enabled=env.bool("METRICS_ENABLED", True),
         metrics_port=env.int("METRICS_PORT", None, 1, 65535),
-        header_timeout=_timeout(env, "HTTP_HEADER_TIMEOUT", 30.0),
+        header_timeout=_timeout(env, "HTTP_HEADER_TIMEOUT", 10.0),
         body_timeout=_timeout(env, "HTTP_BODY_TIMEOUT", 60.0),
     )
     log = LogSettings(
@@ -338,7 +362,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=env.path("TOCSIN_DATA_DIR", Path("./tocsin-data")) or Path("./tocsin-data"),
     )
     webhook = WebhookSettings(
-        token=env.str("WEBHOOK_TOKEN"), max_bytes=env.int("WEBHOOK_MAX_BYTES", 5_242_880, 1024, 2**30) or 0
+        token=env.str("WEBHOOK_TOKEN"),
+        max_bytes=env.int("WEBHOOK_MAX_BYTES", 5_242_880, 1024, 2**30) or 0,
+        max_wait=_max_wait(env),
     )
     config_path = env.path("TOCSIN_CONFIG")
     if config_path is None and Path("tocsin.yml").is_file():
@@ -352,6 +378,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_chats=env.checked_list("TELEGRAM_CHAT_ID", check_telegram_chat),
         email_to=env.checked_list("EMAIL_TO", check_email),
     )
+    discord, mattermost = _chat_settings(env, http.public_url, alertmanager_url)
+    channels = replace(channels, discord_channel=discord.channel_id if discord else None,
+                       mattermost_channel=mattermost.channel_id if mattermost else None)
     email = _email_settings(env, http.public_url)
     delivery, lease = _delivery_settings(env)
     return Settings(
@@ -365,6 +394,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alertmanager_url=alertmanager_url,
         slack=read_slack_settings(env, http.public_url, alertmanager_url),
         telegram=_telegram_settings(env, http.public_url, alertmanager_url),
+        discord=discord,
+        mattermost=mattermost,
         email=email,
         delivery=delivery,
         delivery_lease=lease,

@@ -17,7 +17,7 @@ class Setting:
 
 
 GROUPS = ("HTTP", "Security", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email",
-          "Delivery", "Slack", "Telegram")
+          "Delivery", "Slack", "Telegram", "Discord", "Mattermost")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
@@ -29,10 +29,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ANONYMOUS_READ", "`false`", "let the dashboard and the GET API be read without a token", "HTTP"),
     Setting("METRICS_ENABLED", "`true`", "serve Prometheus metrics at `/metrics`", "HTTP"),
     Setting("METRICS_PORT", "unset", "serve `/metrics` on this port instead of the main one", "HTTP"),
-    Setting("HTTP_HEADER_TIMEOUT", "`30s`", "a client must send a request's whole head (line and headers) within "
-            "this; also how long an idle keep-alive connection stays open (a proxy's upstream idle timeout must be "
-            "shorter)", "HTTP"),
-    Setting("HTTP_BODY_TIMEOUT", "`60s`", "a client must send a request's whole body within this (408 after it)",
+    Setting("HTTP_HEADER_TIMEOUT", "`10s`", "a client must send a request's whole head (line and headers) within "
+            "this of its first byte (of opening the connection, for the first request); else the connection is "
+            "closed", "HTTP"),
+    Setting("HTTP_BODY_TIMEOUT", "`60s`", "a client must send a request's whole body within this of its head; "
+            "else the connection is closed",
             "HTTP"),
     Setting("TRUSTED_PROXIES", "unset", "comma-separated addresses or CIDRs of your proxies (`10.0.0.0/8,::1`): "
             "from them, the client's address is read from `X-Forwarded-For`; else the peer's address is used",
@@ -57,12 +58,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEBHOOK_TOKEN", "unset", "bearer token Alertmanager must send; unset = open, with a warning at start",
             "Alertmanager", secret=True),
     Setting("WEBHOOK_MAX_BYTES", "`5242880`", "largest webhook body accepted (413 above it)", "Alertmanager"),
+    Setting("WEBHOOK_MAX_WAIT", "`5s`", "longest a webhook waits to be stored: past it, `503` with `Retry-After` and "
+            "nothing stored, so Alertmanager sends it again later", "Alertmanager"),
     Setting("ALERTMANAGER_URL", "unset", "Alertmanager's base URL, for silences (buttons, `/incident silence`, "
             "the API) and links", "Alertmanager"),
     Setting("SLACK_CHANNEL", "unset", "the default route's Slack channel id (`C0123ABCD`)", "Default route"),
     Setting("TELEGRAM_CHAT_ID", "unset", "the default route's Telegram chats, comma-separated (`-1001234567890`, "
             "or `-1001234567890:42` for a forum topic); also the chats whose members may act", "Default route"),
     Setting("EMAIL_TO", "unset", "the default route's email addresses, comma-separated", "Default route"),
+    Setting("DISCORD_CHANNEL_ID", "unset", "the default route's Discord channel id (a number)", "Default route"),
+    Setting("MATTERMOST_CHANNEL_ID", "unset", "the default route's Mattermost channel id (26 characters)",
+            "Default route"),
     Setting("EMAIL_SMTP_HOST", "unset", "SMTP server; email is on when it is set", "Email"),
     Setting("EMAIL_SMTP_PORT", "`587`", "SMTP port", "Email"),
     Setting("EMAIL_USERNAME", "unset", "SMTP login (with `EMAIL_PASSWORD`, both or neither)", "Email"),
@@ -90,6 +96,20 @@ SETTINGS: tuple[Setting, ...] = (
             "`setWebhook` with `PUBLIC_URL`); else one replica long-polls", "Telegram", secret=True),
     Setting("TELEGRAM_API_URL", "`https://api.telegram.org`", "Bot API base URL (a local Bot API server, tests)",
             "Telegram"),
+    Setting("DISCORD_BOT_TOKEN", "unset", "the bot's token (Developer Portal, Bot); Discord is on when it is set",
+            "Discord", secret=True),
+    Setting("DISCORD_PUBLIC_KEY", "unset", "the application's public key, hex (General Information); checks that "
+            "requests to `/discord/interactions` come from Discord; required with the token", "Discord"),
+    Setting("DISCORD_APPLICATION_ID", "unset", "the application's id (General Information); required with the "
+            "token", "Discord"),
+    Setting("DISCORD_API_URL", "`https://discord.com/api/v10`", "Discord API base URL (proxies, tests)", "Discord"),
+    Setting("MATTERMOST_URL", "unset", "the Mattermost server's URL (`https://chat.example.com`)", "Mattermost"),
+    Setting("MATTERMOST_BOT_TOKEN", "unset", "the bot account's access token; Mattermost is on when it is set",
+            "Mattermost", secret=True),
+    Setting("MATTERMOST_ACTION_SECRET", "unset", "a random secret (at least 16 characters) that the buttons carry "
+            "and `/mattermost/actions` checks; required with the token", "Mattermost", secret=True),
+    Setting("MATTERMOST_COMMAND_TOKEN", "unset", "the `/incident` slash command's token, checked at "
+            "`/mattermost/command`; unset: the command is refused", "Mattermost", secret=True),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -20,14 +20,17 @@ class EmailChannel:
 
     name = "email"
 
-    def __init__(self, settings: EmailSettings, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, settings: EmailSettings, tls_context: ssl.SSLContext | None = None, names: Mapping[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.tls_context = tls_context
+        self.names = dict(names or {})
         self.domain = parseaddr(settings.from_addr)[1].rpartition("@")[2] or "tocsin.invalid"
 
     def build(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> EmailMessage:
         """The mail for this delivery: multipart text and HTML, with threading headers on updates."""
-        rendered = render_email(incident, delivery.event_kind, recent_events, self.settings.public_url)
+        rendered = render_email(incident, delivery.event_kind, recent_events, self.settings.public_url, self.names)
         message = EmailMessage()
         message["Subject"] = rendered.subject
         message["From"] = self.settings.from_addr

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bot import present
 from store.models import Event, Incident
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -24,7 +25,6 @@ HEADLINES = {
     "resolved": "Incident resolved",
 }
 COLOURS = {"TRIGGERED": "#cf222e", "ACKNOWLEDGED": "#9a6700", "RESOLVED": "#1a7f37"}
-LINK_TITLES = (("runbook", "Runbook"), ("source", "Source graph"), ("alertmanager", "Alertmanager"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,31 +61,21 @@ def _one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _safe_url(url: str | None) -> str | None:
-    """Only web links: an annotation could hold javascript: or worse."""
-    if url and re.match(r"^https?://[^\s]+$", url.strip()):
-        return url.strip()
-    return None
-
-
 def subject_for(incident: Incident, event_kind: str) -> str:
     """`[TRIGGERED] #42 HighLatency (critical)`: what the mail announces, the incident, its severity."""
     status = ANNOUNCES.get(event_kind, incident.status.value.upper())
     return f"[{status}] #{incident.id} {_one_line(incident.title, TITLE_MAX)} ({incident.severity})"
 
 
-def links_of(incident: Incident, public_url: str) -> list[tuple[str, str]]:
-    """(title, url) of the dashboard page, runbook, source graph and Alertmanager, when known and web links."""
-    links = [("Dashboard", f"{public_url.rstrip('/')}/incidents/{incident.id}")]
-    for key, title in LINK_TITLES:
-        url = _safe_url(incident.links.get(key))
-        if url:
-            links.append((title, url))
-    return links
-
-
-def render_email(incident: Incident, event_kind: str, recent_events: Sequence[Event], public_url: str) -> RenderedEmail:
+def render_email(
+    incident: Incident,
+    event_kind: str,
+    recent_events: Sequence[Event],
+    public_url: str,
+    names: Mapping[str, str] | None = None,
+) -> RenderedEmail:
     """The mail announcing `event_kind` (opened, acknowledged, resolved...) for the incident as it stands."""
+    shown = present.present(incident, recent_events, public_url=public_url, names=names)
     subject = subject_for(incident, event_kind)
     status = ANNOUNCES.get(event_kind, incident.status.value.upper())
     context = {
@@ -93,10 +83,13 @@ def render_email(incident: Incident, event_kind: str, recent_events: Sequence[Ev
         "subject": subject,
         "headline": HEADLINES.get(event_kind, f"Incident {incident.status.value}"),
         "colour": COLOURS.get(status, "#1f2328"),
-        "dashboard_url": f"{public_url.rstrip('/')}/incidents/{incident.id}",
+        "dashboard_url": shown.url,
+        "shown": shown,
         "labels": sorted(incident.labels.items()),
-        "links": links_of(incident, public_url),
+        "links": [(link.name, link.url) for link in shown.links],
         "events": list(recent_events)[-EVENTS_SHOWN:],
+        "event_line": lambda event: present.event_line(event, names),
+        "person": lambda actor: present.person(actor, names),
     }
     text = ENV.get_template("incident.txt").render(context)
     html = ENV.get_template("incident.html").render(context)

@@ -18,8 +18,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions import ChatActions
 from bot.slack.client import SlackChannel, make_web_client
-from bot.slack.handlers import IncidentActions, Listeners, SlackPeople, register
+from bot.slack.handlers import Listeners, SlackPeople, register
 from bot.slack.settings import SlackSettings
 from store.domain.users import User
 from store.throttle import auth_check, auth_failed
@@ -31,7 +32,7 @@ EVENTS_PATH = "/slack/events"
 
 def build_bolt_app(
     settings: SlackSettings,
-    actions: IncidentActions,
+    actions: ChatActions,
     users: Iterable[User] = (),
     client: AsyncWebClient | None = None,
 ) -> AsyncApp:
@@ -122,7 +123,7 @@ class SocketMode:
 class SlackTransport:
     """Everything Slack for the composition root: Web API client, delivery channel, bolt app, how events arrive."""
 
-    def __init__(self, settings: SlackSettings, actions: IncidentActions, users: Iterable[User] = ()) -> None:
+    def __init__(self, settings: SlackSettings, actions: ChatActions, users: Iterable[User] = ()) -> None:
         users = list(users)
         self.settings = settings
         self.client = make_web_client(settings)

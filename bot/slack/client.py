@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import present
 from bot.delivery import SendResult
 from bot.slack import render
 from bot.slack.settings import SlackSettings
@@ -83,24 +83,6 @@ def failure(method: str, exc: BaseException) -> SendResult:
     raise exc
 
 
-def silenced_until(events: Sequence[Event]) -> datetime | None:
-    """The end of the latest silence on the timeline (data 'ends_at' or 'until', ISO 8601), if any."""
-    for event in sorted(events, key=lambda e: (e.created_at, e.id), reverse=True):
-        if event.kind != "silenced":
-            continue
-        raw = event.data.get("ends_at") or event.data.get("until")
-        try:
-            return datetime.fromisoformat(str(raw)) if raw else None
-        except ValueError:
-            return None
-    return None
-
-
-def latest_event(events: Sequence[Event]) -> Event | None:
-    """The newest timeline entry."""
-    return max(events, key=lambda e: (e.created_at, e.id), default=None)
-
-
 class SlackChannel:
     """The delivery channel for Slack: open posts the message, update edits it and adds a thread line."""
 
@@ -113,7 +95,8 @@ class SlackChannel:
 
     def _blocks(self, incident: Incident, events: Sequence[Event]) -> list[dict[str, Any]]:
         return render.incident_blocks(
-            incident, self.settings.public_url, self.settings.silence_enabled, silenced_until(events), self.names
+            incident, self.settings.public_url, self.settings.silence_enabled, present.silenced_until(events),
+            self.names,
         )
 
     async def send(self, delivery: DeliveryLike, incident: Incident, recent_events: Sequence[Event]) -> SendResult:
@@ -129,7 +112,7 @@ class SlackChannel:
         if delivery.kind == "update":
             if not delivery.external_ref:
                 return SendResult(False, error="update without the reference of the first Slack message")
-            event = latest_event(recent_events)
+            event = present.latest_event(recent_events)
             line = render.thread_line(event, self.names) if event else None
             return await update_message(self.client, delivery.external_ref, incident, blocks, line)
         return SendResult(False, error=f"unknown delivery kind {delivery.kind!r} (expected open or update)")

@@ -1,4 +1,4 @@
-"""Button clicks and the slash command: ack() at once, then call the injected incident actions.
+"""Button clicks and the slash command: ack() at once, then call the chat core (bot/actions.py).
 
 Slack wants an answer within 3 seconds, so every listener calls ack() before anything that may wait on
 the database; bolt (process_before_response=False) answers the HTTP request as soon as ack() is called
@@ -8,124 +8,22 @@ and the rest of the listener runs after. Failures reach the person as an ephemer
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions import ChatActions
+from bot.commands import CommandError, parse_command, run
 from bot.slack import render
 from bot.slack.settings import SlackSettings
-from store.domain.incident import ActionSource, InvalidTransition
+from store.domain.incident import ActionSource
 from store.domain.users import User
-from store.errors import ApiError
-from store.models import Incident
-from store.runtime import UNAVAILABLE
-from store.sql.incidents import NotFound
 
 log = logging.getLogger(__name__)
 
 SOURCE = ActionSource.SLACK
-DEFAULT_SILENCE = 3600.0
-DURATION = re.compile(r"^(\d+)(m|h|d)$")
-DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
-MAX_SILENCE = 30 * 86400
-
-
-class IncidentActions(Protocol):
-    """What Slack may do to incidents (the composition root binds it to the store's lifecycle services)."""
-
-    async def acknowledge(self, incident_id: int, actor: str, source: ActionSource) -> Incident: ...
-
-    async def resolve(
-        self, incident_id: int, actor: str, source: ActionSource, note: str | None = None
-    ) -> Incident: ...
-
-    async def silence(self, incident_id: int, duration_seconds: float, actor: str, source: ActionSource) -> Any: ...
-
-    async def list_open(self) -> Sequence[Incident]: ...
-
-    async def open_manual(self, title: str, actor: str, source: ActionSource) -> Incident: ...
-
-    async def oncall_text(self) -> str: ...
-
-
-class CommandError(ValueError):
-    """A slash command that cannot be carried out as typed; the message says how to type it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A parsed slash command."""
-
-    name: str
-    incident_id: int | None = None
-    text: str = ""
-    duration: float | None = None
-
-
-ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall", "who": "oncall"}
-
-
-def _incident_id(word: str, usage: str) -> int:
-    digits = word.removeprefix("#")
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:  # "¹".isdigit() is true
-        raise CommandError(f"`{word}` is not an incident number. Usage: `{usage}`")
-    return int(digits)
-
-
-def parse_duration(text: str) -> float:
-    """'30m', '2h', '1d' to seconds (1 minute to 30 days); CommandError otherwise."""
-    match = DURATION.match(text.strip().lower())
-    seconds = int(match.group(1)) * DURATION_UNITS[match.group(2)] if match else 0
-    if not 60 <= seconds <= MAX_SILENCE:
-        raise CommandError(f"`{text}` is not a duration from 1m to 30d, such as 30m, 2h or 1d")
-    return float(seconds)
-
-
-def parse_command(text: str, command: str = "/incident") -> Command:
-    """The subcommand and its arguments; an empty or unknown subcommand is `help`."""
-    words = text.strip().split(maxsplit=2)
-    if not words:
-        return Command("help")
-    name = ALIASES.get(words[0].lower(), words[0].lower())
-    rest = words[1:]
-    if name in ("list", "oncall", "help"):
-        return Command(name)
-    if name == "new":
-        title = text.strip().split(maxsplit=1)[1] if len(words) > 1 else ""
-        if not title.strip():
-            raise CommandError(f"A new incident needs a title. Usage: `{command} new TITLE`")
-        return Command("new", text=title.strip()[:300])
-    if name in ("ack", "resolve", "silence"):
-        usage = {"ack": "ack ID", "resolve": "resolve ID [note]", "silence": "silence ID [duration]"}[name]
-        if not rest:
-            raise CommandError(f"Which incident? Usage: `{command} {usage}`")
-        incident_id = _incident_id(rest[0], f"{command} {usage}")
-        extra = rest[1].strip() if len(rest) > 1 else ""
-        if name == "silence":
-            return Command(name, incident_id, duration=parse_duration(extra) if extra else DEFAULT_SILENCE)
-        if name == "ack" and extra:
-            raise CommandError(f"`ack` takes only an incident number. Usage: `{command} ack ID`")
-        return Command(name, incident_id, text=extra)
-    return Command("help")
-
-
-def explain(exc: BaseException, what: str) -> str:
-    """What the person is told when an action failed."""
-    if isinstance(exc, InvalidTransition | NotFound | CommandError):
-        message = str(exc)
-        return f":warning: {message[:1].upper()}{message[1:]}"
-    if isinstance(exc, ApiError) and exc.status < 500:  # a conflict or a missing incident: say it as it is
-        return f":warning: {exc.message[:1].upper()}{exc.message[1:]}"
-    if isinstance(exc, ApiError):
-        return f":warning: Could not {what}: {exc.message}"
-    if isinstance(exc, UNAVAILABLE):
-        return f":warning: Could not {what}: Tocsin's database is unavailable right now. Try again in a minute."
-    log.error("Slack action %r failed", what, exc_info=exc)
-    return f":warning: Could not {what}: an unexpected error occurred (details are in Tocsin's log)."
 
 
 class SlackPeople:
@@ -175,9 +73,9 @@ def _channel(body: dict[str, Any]) -> str:
 
 
 class Listeners:
-    """The bolt listeners, bound to the actions, the people directory and the settings."""
+    """The bolt listeners, bound to the chat core, the people directory and the settings."""
 
-    def __init__(self, actions: IncidentActions, people: SlackPeople, settings: SlackSettings) -> None:
+    def __init__(self, actions: ChatActions, people: SlackPeople, settings: SlackSettings) -> None:
         self.actions = actions
         self.people = people
         self.settings = settings
@@ -192,37 +90,21 @@ class Listeners:
         except Exception as exc:  # noqa: BLE001 - nothing more can be done for this person
             log.warning("could not send an ephemeral Slack message: %s", exc)
 
-    async def attempt(self, call: Callable[[], Awaitable[Any]], what: str) -> tuple[Any, str | None]:
-        """Run one action; (result, None) or (None, what to tell the person)."""
-        try:
-            return await call(), None
-        except Exception as exc:  # noqa: BLE001 - every failure is explained to the person
-            return None, explain(exc, what)
-
     async def on_button(self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        """ack_incident, resolve_incident and silence_incident clicks."""
+        """ack_incident, resolve_incident and silence_incident clicks; the message itself shows success."""
         await ack()
         action = (body.get("actions") or [{}])[0]
-        value = str(action.get("value", ""))
-        if not (value.isascii() and value.isdigit()) or len(value) > 18:
-            await self.tell(body, respond, client, ":warning: This button names no incident; nothing was done.")
+        if not isinstance(action, dict) or action.get("action_id") not in render.ACTIONS:
+            await self.tell(body, respond, client, ":warning: This button is not understood; nothing was done.")
             return
-        incident_id = int(value)
         user_id, name = _user(body)
         actor = await self.people.actor(user_id, name)
-        action_id = action.get("action_id")
-        if action_id == render.ACK_ACTION:
-            _, error = await self.attempt(lambda: self.actions.acknowledge(incident_id, actor, SOURCE), "acknowledge")
-        elif action_id == render.RESOLVE_ACTION:
-            _, error = await self.attempt(lambda: self.actions.resolve(incident_id, actor, SOURCE), "resolve")
-        else:
-            silence = self.actions.silence
-            _, error = await self.attempt(lambda: silence(incident_id, DEFAULT_SILENCE, actor, SOURCE), "silence")
-        if error:
-            await self.tell(body, respond, client, error)
+        reply = await self.actions.press(render.ACTIONS[action["action_id"]], action.get("value", ""), actor, SOURCE)
+        if not reply.ok:
+            await self.tell(body, respond, client, render.reply_text(reply, self.settings.public_url))
 
     async def on_command(self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        """The slash command: list, ack, resolve, silence, oncall, new, help."""
+        """The slash command: list, ack, resolve, silence, note, oncall, new, help."""
         await ack()
         reply = await self.run_command(body)
         await self.tell(body, respond, client, reply)
@@ -233,38 +115,12 @@ class Listeners:
         try:
             parsed = parse_command(str(body.get("text", "")), command)
         except CommandError as exc:
-            return explain(exc, "parse the command")
-        if parsed.name == "silence" and not self.settings.silence_enabled:
-            return ":warning: Silences need ALERTMANAGER_URL to be set on Tocsin."
+            return f":warning: {render.escape(str(exc))}"
         if parsed.name == "help":
-            return render.help_text(command, self.settings.silence_enabled)
-        if parsed.name == "list":
-            found, error = await self.attempt(self.actions.list_open, "list open incidents")
-            return error or render.incident_list_text(found, public)
-        if parsed.name == "oncall":
-            text, error = await self.attempt(self.actions.oncall_text, "find who is on call")
-            return error or text
+            return render.help_text(command, self.actions.silence_enabled)
         user_id, name = _user(body)
-        actor = await self.people.actor(user_id, name)
-        number = parsed.incident_id or 0
-        if parsed.name == "new":
-            done, error = await self.attempt(lambda: self.actions.open_manual(parsed.text, actor, SOURCE), "open")
-            verb = "Opened"
-        elif parsed.name == "ack":
-            done, error = await self.attempt(lambda: self.actions.acknowledge(number, actor, SOURCE), "acknowledge")
-            verb = "Acknowledged"
-        elif parsed.name == "resolve":
-            note = parsed.text or None
-            done, error = await self.attempt(lambda: self.actions.resolve(number, actor, SOURCE, note), "resolve")
-            verb = "Resolved"
-        else:
-            seconds = parsed.duration or DEFAULT_SILENCE
-            done, error = await self.attempt(lambda: self.actions.silence(number, seconds, actor, SOURCE), "silence")
-            return error or f":no_bell: Silenced #{number} for {int(seconds // 60)} minutes."
-        if error:
-            return error
-        title = render.link(render.incident_url(public, done.id), f"#{done.id} {done.title}")
-        return f"{render.STATUS_EMOJI[done.status]} {verb} {title}"
+        actor = await self.people.actor(user_id, name) if parsed.name not in ("list", "oncall") else ""
+        return render.reply_text(await run(self.actions, parsed, actor, SOURCE), public)
 
 
 def register(app: AsyncApp, listeners: Listeners) -> None:

@@ -6,32 +6,24 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot import present
+from bot.actions import Reply, ReplyStyle
 from store.domain.incident import Status
+from store.domain.links import incident_url
 from store.models import Event, Incident
 
 ACK_ACTION = "ack_incident"
 RESOLVE_ACTION = "resolve_incident"
 SILENCE_ACTION = "silence_incident"
+ACTION_IDS = {present.ACK: ACK_ACTION, present.RESOLVE: RESOLVE_ACTION, present.SILENCE: SILENCE_ACTION}
+ACTIONS = {action_id: action for action, action_id in ACTION_IDS.items()}
 
-STATUS_EMOJI = {
-    Status.TRIGGERED: ":rotating_light:",
-    Status.ACKNOWLEDGED: ":eyes:",
-    Status.RESOLVED: ":white_check_mark:",
-}
+STATUS_EMOJI = present.STATUS_SHORTCODES
 SEVERITY_EMOJI = {
     "critical": ":red_circle:",
     "error": ":large_orange_circle:",
     "warning": ":large_yellow_circle:",
     "info": ":large_blue_circle:",
-}
-SOURCE_NAMES = {
-    "slack": "Slack",
-    "telegram": "Telegram",
-    "email": "email",
-    "api": "the API",
-    "web": "the dashboard",
-    "alertmanager": "Alertmanager",
-    "scheduler": "the scheduler",
 }
 EVENT_EMOJI = {
     "opened": ":rotating_light:",
@@ -74,19 +66,9 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def incident_url(public_url: str, incident_id: int) -> str:
-    """The dashboard page of an incident."""
-    return f"{public_url.rstrip('/')}/incidents/{incident_id}"
-
-
 def status_text(incident: Incident, names: Mapping[str, str] | None = None) -> str:
     """Status with emoji and who, e.g. ':eyes: Acknowledged by Alice' (config ids shown by their names)."""
-    emoji = STATUS_EMOJI[incident.status]
-    who = incident.acknowledged_by if incident.status is Status.ACKNOWLEDGED else incident.resolved_by
-    if incident.status is not Status.TRIGGERED and who:
-        verb = "Acknowledged" if incident.status is Status.ACKNOWLEDGED else "Resolved"
-        return f"{emoji} {verb} by {escape((names or {}).get(who, who))}"
-    return f"{emoji} {incident.status.value.capitalize()}"
+    return f"{STATUS_EMOJI[incident.status]} {escape(present.status_line(incident, names))}"
 
 
 def severity_text(severity: str) -> str:
@@ -109,12 +91,7 @@ def main_labels(labels: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def links_text(incident: Incident, public_url: str) -> str:
     """Dashboard, source graph, runbook and Alertmanager links, separated by dots."""
-    parts = [link(incident_url(public_url, incident.id), "Dashboard")]
-    for key, label in (("source", "Source graph"), ("runbook", "Runbook"), ("alertmanager", "Alertmanager")):
-        url = incident.links.get(key, "")
-        if url and _link_url(url):
-            parts.append(link(url, label))
-    return " · ".join(parts)
+    return " · ".join(link(found.url, found.name) for found in present.links(incident, public_url))
 
 
 def fallback_text(incident: Incident) -> str:
@@ -124,29 +101,21 @@ def fallback_text(incident: Incident) -> str:
     return _truncate(f"[{incident.status.value.upper()}] #{incident.id} {title}", 3000)
 
 
-def _button(text: str, action_id: str, incident_id: int, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
+def _button(button: present.Button, incident_id: int) -> dict[str, Any]:
+    element: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
+        "text": {"type": "plain_text", "text": button.label, "emoji": True},
+        "action_id": ACTION_IDS[button.action],
         "value": str(incident_id),
     }
-    if style:
-        button["style"] = style
-    return button
+    if button.style:
+        element["style"] = button.style
+    return element
 
 
 def buttons(incident: Incident, silence_enabled: bool) -> list[dict[str, Any]]:
     """The buttons that make sense in the incident's state (none once resolved)."""
-    if incident.status is Status.RESOLVED:
-        return []
-    found: list[dict[str, Any]] = []
-    if incident.status is Status.TRIGGERED:
-        found.append(_button("Acknowledge", ACK_ACTION, incident.id, "primary"))
-    found.append(_button("Resolve", RESOLVE_ACTION, incident.id, "danger"))
-    if silence_enabled:
-        found.append(_button("Silence 1h", SILENCE_ACTION, incident.id))
-    return found
+    return [_button(b, incident.id) for b in present.buttons(incident.status, silence_enabled)]
 
 
 def incident_blocks(
@@ -158,10 +127,7 @@ def incident_blocks(
 ) -> list[dict[str, Any]]:
     """The Block Kit blocks of an incident's message."""
     header = _truncate(f"#{incident.id} {incident.title}", MAX_HEADER)
-    if incident.firing_alert_count:
-        alerts = f"{incident.firing_alert_count} firing of {incident.alert_count}"
-    else:
-        alerts = f"{incident.alert_count} (none firing)" if incident.alert_count else "none (opened by hand)"
+    alerts = present.alerts_line(incident)
     fields = [
         f"*Status*\n{status_text(incident, names)}",
         f"*Severity*\n{severity_text(incident.severity)}",
@@ -188,23 +154,15 @@ def incident_blocks(
     return blocks
 
 
-def source_name(source: str) -> str:
-    """How a channel reads in a sentence: 'via Telegram', 'via the API'."""
-    return SOURCE_NAMES.get(source, source)
-
-
 def thread_line(event: Event, names: Mapping[str, str] | None = None) -> str:
     """One thread line for a timeline entry, e.g. ':eyes: Acknowledged by Alice via Telegram'."""
-    who = escape((names or {}).get(event.actor, event.actor))
-    via = source_name(event.source)
     emoji = EVENT_EMOJI.get(event.kind, ":small_blue_diamond:")
-    by_person = event.source not in ("alertmanager", "scheduler")
-    if event.kind in ("acknowledged", "resolved") and by_person:
-        line = f"{emoji} {event.kind.capitalize()} by {who} via {via}"
-        note = event.data.get("note") if isinstance(event.data, dict) else None
-        return line + (f": {escape(str(note))}" if note else "")
-    text = escape(event.message) if event.message else event.kind.replace("_", " ").capitalize()
-    return f"{emoji} {_truncate(text, MAX_SECTION)}" + (f" (by {who} via {via})" if by_person else "")
+    return f"{emoji} {_truncate(escape(present.event_line(event, names)), MAX_SECTION)}"
+
+
+def reply_text(reply: Reply, public_url: str) -> str:
+    """A chat core reply in mrkdwn: its incident linked, a warning sign when it failed."""
+    return reply.markup(public_url, ReplyStyle(escape, link, STATUS_EMOJI, ":warning:", incident_list_text))
 
 
 def incident_list_text(incidents: Sequence[Incident], public_url: str) -> str:
@@ -231,6 +189,7 @@ def help_text(command: str, silence_enabled: bool) -> str:
     if silence_enabled:
         lines.append(f"`{command} silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
     lines += [
+        f"`{command} note ID TEXT` add a note to its timeline",
         f"`{command} oncall` who is on call now",
         f"`{command} new TITLE` open an incident by hand",
         f"`{command} help` this help",

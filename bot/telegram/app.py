@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
+from bot.actions import ChatActions
 from bot.telegram.client import TelegramChannel
-from bot.telegram.handlers import COMMANDS, Authorizer, Handlers, IncidentActions
+from bot.telegram.handlers import COMMANDS, Authorizer, Handlers
 from bot.telegram.poller import ALLOWED_UPDATES, SinglePoller
 from bot.telegram.settings import TelegramSettings
 
@@ -35,13 +36,15 @@ def build_application(settings: TelegramSettings, handlers: Handlers) -> Applica
 
 def create_bot(
     settings: TelegramSettings,
-    actions: IncidentActions,
+    actions: ChatActions,
     users: Mapping[int, str],
     dsn: str | None,
+    names: Mapping[str, str] | None = None,
     **poller_options: float,
 ) -> TelegramBot:
     """The bot as the composition root needs it: chats in TELEGRAM_CHAT_ID and `users` (telegram_id -> config
-    user id) may act; in polling mode a SinglePoller on `dsn` makes one replica poll."""
+    user id) may act; in polling mode a SinglePoller on `dsn` makes one replica poll. `names`: config user
+    ids to their names, for messages."""
     authorizer = Authorizer(frozenset(c.chat_id for c in settings.chats), dict(users))
     application = build_application(settings, Handlers(actions, authorizer, settings.public_url))
     poller = None
@@ -49,7 +52,7 @@ def create_bot(
         if dsn is None:
             raise ValueError("polling mode needs the database URL for the poller lock")
         poller = SinglePoller(application, dsn, **poller_options)
-    return TelegramBot(settings, application, poller)
+    return TelegramBot(settings, application, poller, names=names)
 
 
 class TelegramBot:
@@ -61,6 +64,7 @@ class TelegramBot:
         application: Application,  # type: ignore[type-arg]
         poller: SinglePoller | None = None,
         retry_interval: float = 30.0,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         if not settings.webhook_mode and poller is None:
             raise ValueError("polling mode needs a SinglePoller (TELEGRAM_WEBHOOK_SECRET is unset)")
@@ -68,7 +72,7 @@ class TelegramBot:
         self.application = application
         self.poller = poller
         self.retry_interval = retry_interval
-        self.channel = TelegramChannel(application.bot, settings)
+        self.channel = TelegramChannel(application.bot, settings, names)
         self._starting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -35,9 +35,10 @@ class TelegramChannel:
 
     name = "telegram"
 
-    def __init__(self, bot: Bot, settings: TelegramSettings) -> None:
+    def __init__(self, bot: Bot, settings: TelegramSettings, names: Mapping[str, str] | None = None) -> None:
         self.bot = bot
         self.settings = settings
+        self.names = dict(names or {})
 
     def render(self, incident: Incident, recent_events: Sequence[Event]) -> Rendered:
         """The message for this incident as it stands."""
@@ -46,6 +47,7 @@ class TelegramChannel:
             public_url=self.settings.public_url,
             silence_enabled=self.settings.alertmanager_url is not None,
             recent_events=recent_events,
+            names=self.names,
         )
 
     async def send(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> SendResult:

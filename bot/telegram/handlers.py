@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from telegram import BotCommand, LinkPreviewOptions, Update, User
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.actions import ChatActions, Reply
 from bot.telegram.render import MAX_TEXT, render_incident_list, shorten
-from store.domain.incident import ActionSource, InvalidTransition
-from store.errors import ApiError, DatabaseUnavailable
-from store.models import Incident
-from store.sql.incidents import NotFound
+from store.domain.incident import ActionSource
 
 log = logging.getLogger(__name__)
 SOURCE = ActionSource.TELEGRAM
-SILENCE_SECONDS = 3600
 COMMANDS = (
     BotCommand("incidents", "List open incidents"),
     BotCommand("ack", "Acknowledge an incident: /ack ID"),
@@ -36,20 +32,6 @@ HELP = (
     "/oncall — who is on call now\n"
     "/help — this text"
 )
-
-
-class IncidentActions(Protocol):
-    """What the bot may do to incidents; the composition root binds it to the store services."""
-
-    async def acknowledge(self, incident_id: int, actor: str, source: ActionSource) -> object: ...
-
-    async def resolve(self, incident_id: int, actor: str, source: ActionSource, note: str | None) -> object: ...
-
-    async def silence(self, incident_id: int, duration_seconds: float, actor: str, source: ActionSource) -> object: ...
-
-    async def list_open(self) -> Sequence[Incident]: ...
-
-    async def oncall_text(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +69,16 @@ def refusal(user: User | None, chat_id: int | None) -> str:
     )
 
 
-def parse_incident_id(text: str) -> int | None:
-    """'42' or '#42' to 42; None for anything else."""
-    text = text.strip().removeprefix("#")
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # "¹".isdigit() is true, int("¹") fails
-        return None
-    return int(text) if 0 < int(text) < 2**63 else None
+def reply_text(reply: Reply) -> str:
+    """A chat core reply as a short plain line: ✔️ when it worked."""
+    return shorten(f"{reply.text} ✔️" if reply.ok else reply.text, 200)
 
 
 @dataclass(frozen=True, slots=True)
 class Handlers:
-    """The bot's handlers, bound to the actions, the authorizer and the dashboard URL."""
+    """The bot's handlers, bound to the chat core, the authorizer and the dashboard URL."""
 
-    actions: IncidentActions
+    actions: ChatActions
     authorizer: Authorizer
     public_url: str
 
@@ -125,25 +104,28 @@ class Handlers:
         """/incidents: the open incidents."""
         if await self._allowed(update) is None:
             return
-        await self._reply(update, render_incident_list(await self.actions.list_open(), self.public_url))
+        reply = await self.actions.list_open()
+        if not reply.ok:
+            await self._reply(update, reply.text, html=False)
+            return
+        await self._reply(update, render_incident_list(reply.incidents, self.public_url))
 
     async def oncall(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/oncall: who is on call now."""
         if await self._allowed(update) is None:
             return
-        await self._reply(update, await self.actions.oncall_text(), html=False)
+        await self._reply(update, (await self.actions.oncall()).text, html=False)
 
     async def ack(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/ack ID."""
         actor = await self._allowed(update)
         if actor is None:
             return
-        incident_id = parse_incident_id(context.args[0]) if context.args else None
-        if incident_id is None:
+        if not context.args:
             await self._reply(update, "Usage: /ack ID — the incident number, e.g. /ack 42", html=False)
             return
-        text = await self._act(self.actions.acknowledge(incident_id, actor, SOURCE), f"#{incident_id} acknowledged")
-        await self._reply(update, text, html=False)
+        reply = await self.actions.acknowledge(context.args[0], actor, SOURCE)
+        await self._reply(update, reply_text(reply), html=False)
 
     async def resolve(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/resolve ID [note]: the note is the rest of the line, as typed."""
@@ -151,13 +133,12 @@ class Handlers:
         if actor is None:
             return
         parts = (update.effective_message.text or "").split(maxsplit=2) if update.effective_message else []
-        incident_id = parse_incident_id(parts[1]) if len(parts) > 1 else None
-        if incident_id is None:
+        if len(parts) < 2:
             await self._reply(update, "Usage: /resolve ID [note] — e.g. /resolve 42 disk cleaned up", html=False)
             return
         note = parts[2].strip() if len(parts) > 2 else None
-        call = self.actions.resolve(incident_id, actor, SOURCE, note or None)
-        await self._reply(update, await self._act(call, f"#{incident_id} resolved"), html=False)
+        reply = await self.actions.resolve(parts[1], actor, SOURCE, note or None)
+        await self._reply(update, reply_text(reply), html=False)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button: always answered, so the client's spinner stops."""
@@ -170,30 +151,12 @@ class Handlers:
             await query.answer(refusal(query.from_user, chat_id), show_alert=True)
             return
         action, _, raw_id = (query.data or "").partition(":")
-        incident_id = parse_incident_id(raw_id)
-        if incident_id is None or action not in ("ack", "resolve", "silence"):
-            await query.answer("This button is not understood (an old message?). Nothing was changed.")
-            return
-        if action == "ack":
-            call = self.actions.acknowledge(incident_id, actor, SOURCE)
-            done = f"#{incident_id} acknowledged"
-        elif action == "resolve":
-            call = self.actions.resolve(incident_id, actor, SOURCE, None)
-            done = f"#{incident_id} resolved"
-        else:
-            call = self.actions.silence(incident_id, SILENCE_SECONDS, actor, SOURCE)
-            done = f"#{incident_id}: alerts silenced for 1h"
-        await query.answer(await self._act(call, done))
+        await query.answer(reply_text(await self.actions.press(action, raw_id, actor, SOURCE)))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log an unexpected error and still answer: the button's spinner stops, the command gets a reply."""
-        error = context.error
-        if isinstance(error, ApiError):  # e.g. the database is unavailable: say so, it is not a bug
-            log.warning("telegram action failed: %s", error.message)
-            text = f"{_capitalized(error.message)}. Nothing was changed; try again."
-        else:
-            log.error("telegram handler failed", exc_info=error)
-            text = "Something went wrong; nothing may have changed. Try again, or use the dashboard."
+        log.error("telegram handler failed", exc_info=context.error)
+        text = "Something went wrong; nothing may have changed. Try again, or use the dashboard."
         if not isinstance(update, Update):
             return
         try:
@@ -211,18 +174,6 @@ class Handlers:
             await self._reply(update, refusal(update.effective_user, chat_id), html=False)
         return actor
 
-    async def _act(self, call: Awaitable[object], done: str) -> str:
-        """Await an action and say what came of it in one short line."""
-        try:
-            await call
-        except (InvalidTransition, NotFound) as exc:
-            return _capitalized(str(exc))
-        except ApiError as exc:
-            if isinstance(exc, DatabaseUnavailable):
-                raise  # the error handler says the database is away; try again
-            return shorten(_capitalized(exc.message), 200)
-        return f"{done}. ✔️"
-
     async def _reply(self, update: Update, text: str, html: bool = True) -> None:
         if update.effective_message is None:
             return
@@ -233,6 +184,3 @@ class Handlers:
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
 
-
-def _capitalized(text: str) -> str:
-    return text[:1].upper() + text[1:]

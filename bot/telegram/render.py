@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from store.domain.incident import Status
+from bot import present
+from store.domain.links import incident_url
 from store.models import Event, Incident
 
 MAX_TEXT = 4096
@@ -24,10 +24,8 @@ LABEL_KEY_MAX = 64
 LABEL_VALUE_MAX = 200
 EVENT_MAX = 200
 EVENTS_SHOWN = 5
-URL_MAX = 2048
-STATUS_ICON = {Status.TRIGGERED: "🔴", Status.ACKNOWLEDGED: "🟡", Status.RESOLVED: "✅"}
+STATUS_ICON = {"triggered": "🔴", "acknowledged": "🟡", "resolved": "✅"}
 SEVERITY_ICON = {"critical": "‼️", "error": "❗", "warning": "⚠️", "info": "ℹ️"}
-LINK_NAMES = (("source", "Source"), ("runbook", "Runbook"), ("alertmanager", "Alertmanager"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,24 +84,22 @@ def to_html(lines: Sequence[Line]) -> str:
     return "\n".join("".join(s.html() for s in line) for line in lines).strip()
 
 
-def incident_url(public_url: str, incident_id: int) -> str:
-    """The incident's page on the dashboard."""
-    return f"{public_url.rstrip('/')}/incidents/{incident_id}"
-
-
 def render_incident(
     incident: Incident,
     *,
     public_url: str,
     silence_enabled: bool,
     recent_events: Sequence[Event] = (),
+    names: Mapping[str, str] | None = None,
 ) -> Rendered:
     """The incident's message: status and severity first, then summary, labels, links and latest events."""
+    shown = present.present(incident, recent_events, public_url=public_url, silence_enabled=silence_enabled,
+                            names=names)
     head = _head(incident)
     summary = shorten(incident.summary.strip(), SUMMARY_MAX) if incident.summary.strip() else ""
     labels = _label_lines(incident.labels)
-    tail = _tail(incident, public_url)
-    events = [_event_line(e) for e in list(recent_events)[-EVENTS_SHOWN:]]
+    tail = _tail(shown)
+    events = [_event_line(e, names) for e in list(recent_events)[-EVENTS_SHOWN:]]
     lines = _assemble(head, summary, labels, tail, events)
     while visible_length(lines) > MAX_TEXT and events:
         events.pop(0)
@@ -123,16 +119,10 @@ def render_incident(
 
 
 def incident_keyboard(incident: Incident, silence_enabled: bool) -> InlineKeyboardMarkup | None:
-    """Acknowledge / Resolve / Silence 1h buttons; none once resolved."""
-    if incident.status is Status.RESOLVED:
-        return None
-    row = []
-    if incident.status is Status.TRIGGERED:
-        row.append(InlineKeyboardButton("Acknowledge", callback_data=f"ack:{incident.id}"))
-    row.append(InlineKeyboardButton("Resolve", callback_data=f"resolve:{incident.id}"))
-    if silence_enabled:
-        row.append(InlineKeyboardButton("Silence 1h", callback_data=f"silence:{incident.id}"))
-    return InlineKeyboardMarkup([row])
+    """The presentation's buttons (callback data "ack:ID", "resolve:ID", "silence:ID"); none once resolved."""
+    row = [InlineKeyboardButton(b.label, callback_data=f"{b.action}:{incident.id}")
+           for b in present.buttons(incident.status, silence_enabled)]
+    return InlineKeyboardMarkup([row]) if row else None
 
 
 def render_incident_list(incidents: Sequence[Incident], public_url: str, limit: int = 30) -> str:
@@ -141,7 +131,7 @@ def render_incident_list(incidents: Sequence[Incident], public_url: str, limit: 
         return "No open incidents. ✅"
     lines: list[Line] = [(Span(f"Open incidents ({len(incidents)})", "b"),)]
     for incident in incidents[:limit]:
-        icon = STATUS_ICON.get(incident.status, "")
+        icon = STATUS_ICON.get(incident.status.value, "")
         lines.append((
             Span(f"{icon} "),
             Span(f"#{incident.id}", href=incident_url(public_url, incident.id)),
@@ -153,7 +143,7 @@ def render_incident_list(incidents: Sequence[Incident], public_url: str, limit: 
 
 
 def _head(incident: Incident) -> list[Line]:
-    icon = STATUS_ICON.get(incident.status, "")
+    icon = STATUS_ICON.get(incident.status.value, "")
     severity = incident.severity
     counts = f"{incident.firing_alert_count} firing of {incident.alert_count}"
     return [
@@ -177,30 +167,22 @@ def _more_labels(count: int) -> Line:
     return (Span(f"… and {count} more label{'s' if count > 1 else ''} on the dashboard", "i"),)
 
 
-def _tail(incident: Incident, public_url: str) -> list[Line]:
-    links = [Span("Dashboard", href=incident_url(public_url, incident.id))]
-    for key, name in LINK_NAMES:
-        url = incident.links.get(key, "")
-        if url.startswith(("http://", "https://")) and len(url) <= URL_MAX:
-            links += [Span(" · "), Span(name, href=url)]
+def _tail(shown: present.Presentation) -> list[Line]:
+    links: list[Span] = []
+    for link in shown.links:
+        links += [Span(" · "), Span(link.name, href=link.url)] if links else [Span(link.name, href=link.url)]
     lines: list[Line] = [tuple(links)]
-    if incident.acknowledged_by and incident.acknowledged_at:
-        who = shorten(incident.acknowledged_by, 64)
-        lines.append((Span(f"Acknowledged by {who} at {_time(incident.acknowledged_at)}"),))
-    if incident.resolved_by and incident.resolved_at and incident.status is Status.RESOLVED:
-        lines.append((Span(f"Resolved by {shorten(incident.resolved_by, 64)} at {_time(incident.resolved_at)}"),))
+    for done in (shown.acknowledged, shown.resolved):
+        if done:
+            lines.append((Span(shorten(done, 200)),))
+    if shown.silenced_until is not None:
+        lines.append((Span(f"Silenced until {present.utc_time(shown.silenced_until)}"),))
     return lines
 
 
-def _event_line(event: Event) -> Line:
-    text = f"{_time(event.created_at)} {event.kind} by {event.actor} via {event.source}"
-    if event.message:
-        text += f": {event.message}"
+def _event_line(event: Event, names: Mapping[str, str] | None) -> Line:
+    text = f"{present.utc_time(event.created_at)} {present.event_line(event, names)}"
     return (Span(shorten(text, EVENT_MAX), "i"),)
-
-
-def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _assemble(

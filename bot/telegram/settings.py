@@ -91,8 +91,8 @@ def read_telegram_settings(
         return None
     if not TOKEN.match(token):
         raise TelegramSettingsError(
-            "TELEGRAM_BOT_TOKEN: expected a token from @BotFather such as 123456789:AAH... (digits, a colon, then "
-            "letters, digits, '_' or '-')"
+            "TELEGRAM_BOT_TOKEN: expected a token from @BotFather such as 123456789:AAH... "
+            "(digits, a colon, then at least 20 letters, digits, '_' or '-')"
         )
     secret = _value(lookup, "TELEGRAM_WEBHOOK_SECRET")
     if secret is not None and not SECRET.match(secret):

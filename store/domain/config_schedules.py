@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from store.domain.config_fields import Fields, Problems, check_unique, describe, each_mapping
 from store.domain.contacts import (
+    DISCORD_CHANNEL_EXPECTED,
+    DISCORD_ID,
+    MATTERMOST_CHANNEL_EXPECTED,
+    MATTERMOST_ID,
     SLACK_CHANNEL,
     SLACK_CHANNEL_EXPECTED,
     TELEGRAM_CHAT,
@@ -179,11 +183,17 @@ def _override(value: object, path: str, problems: Problems, user_ids: Set[str]) 
 def _announce(value: object, path: str, problems: Problems) -> Announce | None:
     if value is None:
         return Announce()
-    fields = Fields(value, path, problems, ("slack_channel", "telegram_chat"))
-    slack = fields.text("slack_channel", SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED)
-    telegram = fields.text("telegram_chat", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED, numbers=True)
-    bad = (fields.has("slack_channel") and slack is None) or (fields.has("telegram_chat") and telegram is None)
-    return None if bad or not fields.ok else Announce(slack_channel=slack, telegram_chat=telegram)
+    checks = {
+        "slack_channel": (SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED),
+        "telegram_chat": (TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED),
+        "discord_channel": (DISCORD_ID, DISCORD_CHANNEL_EXPECTED),
+        "mattermost_channel": (MATTERMOST_ID, MATTERMOST_CHANNEL_EXPECTED),
+    }
+    fields = Fields(value, path, problems, tuple(checks))
+    found = {key: fields.text(key, pattern, expected, numbers=key != "slack_channel")
+             for key, (pattern, expected) in checks.items()}
+    bad = any(fields.has(key) and found[key] is None for key in checks)
+    return None if bad or not fields.ok else Announce(**found)
 
 
 def _shown(value: object) -> str:

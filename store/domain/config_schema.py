@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping
 from store.domain.config_schedules import read_schedules
 from store.domain.contacts import (
+    DISCORD_CHANNEL_EXPECTED,
+    DISCORD_ID,
+    DISCORD_USER_EXPECTED,
     EMAIL,
     EMAIL_EXPECTED,
+    MATTERMOST_CHANNEL_EXPECTED,
+    MATTERMOST_ID,
+    MATTERMOST_USER,
+    MATTERMOST_USER_EXPECTED,
     SLACK_CHANNEL,
     SLACK_CHANNEL_EXPECTED,
     SLACK_USER,
@@ -25,7 +32,7 @@ from store.domain.schedule import Schedule
 from store.domain.users import User
 
 TOP_KEYS = ("users", "schedules", "escalation_policies", "routes")
-USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id")
+USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id")
 POLICY_KEYS = ("id", "steps", "repeat")
 STEP_KEYS = ("after", "notify")
 ROUTE_KEYS = (
@@ -35,6 +42,8 @@ ROUTE_KEYS = (
     "escalation",
     "slack_channel",
     "telegram_chat",
+    "discord_channel",
+    "mattermost_channel",
     "email",
     "group_by",
     "auto_resolve",
@@ -43,7 +52,8 @@ ROUTE_KEYS = (
 TELEGRAM_USER = re.compile(r"[1-9][0-9]{0,15}")
 TELEGRAM_USER_EXPECTED = "expected a Telegram user id (a number) such as 111111"
 ROUTE_ID = re.compile(r"\S(?:.{0,98}\S)?")
-TARGET_EXPECTED = 'expected "user:ID", "schedule:ID", "slack_channel:C0123ABCD" or "telegram_chat:-1001234567890"'
+TARGET_EXPECTED = ('expected "user:ID", "schedule:ID", "slack_channel:C0123ABCD", "telegram_chat:-1001234567890", '
+                   '"discord_channel:ID" or "mattermost_channel:ID"')
 MAX_REPEAT = 100
 
 
@@ -117,6 +127,8 @@ def read_users(value: object, problems: Problems) -> tuple[User, ...]:
     ids: dict[str, str] = {}
     slack_ids: dict[str, str] = {}
     telegram_ids: dict[str, str] = {}
+    discord_ids: dict[str, str] = {}
+    mattermost_ids: dict[str, str] = {}
     for item, path in each_mapping(value, "users", problems, "users"):
         mark = problems.mark()
         fields = Fields(item, path, problems, USER_KEYS, ("id",))
@@ -128,9 +140,13 @@ def read_users(value: object, problems: Problems) -> tuple[User, ...]:
         check_unique(slack_ids, slack_id, fields.at("slack_id"), problems, "slack_id")
         telegram = fields.text("telegram_id", TELEGRAM_USER, TELEGRAM_USER_EXPECTED, numbers=True)
         check_unique(telegram_ids, telegram, fields.at("telegram_id"), problems, "telegram_id")
+        discord_id = fields.text("discord_id", DISCORD_ID, DISCORD_USER_EXPECTED, numbers=True)
+        check_unique(discord_ids, discord_id, fields.at("discord_id"), problems, "discord_id")
+        mattermost_id = fields.text("mattermost_id", MATTERMOST_USER, MATTERMOST_USER_EXPECTED)
+        check_unique(mattermost_ids, mattermost_id, fields.at("mattermost_id"), problems, "mattermost_id")
         if problems.clean_since(mark) and user_id:
             telegram_id = int(telegram) if telegram else None
-            users.append(User(user_id, name or user_id, email, slack_id, telegram_id))
+            users.append(User(user_id, name or user_id, email, slack_id, telegram_id, discord_id, mattermost_id))
     return tuple(users)
 
 
@@ -181,6 +197,8 @@ def _target(value: object, path: str, problems: Problems, user_ids: Set[str], sc
     patterns = {
         "slack_channel": (SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED),
         "telegram_chat": (TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED),
+        "discord_channel": (DISCORD_ID, DISCORD_CHANNEL_EXPECTED),
+        "mattermost_channel": (MATTERMOST_ID, MATTERMOST_CHANNEL_EXPECTED),
     }
     if kind in known:
         if ident in known[kind]:
@@ -220,6 +238,8 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
             )
         slack = fields.text("slack_channel", SLACK_CHANNEL, SLACK_CHANNEL_EXPECTED)
         chats = _each_text(fields, "telegram_chat", "Telegram chat ids", TELEGRAM_CHAT, TELEGRAM_CHAT_EXPECTED)
+        discord = fields.text("discord_channel", DISCORD_ID, DISCORD_CHANNEL_EXPECTED, numbers=True)
+        mattermost = fields.text("mattermost_channel", MATTERMOST_ID, MATTERMOST_CHANNEL_EXPECTED)
         emails = _each_text(fields, "email", "email addresses", EMAIL, EMAIL_EXPECTED)
         group_by = _group_by(fields)
         auto_resolve = fields.boolean("auto_resolve", True)
@@ -233,6 +253,8 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
                     slack_channel=slack,
                     telegram_chats=chats,
                     email=emails,
+                    discord_channel=discord,
+                    mattermost_channel=mattermost,
                     group_by=group_by,
                     auto_resolve=auto_resolve,
                     reopen_within=DEFAULT_REOPEN_WITHIN if reopen_within is None else reopen_within,

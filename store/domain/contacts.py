@@ -1,4 +1,5 @@
-"""Sanity checks of contact addresses: email, Slack ids, Telegram chats (shared by the config file and settings)."""
+"""Sanity checks of contact addresses: email, Slack, Telegram, Discord and Mattermost ids (shared by the config
+file and settings)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 SLACK_USER_EXPECTED = "expected a Slack user id such as U0123ABCD"
 TELEGRAM_CHAT = re.compile(r"-?[1-9][0-9]{0,19}(?::[1-9][0-9]{0,9})?")
 TELEGRAM_CHAT_EXPECTED = 'expected a Telegram chat id such as "-1001234567890", or "chat_id:topic_id" for a forum topic'
+
+
+DISCORD_ID = re.compile(r"[1-9][0-9]{15,20}")
+DISCORD_USER_EXPECTED = "expected a Discord user id (a number of 16 to 21 digits) such as 80351110224678912"
+DISCORD_CHANNEL_EXPECTED = "expected a Discord channel id (a number of 16 to 21 digits) such as 1234567890123456789"
+MATTERMOST_ID = re.compile(r"[a-z0-9]{26}")
+MATTERMOST_USER = re.compile(r"[a-z0-9]{26}|@?[a-z][a-z0-9._-]{2,63}")
+MATTERMOST_USER_EXPECTED = "expected a Mattermost user id (26 lowercase letters and digits) or a username"
+MATTERMOST_CHANNEL_EXPECTED = "expected a Mattermost channel id (26 lowercase letters and digits)"
 
 
 def check_email(text: str) -> str:
@@ -33,6 +43,20 @@ def check_telegram_chat(text: str) -> str:
     """The chat (`-1001` or `-1001:42`) unchanged, or ValueError."""
     if not TELEGRAM_CHAT.fullmatch(text):
         raise ValueError(f"{text!r} is not a Telegram chat; {TELEGRAM_CHAT_EXPECTED}")
+    return text
+
+
+def check_discord_channel(text: str) -> str:
+    """The channel id unchanged, or ValueError."""
+    if not DISCORD_ID.fullmatch(text):
+        raise ValueError(f"{text!r} is not a Discord channel id; {DISCORD_CHANNEL_EXPECTED}")
+    return text
+
+
+def check_mattermost_channel(text: str) -> str:
+    """The channel id unchanged, or ValueError."""
+    if not MATTERMOST_ID.fullmatch(text):
+        raise ValueError(f"{text!r} is not a Mattermost channel id; {MATTERMOST_CHANNEL_EXPECTED}")
     return text
 
 

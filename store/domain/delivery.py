@@ -12,6 +12,9 @@ from store.domain.routing import Route
 EMAIL = "email"
 SLACK = "slack"
 TELEGRAM = "telegram"
+DISCORD = "discord"
+MATTERMOST = "mattermost"
+USER_PREFIX = "user:"  # a Discord or Mattermost target that is a person (a direct message), not a channel
 OPEN = "open"
 UPDATE = "update"
 ANNOUNCE = "announce"  # a message of its own, not about an incident (a handoff)
@@ -51,6 +54,10 @@ def channels_for(route: Route, default: Route) -> dict[str, Any]:
     chats = list(route.telegram_chats or default.telegram_chats)
     if chats:
         channels[TELEGRAM] = chats
+    for name, channel in ((DISCORD, route.discord_channel or default.discord_channel),
+                          (MATTERMOST, route.mattermost_channel or default.mattermost_channel)):
+        if channel:
+            channels[name] = channel
     addresses = list(route.email or default.email)
     if addresses:
         channels[EMAIL] = addresses
@@ -89,6 +96,8 @@ def page_targets(kind: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
             contacts = (
                 (SLACK, target.get("slack_id")),
                 (TELEGRAM, target.get("telegram_id")),
+                (DISCORD, _person(target.get("discord_id"))),
+                (MATTERMOST, _person(target.get("mattermost_id"))),
                 (EMAIL, target.get("email")),
             )
             pairs += [(channel, str(value)) for channel, value in contacts if value]
@@ -96,4 +105,11 @@ def page_targets(kind: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
             pairs.append((SLACK, str(target["id"])))
         elif target.get("kind") == "telegram_chat" and target.get("id"):
             pairs.append((TELEGRAM, str(target["id"])))
+        elif target.get("kind") in ("discord_channel", "mattermost_channel") and target.get("id"):
+            pairs.append((str(target["kind"]).removesuffix("_channel"), str(target["id"])))
     return pairs
+
+
+def _person(user_id: object) -> str | None:
+    """A chat user as a delivery target: a direct message to them."""
+    return f"{USER_PREFIX}{user_id}" if user_id else None

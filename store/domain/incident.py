@@ -19,6 +19,8 @@ class ActionSource(StrEnum):
     ALERTMANAGER = "alertmanager"
     SLACK = "slack"
     TELEGRAM = "telegram"
+    DISCORD = "discord"
+    MATTERMOST = "mattermost"
     EMAIL = "email"
     API = "api"
     WEB = "web"
@@ -39,6 +41,18 @@ class InvalidTransition(Exception):
         self.status = status
         message = f"cannot {action} incident #{incident_id}: it is {status}"
         super().__init__(message + (f" ({detail})" if detail else ""))
+
+
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
+
+
+def incident_number(text: object) -> int | None:
+    """'42' or '#42' to 42, as every chat, page and command takes an incident number; None for anything else
+    (only ASCII digits, since "¹".isdigit() is true and int("¹") fails; within bigint)."""
+    digits = str(text).strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        return None
+    return int(digits) if 0 < int(digits) <= MAX_ID else None
 
 
 def normalize_severity(value: str | None) -> str:

@@ -22,6 +22,9 @@ def user_target(user: User, via: str | None = None) -> dict[str, Any]:
         "slack_id": user.slack_id,
         "telegram_id": user.telegram_id,
     }
+    for key in ("discord_id", "mattermost_id"):  # the newer contacts, only when the user has them
+        if getattr(user, key):
+            target[key] = getattr(user, key)
     if via is not None:
         target["via"] = via
     return target
@@ -62,6 +65,10 @@ def contact_words(target: dict[str, Any]) -> list[str]:
         words.append("Slack DM")
     if target.get("telegram_id"):
         words.append("Telegram")
+    if target.get("discord_id"):
+        words.append("Discord DM")
+    if target.get("mattermost_id"):
+        words.append("Mattermost DM")
     if target.get("email"):
         words.append("email")
     return words
@@ -79,6 +86,8 @@ def describe_resolved(target: dict[str, Any]) -> str:
         return f"nobody on call for {target['id']}"
     if kind == "slack_channel":
         return f"#{target['id']}"
+    if kind in ("discord_channel", "mattermost_channel"):
+        return f"{kind.removesuffix('_channel').capitalize()} channel {target['id']}"
     return f"Telegram chat {target['id']}"
 
 

@@ -26,6 +26,8 @@ class Route:
     slack_channel: str | None = None
     telegram_chats: tuple[str, ...] = ()  # "chat_id" or "chat_id:topic_id"
     email: tuple[str, ...] = ()
+    discord_channel: str | None = None
+    mattermost_channel: str | None = None
     group_by: tuple[str, ...] | None = None  # None: Alertmanager's groupKey
     auto_resolve: bool = True
     reopen_within: timedelta = DEFAULT_REOPEN_WITHIN

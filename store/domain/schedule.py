@@ -40,10 +40,13 @@ class Announce:
 
     slack_channel: str | None = None
     telegram_chat: str | None = None
+    discord_channel: str | None = None
+    mattermost_channel: str | None = None
 
     def targets(self) -> list[tuple[str, str]]:
         """The (delivery channel, target) pairs an announcement goes to."""
-        pairs = [("slack", self.slack_channel), ("telegram", self.telegram_chat)]
+        pairs = [("slack", self.slack_channel), ("telegram", self.telegram_chat),
+                 ("discord", self.discord_channel), ("mattermost", self.mattermost_channel)]
         return [(channel, target) for channel, target in pairs if target]
 
 

@@ -14,3 +14,5 @@ class User:
     email: str | None = None
     slack_id: str | None = None
     telegram_id: int | None = None
+    discord_id: str | None = None  # a Discord user id (snowflake)
+    mattermost_id: str | None = None  # a Mattermost user id (26 characters), or "@username"

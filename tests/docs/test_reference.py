@@ -67,7 +67,8 @@ def test_every_declared_setting_is_read_and_nothing_else(tmp_path: Path, monkeyp
         "LOG_LEVEL": "debug", "LOG_FORMAT": "json", "DATABASE_URL": "postgresql://u:p@h/db",
         "DB_MAX_OPEN_CONNS": "5", "DB_MAX_IDLE_CONNS": "1", "DB_CONN_MAX_LIFETIME": "60s",
         "TOCSIN_DATA_DIR": str(tmp_path), "TOCSIN_CONFIG": str(tmp_path / "tocsin.yml"), "WEBHOOK_TOKEN": "t" * 20,
-        "WEBHOOK_MAX_BYTES": "2048", "ALERTMANAGER_URL": "http://am:9093", "SLACK_CHANNEL": "C0123ABCD",
+        "WEBHOOK_MAX_BYTES": "2048", "WEBHOOK_MAX_WAIT": "3s", "ALERTMANAGER_URL": "http://am:9093",
+        "SLACK_CHANNEL": "C0123ABCD",
         "TELEGRAM_CHAT_ID": "-1001", "EMAIL_TO": "ops@example.com", "EMAIL_SMTP_HOST": "smtp.example.com",
         "EMAIL_SMTP_PORT": "465", "EMAIL_USERNAME": "u", "EMAIL_PASSWORD": "p", "EMAIL_FROM": "t@example.com",
         "EMAIL_TLS": "tls", "DELIVERY_GIVE_UP": "2h", "DELIVERY_RETRY_BASE": "1s", "DELIVERY_RETRY_CAP": "1m",
@@ -77,6 +78,10 @@ def test_every_declared_setting_is_read_and_nothing_else(tmp_path: Path, monkeyp
         "TELEGRAM_API_URL": "http://telegram.test", "HTTP_HEADER_TIMEOUT": "10s", "HTTP_BODY_TIMEOUT": "20s",
         "TRUSTED_PROXIES": "10.0.0.0/8", "CORS_ORIGINS": "https://ops.example.com", "AUTH_FAILURE_LIMIT": "5",
         "AUTH_FAILURE_WINDOW": "5m",
+        "DISCORD_BOT_TOKEN": "d" * 60, "DISCORD_PUBLIC_KEY": "ab" * 32, "DISCORD_APPLICATION_ID": "1" * 18,
+        "DISCORD_CHANNEL_ID": "2" * 18, "DISCORD_API_URL": "http://discord.test/api/v10",
+        "MATTERMOST_URL": "http://mattermost.test", "MATTERMOST_BOT_TOKEN": "m" * 26,
+        "MATTERMOST_ACTION_SECRET": "s" * 32, "MATTERMOST_COMMAND_TOKEN": "c" * 26, "MATTERMOST_CHANNEL_ID": "a" * 26,
     }
     assert set(full) | {"SLACK_TOKEN"} == set(BY_NAME), "give every declared setting a value here"
     alias = {k: v for k, v in full.items() if k != "SLACK_BOT_TOKEN"} | {"SLACK_TOKEN": "xoxb-2"}

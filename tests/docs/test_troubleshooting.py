@@ -17,19 +17,24 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from nacl.signing import SigningKey
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.delivery import DeliveryWorker, SendResult
+from bot.discord.settings import DiscordSettings
 from bot.email.client import EmailChannel
+from bot.mattermost.settings import MattermostSettings
 from bot.slack import client as slack_client
-from bot.slack.handlers import Listeners
+from bot.slack.handlers import Listeners, SlackPeople
 from bot.slack.settings import SlackSettings
 from bot.telegram.settings import TelegramSettings
 from store.db import Database
 from store.migrate import expected_heads
 from tests.docs.markdown import ROOT, error_quotes
 from tests.support.api import api_settings, bearer
+from tests.support.chat_core import core_on
+from tests.support.discord_api import DiscordApi
 from tests.support.email_delivery import email_settings, started
 from tests.support.incidents import EMAIL_ONLY, open_incident
 from tests.support.smtp import SmtpSink, client_context, self_signed, server_context
@@ -188,7 +193,7 @@ async def telegram_wrong_secret(ctx: Fixtures) -> str:
 async def _telegram(ctx: Fixtures) -> tuple[str, str]:
     url = ctx.database_url
     caplog = ctx.caplog
-    fake = await FakeTelegramApi().start()
+    fake = await FakeTelegramApi(tokens=["123456:" + "A" * 30]).start()
     try:
         telegram = TelegramSettings(bot_token="123456:" + "A" * 30, webhook_secret="the-secret", api_url=fake.url,
                                     public_url="https://tocsin.example.com")
@@ -203,8 +208,27 @@ async def _telegram(ctx: Fixtures) -> tuple[str, str]:
 
 
 async def slack_silence_off(ctx: Fixtures) -> str:
-    listeners = Listeners(actions=None, people=None, settings=SlackSettings(bot_token="xoxb-1"))  # type: ignore[arg-type]
-    return await listeners.run_command({"text": "silence 42"})
+    listeners = Listeners(core_on(ctx.db), SlackPeople([]), SlackSettings(bot_token="xoxb-1"))
+    return await listeners.run_command({"text": "silence 42", "user_id": "U1", "user_name": "alice"})
+
+
+async def discord_bad_signature(ctx: Fixtures) -> str:
+    url = ctx.database_url
+    discord = DiscordSettings(bot_token="d" * 60, public_key=SigningKey.generate().verify_key.encode().hex(),
+                              application_id="1" * 18, api_url="http://127.0.0.1:9/api/v10")
+    api = DiscordApi()  # Discord's side: it signs with its own key, not the one Tocsin was given
+    body, headers = api.signed({"type": 1, "id": "1", "application_id": "1" * 18})
+    return await _app_answer(replace(api_settings(url), discord=discord), url, "POST", "/discord/interactions",
+                             headers=headers, data=body)
+
+
+async def mattermost_no_secret(ctx: Fixtures) -> str:
+    url = ctx.database_url
+    mattermost = MattermostSettings(url="http://127.0.0.1:9", bot_token="m" * 26, action_secret="s" * 32)
+    click = {"user_id": "u" * 26, "user_name": "alice", "context": {"action": "ack", "incident_id": 1,
+                                                                   "secret": "an-old-secret-0000"}}
+    return await _app_answer(replace(api_settings(url), mattermost=mattermost), url, "POST", "/mattermost/actions",
+                             json=click)
 
 
 async def _api(ctx: Fixtures, role: str | None, method: str, path: str, **kwargs: Any) -> str:
@@ -329,6 +353,8 @@ CASES: dict[str, Case] = {
     "telegram-webhook-set": telegram_webhook_set,
     "telegram-wrong-secret": telegram_wrong_secret,
     "slack-silence-off": slack_silence_off,
+    "discord-bad-signature": discord_bad_signature,
+    "mattermost-no-secret": mattermost_no_secret,
     "api-silence-off": api_silence_off,
     "api-missing-token": api_missing_token,
     "api-viewer-writes": api_viewer_writes,

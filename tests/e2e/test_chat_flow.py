@@ -1,5 +1,6 @@
-"""End to end: the real Alertmanager fires into a real `tocsin serve` with Slack, Telegram and email on;
-people act by a signed Slack click and a Telegram button, and every channel shows it."""
+"""End to end: the real Alertmanager fires into a real `tocsin serve` with Slack, Telegram, Discord, Mattermost and
+email on; people act by a signed Slack click, a Telegram button or a signed Discord interaction, and every channel
+shows it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from tests.support import alertmanager
 from tests.support.alertmanager import Alertmanager
 from tests.support.chat_stack import SLACK_TOKEN, ChatWorld, wait_for
+from tests.support.discord_api import component_interaction
 from tests.support.server import TocsinProcess
 from tests.support.slack_api import signed_headers
 from tests.support.slack_payloads import click_body
@@ -75,7 +77,7 @@ def stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
         TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=TG_SECRET, TELEGRAM_CHAT_ID=str(TG_CHAT),
         TELEGRAM_API_URL=world.telegram.url,
         EMAIL_SMTP_HOST="127.0.0.1", EMAIL_SMTP_PORT=str(world.smtp.port), EMAIL_TLS="none",
-        EMAIL_FROM="tocsin@example.com", EMAIL_TO="ops@example.com",
+        EMAIL_FROM="tocsin@example.com", EMAIL_TO="ops@example.com", **world.env(),
     )
     for name in [k for k in tocsin.env if k.startswith("TOCSIN_")]:
         del tocsin.env[name]
@@ -172,3 +174,53 @@ def test_telegram_button_acknowledges_and_slack_and_email_show_it(stack: Stack) 
     acked_mail = mails[-1].message
     text = acked_mail["Subject"] + acked_mail.get_body(("plain",)).get_content()
     assert "cknowledged" in text, text
+
+
+def discord_message(stack: Stack, incident_id: int) -> str | None:
+    """The reference of the Discord message whose buttons act on this incident."""
+    for (channel, message), body in stack.world.discord.messages.items():
+        if f"ack_incident:{incident_id}" in json.dumps(body.get("components")):
+            return f"{channel}:{message}"
+    return None
+
+
+def mattermost_post(stack: Stack, incident_id: int) -> str | None:
+    """The id of the Mattermost post about this incident."""
+    for post_id, post in stack.world.mattermost.posts.items():
+        if post["props"]["attachments"][0]["title"].startswith(f"#{incident_id} "):
+            return post_id
+    return None
+
+
+def test_four_chats_show_the_incident_and_an_ack_clicked_in_discord_shows_everywhere(stack: Stack) -> None:
+    fire(stack.am, "E2EFourChats")
+    incident_id, _ = posted_incident(stack, "E2EFourChats")
+    world = stack.world
+    wait_for(lambda: [c for c in world.telegram.calls_to("sendMessage") if f"ack:{incident_id}" in json.dumps(
+        c.params)], what="the Telegram message")
+    discord_ref = wait_for(lambda: discord_message(stack, incident_id), what="the Discord message")
+    post_id = wait_for(lambda: mattermost_post(stack, incident_id), what="the Mattermost post")
+    wait_for(lambda: world.smtp.received, what="the email of the new incident")
+    assert [c["label"] for c in world.discord.message(discord_ref)["components"][0]["components"]] == [
+        "Acknowledge", "Resolve", "Silence 1h"]
+    assert world.discord.commands and world.discord.commands[0]["name"] == "incident"
+
+    click = component_interaction(f"ack_incident:{incident_id}", "1100000000000000999", "dana")
+    body, headers = world.discord.signed(click)
+    forged = {**headers, "X-Signature-Ed25519": "00" * 64}
+    assert stack.post("/discord/interactions", body, forged) == 401
+    assert stack.post("/discord/interactions", body, headers) == 200
+
+    wait_for(lambda: "Acknowledged by Dana" in json.dumps(world.discord.message(discord_ref)["embeds"]),
+             what="the Discord message edited")
+    wait_for(lambda: stack.slack_updates("Acknowledged by Dana"), what="the Slack message showing it")
+    wait_for(lambda: [c for c in world.telegram.calls_to("editMessageText")
+                      if "Acknowledged by Dana" in c.params["text"] and "via Discord" in c.params["text"]],
+             what="the Telegram message showing who acknowledged and through which chat")
+    wait_for(lambda: "Acknowledged by Dana" in json.dumps(world.mattermost.posts[post_id]["props"]),
+             what="the Mattermost post edited")
+    mails = wait_for(lambda: len(world.smtp.received) >= 2 and world.smtp.received, what="the acknowledgement email")
+    acked_mail = mails[-1].message
+    assert "ACKNOWLEDGED" in acked_mail["Subject"]
+    assert "Acknowledged by Dana via Discord" in acked_mail.get_body(("plain",)).get_content()
+    assert world.discord.followups == []  # nobody was told of an error

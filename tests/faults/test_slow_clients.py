@@ -66,10 +66,10 @@ def test_a_head_sent_byte_by_byte_is_cut_off(server: TocsinProcess) -> None:
     assert b"200 OK" not in outcome
 
 
-def test_a_body_sent_byte_by_byte_is_cut_off_with_408(server: TocsinProcess) -> None:
+def test_a_body_sent_byte_by_byte_is_cut_off(server: TocsinProcess) -> None:
     outcome = trickle(server.port, BODY_HEAD, b"{" + b" " * 1998 + b"}")
     assert outcome is not None, "the server let a client take a minute over one body"
-    assert outcome.startswith(b"HTTP/1.1 408")
+    assert outcome == b"" or outcome.startswith(b"HTTP/1.1 408")  # closed, or told so first
 
 
 def test_the_server_keeps_serving_while_slow_clients_trickle(server: TocsinProcess) -> None:

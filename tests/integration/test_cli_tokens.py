@@ -43,7 +43,7 @@ async def test_mistakes_exit_1_with_a_clear_line(database_url: str) -> None:
     duplicate = run_cli(database_url, "token", "create", "--name", "dup", "--role", "viewer")
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr and duplicate.stdout == ""
     bad_name = run_cli(database_url, "token", "create", "--name", "has space", "--role", "viewer")
-    assert bad_name.returncode == 1 and "token name" in bad_name.stderr
+    assert bad_name.returncode == 1 and "is no token name" in bad_name.stderr
     bad_role = run_cli(database_url, "token", "create", "--name", "x", "--role", "root")
     assert bad_role.returncode == 2 and "--role" in bad_role.stderr
     unknown = run_cli(database_url, "token", "revoke", "nobody")

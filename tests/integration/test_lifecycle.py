@@ -11,7 +11,7 @@ from store import lifecycle
 from store.db import Database
 from store.domain.incident import ActionSource
 from store.domain.routing import RouteTable
-from store.errors import ApiError
+from store.errors import Conflict, Invalid, NotFound
 from store.ingest import ingest_batch
 from tests.conftest import load_sample
 from webhook.alertmanager import parse_webhook
@@ -55,15 +55,15 @@ async def test_acknowledge_then_resolve_records_who_and_how(db: Database) -> Non
 async def test_acknowledging_twice_or_after_resolve_is_a_conflict_naming_the_state(db: Database) -> None:
     incident_id = await _alert_incident(db)
     await lifecycle.acknowledge(db, incident_id, "alice", API, now=T0)
-    with pytest.raises(ApiError) as again:
+    with pytest.raises(Conflict) as again:
         await lifecycle.acknowledge(db, incident_id, "bob", API)
-    assert again.value.status == 409
+    assert again.value.code == "invalid_transition"
     assert f"#{incident_id} was already acknowledged by alice at 2026-11-26T19:03:00Z" in again.value.message
     await lifecycle.resolve(db, incident_id, "carol", API, now=T0)
     for action in (lifecycle.acknowledge, lifecycle.resolve):
-        with pytest.raises(ApiError) as late:
+        with pytest.raises(Conflict) as late:
             await action(db, incident_id, "bob", API)
-        assert late.value.status == 409 and "already resolved by carol" in late.value.message
+        assert "already resolved by carol" in late.value.message
 
 
 async def test_unknown_incident_is_not_found(db: Database) -> None:
@@ -72,9 +72,9 @@ async def test_unknown_incident_is_not_found(db: Database) -> None:
         lifecycle.resolve(db, 999, "a", API),
         lifecycle.add_note(db, 999, "a", API, "hi"),
     ):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(NotFound) as err:
             await call
-        assert err.value.status == 404 and "#999" in err.value.message
+        assert err.value.message == "incident #999 does not exist"
 
 
 async def test_a_person_resolves_while_alerts_fire_and_a_later_firing_reopens_by_the_rules(db: Database) -> None:
@@ -95,9 +95,9 @@ async def test_notes_in_any_state_and_blank_notes_refused(db: Database) -> None:
     await lifecycle.resolve(db, incident_id, "alice", API)
     noted = await lifecycle.add_note(db, incident_id, "bob", ActionSource.TELEGRAM, "postmortem on Monday")
     assert noted.events[0].kind == "note" and noted.events[0].message == "postmortem on Monday"
-    with pytest.raises(ApiError) as blank:
+    with pytest.raises(Invalid) as blank:
         await lifecycle.add_note(db, incident_id, "bob", API, "   ")
-    assert blank.value.status == 422
+    assert blank.value.field == "text"
 
 
 async def test_manual_incidents_each_get_their_own_group(db: Database) -> None:
@@ -107,9 +107,9 @@ async def test_manual_incidents_each_get_their_own_group(db: Database) -> None:
     assert first.incident.group_key.startswith("manual|") and first.incident.source == "api"
     assert first.incident.description == "customers report" and first.incident.status == "triggered"
     assert (await _timeline(db, first.incident.id)) == [("opened", "alice", "api")]
-    with pytest.raises(ApiError) as bad:
+    with pytest.raises(Invalid) as bad:
         await lifecycle.open_manual(db, "x", "fatal", "", "alice", API)
-    assert bad.value.status == 422 and "severity" in bad.value.message
+    assert bad.value.field == "severity" and "severity" in bad.value.message
 
 
 async def test_listeners_hear_committed_actions_only(db: Database) -> None:
@@ -122,7 +122,7 @@ async def test_listeners_hear_committed_actions_only(db: Database) -> None:
     try:
         incident_id = await _alert_incident(db)
         await lifecycle.acknowledge(db, incident_id, "alice", API)
-        with pytest.raises(ApiError):
+        with pytest.raises(Conflict):
             await lifecycle.acknowledge(db, incident_id, "alice", API)
     finally:
         lifecycle.remove_listener(listener)

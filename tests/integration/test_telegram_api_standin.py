@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 
 from bot.telegram.client import retry_after_seconds
 from tests.support.telegram_api import FakeTelegramApi
@@ -23,6 +23,15 @@ async def bot(api: FakeTelegramApi) -> AsyncIterator[Bot]:
 async def test_get_me_and_calls_are_recorded_with_the_token(api: FakeTelegramApi, bot: Bot) -> None:
     assert bot.username == "tocsin_test_bot"
     assert api.calls[0].method == "getMe" and api.calls[0].token == TOKEN
+
+
+async def test_a_wrong_bot_token_is_refused_as_telegram_does(api: FakeTelegramApi) -> None:
+    wrong = Bot("123456789:WRONGdqTcvCH1vGWJxfSeofSAs0K5PALDs", base_url=f"{api.url}/bot")
+    with pytest.raises(InvalidToken):
+        await wrong.initialize()  # getMe answered 401 Unauthorized
+    with pytest.raises(InvalidToken):
+        await wrong.send_message(-1001, "nope")
+    assert api.calls_to("sendMessage")[0].token != TOKEN and -1001 not in {chat for chat, _ in api.messages}
 
 
 async def test_send_edit_and_topics(api: FakeTelegramApi, bot: Bot) -> None:

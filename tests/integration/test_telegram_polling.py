@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from store.db import Database
-from store.domain.incident import ActionSource
 from store.sql import locks
+from tests.support.chat_core import core_on, wait_for_people
+from tests.support.incidents import open_incident
 from tests.support.telegram_api import FakeTelegramApi, callback_update, message_update, user_json
-from tests.support.telegram_bot import ALICE_TG, TRUSTED_CHAT, RecordingActions, make_bot, telegram_settings
+from tests.support.telegram_bot import ALICE_TG, TRUSTED_CHAT, make_bot, telegram_settings
 
 FAST = {"retry_interval": 0.1, "check_interval": 0.1, "poll_timeout": 1}
 TOKEN_B = "987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -32,21 +33,20 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], what: str, with
         await asyncio.sleep(0.05)
 
 
-async def test_polling_serves_queued_updates(api: FakeTelegramApi, database_url: str) -> None:
-    actions = RecordingActions()
-    bot = make_bot(telegram_settings(api.url, webhook=False), actions, database_url, **FAST)
+async def test_polling_serves_queued_updates(api: FakeTelegramApi, database_url: str, db: Database) -> None:
+    incident_id = await open_incident(db, "polled")
+    bot = make_bot(telegram_settings(api.url, webhook=False), core_on(db), database_url, **FAST)
     await bot.start()
     try:
         assert api.calls_to("setWebhook") == []
-        api.queue_update(message_update("/ack 42", TRUSTED_CHAT, user_json(ALICE_TG)))
-        api.queue_update(callback_update("resolve:42", TRUSTED_CHAT, user_json(ALICE_TG), query_id="q1"))
+        api.queue_update(message_update(f"/ack {incident_id}", TRUSTED_CHAT, user_json(ALICE_TG)))
+        api.queue_update(callback_update(f"resolve:{incident_id}", TRUSTED_CHAT, user_json(ALICE_TG), query_id="q1"))
         reply = (await api.wait_for("sendMessage"))[0].params["text"]
         answer = (await api.wait_for("answerCallbackQuery"))[0].params
-        assert reply == "#42 acknowledged. ✔️" and answer["text"] == "#42 resolved. ✔️"
-        assert actions.calls == [
-            ("acknowledge", 42, "alice", ActionSource.TELEGRAM),
-            ("resolve", 42, "alice", ActionSource.TELEGRAM, None),
-        ]
+        assert reply.startswith(f"Acknowledged #{incident_id} ") and reply.endswith(" ✔️")
+        assert answer["text"].startswith(f"Resolved #{incident_id} ")
+        assert await wait_for_people(db, incident_id, 2) == [("acknowledged", "alice", "telegram"),
+                                                             ("resolved", "alice", "telegram")]
         assert api.calls_to("deleteWebhook")  # polling clears a webhook left from webhook mode
         confirmed = lambda: any((c.params.get("offset") or 0) >= 3 for c in api.calls_to("getUpdates"))  # noqa: E731
         await until(confirmed, "both updates are confirmed by a later getUpdates offset")
@@ -59,8 +59,9 @@ def polls(api: FakeTelegramApi, token: str) -> int:
 
 
 async def test_only_the_lock_holder_polls_and_another_takes_over(api: FakeTelegramApi, database_url: str) -> None:
-    first = make_bot(telegram_settings(api.url, webhook=False), RecordingActions(), database_url, **FAST)
-    second = make_bot(telegram_settings(api.url, webhook=False, token=TOKEN_B), RecordingActions(), database_url,
+    first = make_bot(telegram_settings(api.url, webhook=False), core_on(None), database_url, **FAST)
+    api.tokens.add(TOKEN_B)
+    second = make_bot(telegram_settings(api.url, webhook=False, token=TOKEN_B), core_on(None), database_url,
                       **FAST)
     a, b = first.settings.bot_token, TOKEN_B
     await first.start()
@@ -79,8 +80,9 @@ async def test_only_the_lock_holder_polls_and_another_takes_over(api: FakeTelegr
 
 
 async def test_losing_the_database_session_stops_polling(api: FakeTelegramApi, database_url: str) -> None:
-    first = make_bot(telegram_settings(api.url, webhook=False), RecordingActions(), database_url, **FAST)
-    second = make_bot(telegram_settings(api.url, webhook=False, token=TOKEN_B), RecordingActions(), database_url,
+    first = make_bot(telegram_settings(api.url, webhook=False), core_on(None), database_url, **FAST)
+    api.tokens.add(TOKEN_B)
+    second = make_bot(telegram_settings(api.url, webhook=False, token=TOKEN_B), core_on(None), database_url,
                       **FAST)
     await first.start()
     try:

@@ -11,23 +11,14 @@ from quart import Quart
 
 from bot.telegram.app import TelegramBot
 from bot.telegram.webhook import SECRET_HEADER, create_blueprint
-from store.domain.incident import ActionSource
+from store.db import Database
 from store.errors import ApiError
+from tests.support.chat_core import RecordingSilencer, core_on, note_texts, people_did, wait_for_people
+from tests.support.incidents import open_incident
 from tests.support.telegram_api import FakeTelegramApi, callback_update, message_update, user_json
-from tests.support.telegram_bot import (
-    ALICE_TG,
-    BROKEN_ID,
-    MISSING_ID,
-    RESOLVED_ID,
-    SECRET,
-    TRUSTED_CHAT,
-    UNAVAILABLE_ID,
-    RecordingActions,
-    make_bot,
-    telegram_settings,
-)
+from tests.support.telegram_bot import ALICE_TG, SECRET, TRUSTED_CHAT, make_bot, telegram_settings
 
-TG = ActionSource.TELEGRAM
+TG = "telegram"
 ALICE = user_json(ALICE_TG, "Alice", "alice_tg")
 BOB = user_json(222222, "Bob", "bob_tg")  # not in the config
 MALLORY = user_json(666666, "Mallory", None)  # not in the config
@@ -37,7 +28,7 @@ STRANGE_CHAT = -100999
 @dataclass
 class Env:
     api: FakeTelegramApi
-    actions: RecordingActions
+    db: Database
     bot: TelegramBot
     quart: Quart
     next_update_id: int = 1
@@ -64,11 +55,10 @@ class Env:
 
 
 @pytest.fixture
-async def env() -> AsyncIterator[Env]:
+async def env(db: Database) -> AsyncIterator[Env]:
     api = await FakeTelegramApi().start()
     settings = telegram_settings(api.url, webhook=True)
-    actions = RecordingActions()
-    bot = make_bot(settings, actions)
+    bot = make_bot(settings, core_on(db, RecordingSilencer()))
     await bot.start()
     quart = Quart(__name__)
     quart.register_blueprint(create_blueprint(bot.application, SECRET))
@@ -77,7 +67,7 @@ async def env() -> AsyncIterator[Env]:
     async def api_error(error: ApiError) -> tuple[dict[str, Any], int]:
         return error.body(), error.status
 
-    yield Env(api, actions, bot, quart)
+    yield Env(api, db, bot, quart)
     await bot.stop()
     await api.stop()
 
@@ -93,9 +83,10 @@ async def test_start_registers_commands_and_the_webhook(env: Env) -> None:
 
 @pytest.mark.parametrize(("secret", "status"), [(None, 401), ("wrong-secret", 403), ("", 401)])
 async def test_wrong_or_missing_secret_is_refused(env: Env, secret: str | None, status: int) -> None:
-    assert await env.post(message_update("/ack 42", TRUSTED_CHAT, ALICE), secret=secret) == status
+    incident_id = await open_incident(env.db, "secret")
+    assert await env.post(message_update(f"/ack {incident_id}", TRUSTED_CHAT, ALICE), secret=secret) == status
     assert "/help" in await env.reply(message_update("/help", TRUSTED_CHAT, ALICE))  # processed in order
-    assert env.actions.calls == []
+    assert await people_did(env.db, incident_id) == []
     assert len(env.api.calls_to("sendMessage")) == 1
 
 
@@ -108,99 +99,107 @@ async def test_a_body_that_is_not_an_update_is_400(env: Env) -> None:
 
 
 async def test_ack_from_a_config_user_records_the_config_id(env: Env) -> None:
-    text = await env.reply(message_update("/ack 42", STRANGE_CHAT, ALICE))  # any chat, even a private one
-    assert env.actions.calls == [("acknowledge", 42, "alice", TG)]
-    assert text == "#42 acknowledged. ✔️"
+    incident_id = await open_incident(env.db, "ack")
+    text = await env.reply(message_update(f"/ack {incident_id}", STRANGE_CHAT, ALICE))  # any chat, even a private one
+    assert await people_did(env.db, incident_id) == [("acknowledged", "alice", TG)]
+    assert text.startswith(f"Acknowledged #{incident_id} ") and text.endswith(" ✔️")
 
 
 async def test_ack_addressed_to_the_bot_in_a_group(env: Env) -> None:
-    await env.reply(message_update("/ack@tocsin_test_bot #7", TRUSTED_CHAT, BOB))
-    assert env.actions.calls == [("acknowledge", 7, "@bob_tg", TG)]
+    incident_id = await open_incident(env.db, "group")
+    await env.reply(message_update(f"/ack@tocsin_test_bot #{incident_id}", TRUSTED_CHAT, BOB))
+    assert await people_did(env.db, incident_id) == [("acknowledged", "@bob_tg", TG)]
 
 
 async def test_resolve_keeps_the_note_as_typed(env: Env) -> None:
-    text = await env.reply(message_update("/resolve 42 disk  cleaned <up> & done", TRUSTED_CHAT, BOB))
-    assert env.actions.calls == [("resolve", 42, "@bob_tg", TG, "disk  cleaned <up> & done")]
-    assert text == "#42 resolved. ✔️"
-    await env.reply(message_update("/resolve 42", TRUSTED_CHAT, BOB), number=2)
-    assert env.actions.calls[-1] == ("resolve", 42, "@bob_tg", TG, None)
+    incident_id = await open_incident(env.db, "note")
+    text = await env.reply(message_update(f"/resolve {incident_id} disk  cleaned <up> & done", TRUSTED_CHAT, BOB))
+    assert await people_did(env.db, incident_id) == [("resolved", "@bob_tg", TG)]
+    assert await note_texts(env.db, incident_id) == ["disk  cleaned <up> & done"]
+    assert text.startswith(f"Resolved #{incident_id} ")
 
 
 async def test_incidents_and_oncall(env: Env) -> None:
+    first, second = await open_incident(env.db, "one"), await open_incident(env.db, "two")
     listing = await env.reply(message_update("/incidents", TRUSTED_CHAT, BOB))
-    assert "Open incidents (2)" in listing and "#42" in listing and "#44" in listing
+    assert "Open incidents (2)" in listing and f"#{first}" in listing and f"#{second}" in listing
     assert env.api.calls_to("sendMessage")[0].params["parse_mode"] == "HTML"
     oncall = await env.reply(message_update("/oncall", TRUSTED_CHAT, BOB), number=2)
-    assert oncall == env.actions.oncall
-    assert env.actions.calls == [("list_open",), ("oncall_text",)]
+    assert oncall == "No on-call schedules are configured."
 
 
 @pytest.mark.parametrize("command", ["/help", "/start"])
 async def test_help_shows_the_ids_an_admin_needs(env: Env, command: str) -> None:
     text = await env.reply(message_update(command, STRANGE_CHAT, MALLORY))  # no authorization needed
     assert "/resolve ID [note]" in text and f"<code>{STRANGE_CHAT}</code>" in text and "<code>666666</code>" in text
-    assert env.actions.calls == []
 
 
-@pytest.mark.parametrize("command", ["/ack", "/ack x", "/resolve", "/resolve abc note"])
-async def test_usage_is_explained(env: Env, command: str) -> None:
-    assert (await env.reply(message_update(command, TRUSTED_CHAT, ALICE))).startswith("Usage: /")
-    assert env.actions.calls == []
+@pytest.mark.parametrize(("command", "told"), [
+    ("/ack", "Usage: /ack ID"), ("/ack x", "'x' is not an incident number"), ("/resolve", "Usage: /resolve ID"),
+    ("/resolve abc note", "'abc' is not an incident number"),
+])
+async def test_usage_is_explained(env: Env, command: str, told: str) -> None:
+    assert (await env.reply(message_update(command, TRUSTED_CHAT, ALICE))).startswith(told)
 
 
 async def test_store_errors_are_told_plainly(env: Env) -> None:
-    assert await env.reply(message_update(f"/ack {MISSING_ID}", TRUSTED_CHAT, ALICE)) == "Incident #404 does not exist"
-    text = await env.reply(message_update(f"/resolve {RESOLVED_ID}", TRUSTED_CHAT, ALICE), number=2)
-    assert text == "Cannot resolve incident #43: it is resolved"
+    assert await env.reply(message_update("/ack 404", TRUSTED_CHAT, ALICE)) == "Incident #404 does not exist."
+    incident_id = await open_incident(env.db, "twice")
+    await env.reply(message_update(f"/resolve {incident_id}", TRUSTED_CHAT, ALICE), number=2)
+    text = await env.reply(message_update(f"/resolve {incident_id}", TRUSTED_CHAT, ALICE), number=3)
+    assert text.startswith(f"Cannot resolve #{incident_id}: #{incident_id} was already resolved by alice at ")
 
 
-@pytest.mark.parametrize(
-    "command", ["/ack 42", "/resolve 42 fixed", "/incidents", "/oncall"]
-)
+@pytest.mark.parametrize("command", ["/ack {id}", "/resolve {id} fixed", "/incidents", "/oncall"])
 async def test_unknown_user_in_unknown_chat_is_refused(env: Env, command: str) -> None:
-    text = await env.reply(message_update(command, STRANGE_CHAT, BOB))
+    incident_id = await open_incident(env.db, "stranger")
+    text = await env.reply(message_update(command.format(id=incident_id), STRANGE_CHAT, BOB))
     assert text.startswith("Not allowed:") and str(STRANGE_CHAT) in text and "222222" in text
     assert "Nothing was changed." in text
-    assert env.actions.calls == []
+    assert await people_did(env.db, incident_id) == []
 
 
-async def test_buttons_reach_the_actions_and_are_answered(env: Env) -> None:
-    assert await env.press("ack:42") == "#42 acknowledged. ✔️"
-    assert await env.press("resolve:42", user=BOB, number=2) == "#42 resolved. ✔️"
-    assert await env.press("silence:42", number=3) == "#42: alerts silenced for 1h. ✔️"
-    assert env.actions.calls == [
-        ("acknowledge", 42, "alice", TG),
-        ("resolve", 42, "@bob_tg", TG, None),
-        ("silence", 42, "alice", TG, 3600),
+async def test_buttons_reach_the_store_and_are_answered(env: Env) -> None:
+    incident_id = await open_incident(env.db, "buttons")
+    assert (await env.press(f"ack:{incident_id}")).startswith(f"Acknowledged #{incident_id} ")
+    assert (await env.press(f"silence:{incident_id}", number=2)).endswith(" for 1h ✔️")
+    assert (await env.press(f"resolve:{incident_id}", user=BOB, number=3)).startswith(f"Resolved #{incident_id} ")
+    assert await wait_for_people(env.db, incident_id, 3) == [
+        ("acknowledged", "alice", TG), ("silenced", "alice", TG), ("resolved", "@bob_tg", TG)
     ]
 
 
 async def test_button_errors_are_answered_too(env: Env) -> None:
-    assert await env.press(f"ack:{RESOLVED_ID}") == "Cannot acknowledge incident #43: it is resolved"
-    assert await env.press("explode:42", number=2) == "This button is not understood (an old message?). Nothing " \
-        "was changed."
-    assert env.actions.calls == [("acknowledge", RESOLVED_ID, "alice", TG)]
+    incident_id = await open_incident(env.db, "late")
+    await env.press(f"resolve:{incident_id}")
+    text = await env.press(f"ack:{incident_id}", number=2)
+    assert text.startswith(f"Cannot acknowledge #{incident_id}: #{incident_id} was already resolved by ")
+    assert await env.press(f"explode:{incident_id}", number=3) == (
+        "This button is not understood (an old message?); nothing was done."
+    )
+    assert await people_did(env.db, incident_id) == [("resolved", "alice", TG)]
 
 
 async def test_button_from_an_unknown_user_in_an_unknown_chat_is_refused(env: Env) -> None:
-    text = await env.press("ack:42", user=MALLORY, chat=STRANGE_CHAT)
+    incident_id = await open_incident(env.db, "mallory")
+    text = await env.press(f"ack:{incident_id}", user=MALLORY, chat=STRANGE_CHAT)
     assert text.startswith("Not allowed:") and "666666" in text
     assert env.api.calls_to("answerCallbackQuery")[0].params["show_alert"] is True
-    assert env.actions.calls == []
+    assert await people_did(env.db, incident_id) == []
 
 
-async def test_unexpected_errors_still_answer(env: Env) -> None:
-    text = await env.press(f"ack:{UNAVAILABLE_ID}")
-    assert text == "The database is unavailable; retry later. Nothing was changed; try again."
-    assert (await env.press(f"resolve:{BROKEN_ID}", number=2)).startswith("Something went wrong")
-    reply = await env.reply(message_update(f"/ack {BROKEN_ID}", TRUSTED_CHAT, ALICE))
-    assert reply.startswith("Something went wrong")
+async def test_a_database_away_is_told_and_still_answers(env: Env) -> None:
+    await env.db.close()
+    text = await env.press("ack:42")
+    assert text == "Could not acknowledge: Tocsin's database is unavailable right now. Try again in a minute."
+    reply = await env.reply(message_update("/ack 42", TRUSTED_CHAT, ALICE))
+    assert reply.startswith("Could not acknowledge: Tocsin's database is unavailable")
 
 
 async def test_start_keeps_trying_while_the_bot_api_fails() -> None:
     api = await FakeTelegramApi().start()
     api.fail_next(2, status=500)  # getMe fails twice
-    bot = make_bot(telegram_settings(api.url, webhook=True), RecordingActions())
+    bot = make_bot(telegram_settings(api.url, webhook=True), core_on(None))
     bot.retry_interval = 0.05
     try:
         await bot.start()  # does not raise: Telegram being down must not stop Tocsin

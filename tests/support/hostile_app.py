@@ -3,6 +3,7 @@ loop in a background thread, so that synchronous hypothesis tests can post to it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ SIGNING_SECRET = "hostile-signing-secret"
 TG_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 TG_SECRET = "hostile-telegram-secret"
 MAX_BYTES = 65536
+BACKGROUND_WORK = {"run_ack_function_asynchronously"}  # bolt's listeners that run after ack()
 
 
 class ErrorLog(logging.Handler):
@@ -43,6 +45,23 @@ class HostileApp:
         self.app = app
         self.errors = errors
         self.client = app.test_client()
+
+    def settle(self, within: float = 10.0) -> None:
+        """Wait (bounded) until the work chat handlers do after answering has finished: Slack's listeners
+        (bolt runs them after ack()) and Telegram's queued updates; a crash there is then in the log."""
+
+        async def settled() -> None:
+            chat = self.app.extensions["tocsin_chat"]
+            waits = [t for t in asyncio.all_tasks() if not t.done() and t is not asyncio.current_task()
+                     and getattr(t.get_coro(), "__name__", "") in BACKGROUND_WORK]
+            if chat.telegram is not None:
+                waits.append(asyncio.ensure_future(chat.telegram.application.update_queue.join()))
+            waits += [asyncio.ensure_future(w) for w in chat.background_work()]
+            if waits:
+                _done, late = await asyncio.wait(waits, timeout=within)
+                assert not late, f"chat handlers still busy after {within}s: {late}"
+
+        self.world.background.run(settled(), timeout=within + 5)
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         """POST raw bytes."""
@@ -71,6 +90,18 @@ class HostileApp:
         """POST to /slack/events, signed with the signing secret."""
         return self.post("/slack/events", body, signed_headers(SIGNING_SECRET, body))
 
+    def discord(self, interaction: Any) -> tuple[int, bytes]:
+        """POST an interaction to /discord/interactions, signed as Discord signs it."""
+        return self.post("/discord/interactions", *self.world.discord.signed(interaction))
+
+    def mattermost_action(self, payload: Any) -> tuple[int, bytes]:
+        """POST a button request to /mattermost/actions (the secret is the payload's business)."""
+        return self.post("/mattermost/actions", json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+    def mattermost_command(self, form: bytes) -> tuple[int, bytes]:
+        """POST a slash command to /mattermost/command (the token is the form's business)."""
+        return self.post("/mattermost/command", form, {"Content-Type": "application/x-www-form-urlencoded"})
+
     def telegram(self, update: Any) -> tuple[int, bytes]:
         """POST an update to /telegram/webhook with the secret header."""
         headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
@@ -89,7 +120,7 @@ def hostile_app(database_url: str, **env: str) -> Iterator[HostileApp]:
         "TELEGRAM_CHAT_ID": "-1001", "TELEGRAM_API_URL": world.telegram.url, "EMAIL_SMTP_HOST": "127.0.0.1",
         "EMAIL_SMTP_PORT": str(world.smtp.port), "EMAIL_TLS": "none", "EMAIL_FROM": "tocsin@example.com",
         "EMAIL_TO": "ops@example.com", "ANONYMOUS_READ": "true", "DELIVERY_RETRY_BASE": "200ms",
-        "DELIVERY_RETRY_CAP": "1s", **env,
+        "DELIVERY_RETRY_CAP": "1s", **world.env(), **env,
     })
     app = create_app(settings, database_url)
     serving = app.test_app()

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -23,6 +24,7 @@ TEXT_FIELDS = frozenset({"text", "parse_mode", "url", "secret_token", "callback_
 ALLOWED_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler",
                           "span", "blockquote", "tg-emoji"})
 BOT_ID = 7000001
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # the bot the stand-in knows unless told otherwise
 MAX_TEXT = 4096
 
 
@@ -92,9 +94,11 @@ def utf16_len(text: str) -> int:
 
 
 class FakeTelegramApi:
-    """Answers the Bot API methods Tocsin uses; tests queue updates and inject failures."""
+    """Answers the Bot API methods Tocsin uses; tests queue updates and inject failures. Like Telegram, it
+    answers 401 Unauthorized to a bot token it does not know (`tokens`: the bots it knows)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tokens: Iterable[str] = (TOKEN,)) -> None:
+        self.tokens = set(tokens)
         self.calls: list[Call] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.webhook: dict[str, Any] | None = None
@@ -161,6 +165,8 @@ class FakeTelegramApi:
         params = await _read_params(request)
         token, method = request.match_info["token"], request.match_info["method"]
         self.calls.append(Call(token, method, params))
+        if token not in self.tokens:
+            return _error(401, "Unauthorized")
         if method != "getUpdates":
             failure = self._take_failure()
             if failure is not None:

@@ -509,3 +509,23 @@ def test_references_to_entries_with_their_own_problems_are_not_reported_twice() 
     data = example()
     data["users"][2]["email"] = "not-an-email"  # carol has a problem, but she exists
     assert only_problem(data).startswith("tocsin.yml: users[2].email:")
+
+
+def test_discord_and_mattermost_keys_are_read_and_bad_ones_refused() -> None:
+    config = parse_config({
+        "users": [{"id": "alice", "discord_id": 80351110224678912, "mattermost_id": "@alice"}],
+        "schedules": [{"id": "s", "timezone": "UTC", "layers": [{"participants": ["alice"], "rotation": "daily",
+                                                               "start": "2026-01-05"}],
+                       "announce": {"discord_channel": "1" * 18, "mattermost_channel": "m" * 26}}],
+        "escalation_policies": [{"id": "p", "steps": [{"after": "0m", "notify": [f"discord_channel:{'2' * 18}"]}]}],
+        "routes": [{"id": "r", "discord_channel": "3" * 18, "mattermost_channel": "c" * 26}],
+    })
+    assert config.users[0].discord_id == "80351110224678912" and config.users[0].mattermost_id == "@alice"
+    assert config.schedules[0].announce.targets() == [("discord", "1" * 18), ("mattermost", "m" * 26)]
+    assert config.routes.routes[0].discord_channel == "3" * 18
+    found = problems({"users": [{"id": "a", "discord_id": "me", "mattermost_id": "No Spaces"}],
+                      "routes": [{"id": "r", "discord_channel": "#ops", "mattermost_channel": "town-square"}]})
+    assert any("users[0].discord_id" in p and "Discord user id" in p for p in found)
+    assert any("users[0].mattermost_id" in p for p in found)
+    assert any("routes[0].discord_channel" in p and "Discord channel id" in p for p in found)
+    assert any("routes[0].mattermost_channel" in p and "Mattermost channel id" in p for p in found)

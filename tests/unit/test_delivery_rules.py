@@ -10,6 +10,7 @@ from store.domain.delivery import (
     absorbs_updates,
     channels_for,
     notifies,
+    page_targets,
     retry_delay,
     targets_of,
 )
@@ -56,3 +57,17 @@ def test_retry_after_is_never_shortened(retry_after: float, attempts: int) -> No
     delay = retry_delay(attempts, RetryPolicy(base=2, cap=300), retry_after, rand=lambda: 0.0)
     assert delay == retry_after
     assert retry_after <= retry_delay(attempts, RetryPolicy(), retry_after, rand=lambda: 1.0) <= retry_after * 1.1
+
+
+def test_discord_and_mattermost_channels_fall_back_and_users_are_paged_by_direct_message() -> None:
+    default = Route(id="default", discord_channel="1" * 18, mattermost_channel="d" * 26)
+    own = Route(id="db", discord_channel="2" * 18)
+    assert channels_for(own, default) == {"discord": "2" * 18, "mattermost": "d" * 26}
+    targets = [
+        {"kind": "user", "id": "alice", "discord_id": "3" * 18, "mattermost_id": "@alice", "email": "a@example.com"},
+        {"kind": "discord_channel", "id": "4" * 18}, {"kind": "mattermost_channel", "id": "m" * 26},
+    ]
+    assert page_targets("escalated", {"targets": targets}) == [
+        ("discord", f"user:{'3' * 18}"), ("mattermost", "user:@alice"), ("email", "a@example.com"),
+        ("discord", "4" * 18), ("mattermost", "m" * 26),
+    ]

@@ -65,9 +65,13 @@ def test_keyboard_follows_the_status() -> None:
 
 
 def test_recent_events_are_listed() -> None:
-    event = Event(1, 42, "acknowledged", "alice", "telegram", "on it <now>", {}, T0)
-    rendered = render_incident(make_incident(), public_url=URL, silence_enabled=False, recent_events=[event])
-    assert "2026-11-26 12:00 UTC acknowledged by alice via telegram: on it <now>" in shown(rendered.text)
+    acked = Event(1, 42, "acknowledged", "alice", "telegram", "Acknowledged by alice", {}, T0)
+    noted = Event(2, 42, "note", "bob", "slack", "on it <now>", {}, T0)
+    rendered = render_incident(make_incident(), public_url=URL, silence_enabled=False, recent_events=[acked, noted],
+                               names={"alice": "Alice Example"})
+    # The same words as Slack's thread: the config user's name and the channel's name, not raw ids.
+    assert "2026-11-26 12:00 UTC Acknowledged by Alice Example via Telegram" in shown(rendered.text)
+    assert "2026-11-26 12:00 UTC on it <now> (by bob via Slack)" in shown(rendered.text)
 
 
 def test_huge_incident_is_shortened_not_rejected() -> None:

@@ -44,6 +44,8 @@ def test_secrets_are_not_in_the_repr() -> None:
     ("env", "fragment"),
     [
         ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN: expected a token from @BotFather"),
+        # Digits, a colon, letters: what the words once described; the message says how many must follow.
+        ({"TELEGRAM_BOT_TOKEN": "123456:TEST"}, "a colon, then at least 20 letters, digits, '_' or '-'"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "ops"}, "='ops': expected a numeric chat id"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "-1001:x"}, "TELEGRAM_CHAT_ID='-1001:x'"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "has space"}, "TELEGRAM_WEBHOOK_SECRET: expected 1"),

@@ -10,7 +10,7 @@ from quart import current_app, request
 
 from store.domain.tokens import Role, role_allows
 from store.errors import ApiError
-from store.runtime import UNAVAILABLE, Runtime, unavailable_error
+from store.runtime import Runtime
 from store.throttle import auth_guard
 from store.tokens import Principal, authenticate
 
@@ -39,10 +39,7 @@ async def _principal() -> Principal:
     if token is None:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>' (tocsin token create)")
     runtime: Runtime = current_app.extensions["tocsin"]
-    try:
-        principal = await authenticate(runtime.db, token)
-    except UNAVAILABLE as exc:
-        raise unavailable_error(exc) from None
+    principal = await authenticate(runtime.db, token)  # Unavailable (503) when the database is down
     if principal is None:
         raise _unauthorized("unknown or revoked token")
     return principal

@@ -12,17 +12,18 @@ from store.db import Database
 from store.domain.delivery import channels_for
 from store.domain.incident import SEVERITIES, ActionSource, Status
 from store.domain.silence import BadDuration, parse_duration
-from store.errors import ApiError
+from store.errors import Invalid
+from store.silence import silence as silence_incident
 from store.sql import alerts as alerts_sql
 from store.sql import events as events_sql
 from store.sql import incidents as incidents_sql
 from store.sql import listing
+from web.alertmanager import silencer
 from web.api import auth, cursor
 from web.api import examples as ex
 from web.api.registry import Call, Endpoint, Registry
 from web.api.schema import Body, Field, Query
 from web.api.shapes import alert_json, event_json, incident_json, page_of, ref, rfc3339
-from web.silence import silence_incident
 
 LIST = Query(
     (
@@ -74,10 +75,7 @@ def _delivery_json(status: dict[str, Any]) -> dict[str, Any]:
 
 async def _detail(incident_id: int, public_url: str) -> dict[str, Any]:
     async with _db().connection() as conn:
-        try:
-            incident = await incidents_sql.get(conn, incident_id)
-        except incidents_sql.NotFound:
-            raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+        incident = await incidents_sql.get(conn, incident_id)
         alerts = await alerts_sql.list_for_incident(conn, incident_id)
         events = await events_sql.list_for_incident(conn, incident_id)
         delivery = (await deliveries.status_of(conn, [incident_id]))[incident_id]
@@ -91,6 +89,7 @@ async def _detail(incident_id: int, public_url: str) -> dict[str, Any]:
 
 def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_url: str | None = None) -> None:
     """Add the incident endpoints to the registry."""
+    alertmanager = silencer(alertmanager_url)
 
     @api.route(Endpoint("GET", "/api/v1/incidents", "listIncidents", "List incidents", auth.READ,
                         page_of("Incident"), query=LIST,
@@ -165,8 +164,8 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
         try:
             seconds = parse_duration(call.body["duration"])
         except BadDuration as exc:
-            raise ApiError(422, "invalid_payload", f"duration: {exc}", [{"field": "duration"}]) from None
+            raise Invalid("duration", str(exc)) from None
         result = await silence_incident(
-            _db(), alertmanager_url, call.path["id"], seconds, call.principal.actor, ActionSource.API
+            _db(), alertmanager, call.path["id"], seconds, call.principal.actor, ActionSource.API
         )
         return event_json(result.events[0])

@@ -11,7 +11,6 @@ from typing import Any
 from quart import Blueprint, request
 
 from store.errors import ApiError
-from store.runtime import UNAVAILABLE, unavailable_error
 from store.tokens import Principal
 from web.api import auth
 from web.api.schema import BIGINT_MAX, Body, Query
@@ -93,10 +92,7 @@ class Registry:
                     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
                         raise ApiError(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
                     body = endpoint.body.parse(await _read_body())
-                try:
-                    result = await handler(Call(principal, query, body, dict(path)))
-                except UNAVAILABLE as exc:
-                    raise unavailable_error(exc) from None
+                result = await handler(Call(principal, query, body, dict(path)))  # StoreError: the app maps it
                 return result, endpoint.status
 
             view.__name__ = endpoint.operation_id

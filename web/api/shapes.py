@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.domain.incident import SEVERITIES, Status
+from store.domain.links import incident_url
 from store.models import Alert, Event, Incident
 
 
@@ -40,7 +41,7 @@ def incident_json(incident: Incident, public_url: str) -> dict[str, Any]:
         "acknowledged_by": incident.acknowledged_by,
         "resolved_at": rfc3339(incident.resolved_at),
         "resolved_by": incident.resolved_by,
-        "url": f"{public_url.rstrip('/')}/incidents/{incident.id}",
+        "url": incident_url(public_url, incident.id),
     }
 
 

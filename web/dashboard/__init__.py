@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, redirect, render_template, request
 from quart.blueprints import BlueprintSetupState
 
-from store.errors import ApiError
+from store.errors import ApiError, StoreError, http_error
 from web.api.auth import ANONYMOUS
 from web.dashboard import live, views
 from web.dashboard.format import FILTERS
@@ -99,5 +99,9 @@ def create_blueprint(settings: DashboardSettings) -> Blueprint:
         response = Response(body, error.status, content_type="text/html; charset=utf-8")
         response.headers.update(error.headers)
         return response
+
+    @bp.errorhandler(StoreError)
+    async def store_error_page(error: StoreError) -> Response:
+        return await error_page(http_error(error))
 
     return bp

@@ -11,9 +11,9 @@ from typing import Any
 
 from store import deliveries
 from store.db import Database
-from store.domain.grouping import alertmanager_link
-from store.domain.incident import SEVERITIES, Status
-from store.errors import ApiError
+from store.domain.incident import SEVERITIES, Status, incident_number
+from store.domain.links import source_links
+from store.errors import ApiError, NotFound
 from store.models import Alert, Event, Incident
 from store.sql import alerts as alerts_sql
 from store.sql import events as events_sql
@@ -21,7 +21,6 @@ from store.sql import incidents as incidents_sql
 from store.sql import listing
 from store.sql import stats as stats_sql
 from web.api import cursor
-from web.dashboard.format import safe_url
 
 PAGE_SIZE = 50
 PERIODS: dict[str, timedelta] = {
@@ -38,7 +37,6 @@ MAX_TEXT = 200
 ALERTS_SHOWN = 200
 EVENTS_SHOWN = 500
 STATUSES = tuple(s.value for s in Status)
-LINK_NAMES = {"source": "Source graph", "runbook": "Runbook", "alertmanager": "Alertmanager"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,31 +224,22 @@ class IncidentView:
 
 def incident_links(incident: Incident, alertmanager_url: str | None) -> list[tuple[str, str]]:
     """(name, URL) of the source graph, runbook and Alertmanager, keeping only http(s) URLs."""
-    links = dict(incident.links)
-    if "alertmanager" not in links and alertmanager_url:
-        links["alertmanager"] = alertmanager_link(alertmanager_url, incident.group_labels or incident.labels)
-    found = []
-    for key, name in LINK_NAMES.items():
-        url = safe_url(links.get(key))
-        if url:
-            found.append((name, url))
-    return found
+    labels = incident.group_labels or incident.labels
+    return [(link.name, link.url) for link in source_links(incident.links, labels, alertmanager_url)]
 
 
 def parse_incident_id(text: str) -> int:
     """An incident id from the path; 404 when it is not one."""
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise ApiError(404, "not_found", f"there is no incident {text[:40]!r}")
-    return int(text)
+    number = incident_number(text) if not text.startswith("#") else None
+    if number is None:
+        raise NotFound(f"there is no incident {text[:40]!r}")
+    return number
 
 
 async def load_incident(db: Database, incident_id: int, alertmanager_url: str | None) -> IncidentView:
     """The incident, its alerts, its timeline and its delivery status per channel; 404 when unknown."""
     async with db.connection() as conn:
-        try:
-            incident = await incidents_sql.get(conn, incident_id)
-        except incidents_sql.NotFound:
-            raise ApiError(404, "not_found", f"incident #{incident_id} does not exist") from None
+        incident = await incidents_sql.get(conn, incident_id)
         alerts = await alerts_sql.list_for_incident(conn, incident_id, ALERTS_SHOWN)
         events = await events_sql.latest_for_incident(conn, incident_id, EVENTS_SHOWN)
         delivery = (await deliveries.status_of(conn, [incident_id]))[incident_id]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-SAFE_SCHEMES = ("http", "https")
+from store.domain.links import safe_url
 
 
 def when(value: datetime | None) -> str:
@@ -44,21 +43,6 @@ def between(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return "—"
     return duration((end - start).total_seconds())
-
-
-def safe_url(value: object) -> str | None:
-    """The value when it is an absolute http(s) URL, else None: label and annotation text never becomes a
-    javascript: (or any other scheme's) link."""
-    if not isinstance(value, str) or len(value) > 4096:
-        return None
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in SAFE_SCHEMES or not parts.netloc:
-        return None
-    return text
 
 
 FILTERS = {"when": when, "iso": iso, "duration": duration, "between": between, "safe_url": safe_url}

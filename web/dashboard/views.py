@@ -9,7 +9,7 @@ from quart import Blueprint, Response, current_app, make_response, redirect, ren
 
 from store.domain.incident import SEVERITIES
 from store.errors import ApiError
-from store.runtime import UNAVAILABLE, Runtime, unavailable_error
+from store.runtime import Runtime
 from store.sql.listing import INCIDENT_SORTS
 from web.dashboard import data, live, session
 from web.dashboard.settings import DashboardSettings
@@ -48,10 +48,7 @@ def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
         viewer = await session.current_viewer(settings)
         query = data.parse_list_query(request.args)
         runtime = _runtime()
-        try:
-            view = await data.load_list(runtime.db, query, cache, runtime.clock())
-        except UNAVAILABLE as exc:
-            raise unavailable_error(exc) from None
+        view = await data.load_list(runtime.db, query, cache, runtime.clock())
         return await page(
             "dashboard/list.html", viewer, view=view, query=query, page_url=page_url, statuses=data.STATUSES,
             severities=SEVERITIES, sorts=SORTS, periods=PERIOD_NAMES, stream_url="/dashboard/events",
@@ -61,10 +58,7 @@ def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
     async def incident_page(incident_id: str) -> Response:
         viewer = await session.current_viewer(settings)
         number = data.parse_incident_id(incident_id)
-        try:
-            view = await data.load_incident(_runtime().db, number, settings.alertmanager_url)
-        except UNAVAILABLE as exc:
-            raise unavailable_error(exc) from None
+        view = await data.load_incident(_runtime().db, number, settings.alertmanager_url)
         return await page("dashboard/incident.html", viewer, view=view, incident=view.incident,
                           stream_url=f"/dashboard/events?incident={number}")
 

@@ -1,0 +1,89 @@
+"""The `/incident SUBCOMMAND …` grammar that the text-command chats share (Slack, Mattermost, Discord's
+options), and running a parsed command through the chat core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.actions import ChatActions, Refused, Reply, parse_incident_id, parse_silence
+from store.domain.incident import ActionSource
+
+
+class CommandError(ValueError):
+    """A command that cannot be carried out as typed; the message says how to type it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command."""
+
+    name: str
+    incident_id: int | None = None
+    text: str = ""
+    duration: str | None = None  # as typed (checked here, parsed by the chat core); None: the default 1h
+
+
+ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall", "who": "oncall"}
+USAGE = {"ack": "ack ID", "resolve": "resolve ID [note]", "silence": "silence ID [duration]", "note": "note ID TEXT"}
+MAX_TITLE = 300
+
+
+def _incident_id(word: str, usage: str) -> int:
+    try:
+        return parse_incident_id(word)
+    except Refused:
+        raise CommandError(f"`{word[:40]}` is not an incident number. Usage: `{usage}`") from None
+
+
+def parse_command(text: str, command: str = "/incident") -> Command:
+    """The subcommand and its arguments; an empty or unknown subcommand is `help`."""
+    words = text.strip().split(maxsplit=2)
+    if not words:
+        return Command("help")
+    name = ALIASES.get(words[0].lower(), words[0].lower())
+    rest = words[1:]
+    if name in ("list", "oncall", "help"):
+        return Command(name)
+    if name == "new":
+        title = text.strip().split(maxsplit=1)[1] if len(words) > 1 else ""
+        if not title.strip():
+            raise CommandError(f"A new incident needs a title. Usage: `{command} new TITLE`")
+        return Command("new", text=title.strip()[:MAX_TITLE])
+    if name not in USAGE:
+        return Command("help")
+    usage = f"{command} {USAGE[name]}"
+    if not rest:
+        raise CommandError(f"Which incident? Usage: `{usage}`")
+    incident_id = _incident_id(rest[0], usage)
+    extra = rest[1].strip() if len(rest) > 1 else ""
+    if name == "silence":
+        try:
+            parse_silence(extra or None)
+            return Command(name, incident_id, duration=extra or None)
+        except Refused as exc:
+            raise CommandError(f"`{extra[:40]}` is not a duration from 1m to 30d, such as 30m, 2h or 1d") from exc
+    if name == "ack" and extra:
+        raise CommandError(f"`ack` takes only an incident number. Usage: `{usage}`")
+    if name == "note" and not extra:
+        raise CommandError(f"A note needs its text. Usage: `{usage}`")
+    return Command(name, incident_id, text=extra)
+
+
+async def run(actions: ChatActions, command: Command, actor: str, source: ActionSource) -> Reply:
+    """Carry out a parsed command other than help through the chat core."""
+    number = command.incident_id or 0
+    if command.name == "list":
+        return await actions.list_open()
+    if command.name == "oncall":
+        return await actions.oncall()
+    if command.name == "new":
+        return await actions.open(command.text, actor, source)
+    if command.name == "ack":
+        return await actions.acknowledge(number, actor, source)
+    if command.name == "resolve":
+        return await actions.resolve(number, actor, source, command.text or None)
+    if command.name == "note":
+        return await actions.note(number, actor, source, command.text)
+    if command.name == "silence":
+        return await actions.silence(number, actor, source, command.duration)
+    return Reply(f"Unknown command {command.name!r}.", ok=False)
