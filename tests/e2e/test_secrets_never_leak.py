@@ -22,7 +22,10 @@ import asyncpg
 import pytest
 
 from tests.conftest import load_sample
+from tests.support import discord_api, mattermost_api
 from tests.support.chat_stack import BackgroundLoop, wait_for
+from tests.support.discord_api import DiscordApi
+from tests.support.mattermost_api import MattermostApi
 from tests.support.server import ROOT, TocsinProcess, tocsin_env
 from tests.support.slack_api import SlackApi
 from tests.support.smtp import SmtpSink, self_signed, server_context
@@ -31,9 +34,10 @@ from web.settings_catalog import SECRET_NAMES
 
 SHAPES = {  # what each secret's value must look like to be accepted
     "SLACK_BOT_TOKEN": "xoxb-{}", "SLACK_TOKEN": "xoxb-{}", "SLACK_APP_TOKEN": "xapp-{}",
-    "TELEGRAM_BOT_TOKEN": "123456789:{}",
+    "TELEGRAM_BOT_TOKEN": "123456789:{}", "DISCORD_BOT_TOKEN": "{}.discord-token-needs-fifty-characters-or-more",
 }
-CONFIG = "routes:\n  - slack_channel: C0LEAK\n    telegram_chat: '-1001'\n    email: [ops@example.com]\n"
+CONFIG = ("routes:\n  - slack_channel: C0LEAK\n    telegram_chat: '-1001'\n    email: [ops@example.com]\n"
+          f"    discord_channel: '{discord_api.CHANNEL}'\n    mattermost_channel: {mattermost_api.CHANNEL}\n")
 BAD_CONFIG = "routes:\n  - escalation: nowhere\n"
 
 
@@ -57,20 +61,26 @@ class World:
     slack: SlackApi
     telegram: FakeTelegramApi
     smtp: SmtpSink
+    discord: DiscordApi
+    mattermost: MattermostApi
     cert: Path
+    marks: dict[str, str]
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     cert, key = self_signed(tmp_path)
+    marks = markers()
     loop = BackgroundLoop()
     slack = SlackApi(token="xoxb-the-token-slack-expects")  # ours is another: every send fails (invalid_auth)
-    telegram = FakeTelegramApi()
+    telegram = FakeTelegramApi(tokens=[SHAPES["TELEGRAM_BOT_TOKEN"].format(marks["TELEGRAM_BOT_TOKEN"])])
     smtp = SmtpSink(starttls=server_context(cert, key), credentials=("tocsin", "the-password-smtp-expects"))
-    for server in (slack, telegram, smtp):
+    discord, mattermost = DiscordApi(), MattermostApi()
+    servers = (slack, telegram, smtp, discord, mattermost)
+    for server in servers:
         loop.run(server.start())
-    yield World(loop, slack, telegram, smtp, cert)
-    for server in (slack, telegram, smtp):
+    yield World(loop, slack, telegram, smtp, discord, mattermost, cert, marks)
+    for server in servers:
         loop.run(server.stop())
     loop.close()
 
@@ -89,6 +99,9 @@ def environment(database_url: str, marks: dict[str, str], world: World, config: 
         SLACK_API_URL=world.slack.api_url, SLACK_CHANNEL="C0LEAK", TELEGRAM_API_URL=world.telegram.url,
         TELEGRAM_CHAT_ID="-1001", EMAIL_SMTP_HOST="127.0.0.1", EMAIL_SMTP_PORT=str(world.smtp.port),
         EMAIL_TLS="starttls", EMAIL_USERNAME="tocsin", EMAIL_FROM="tocsin@example.com", EMAIL_TO="ops@example.com",
+        DISCORD_PUBLIC_KEY=world.discord.public_key, DISCORD_APPLICATION_ID=discord_api.APPLICATION_ID,
+        DISCORD_CHANNEL_ID=discord_api.CHANNEL, DISCORD_API_URL=world.discord.api_url,
+        MATTERMOST_URL=world.mattermost.url, MATTERMOST_CHANNEL_ID=mattermost_api.CHANNEL,
         SSL_CERT_FILE=str(world.cert), DELIVERY_RETRY_BASE="200ms", DELIVERY_RETRY_CAP="1s",
     )
     env["DATABASE_URL"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
@@ -127,7 +140,7 @@ async def outbox_errors(database_url: str) -> list[tuple[str, str]]:
 def test_no_secret_reaches_logs_answers_pages_metrics_or_the_outbox(
     database_url: str, tmp_path: Path, world: World
 ) -> None:
-    marks = markers()
+    marks = world.marks
     assert set(marks) >= {"WEBHOOK_TOKEN", "DATABASE_URL", "EMAIL_PASSWORD", "SLACK_SIGNING_SECRET"}
     config = tmp_path / "tocsin.yml"
     config.write_text(CONFIG)
@@ -154,9 +167,10 @@ def test_no_secret_reaches_logs_answers_pages_metrics_or_the_outbox(
 
         def both_failed() -> list[tuple[str, str]] | None:
             errors = asyncio.run(outbox_errors(database_url))
-            return errors if {"slack", "email"} <= {channel for channel, _ in errors} else None
+            failed = {channel for channel, _ in errors}
+            return errors if {"slack", "email", "discord", "mattermost"} <= failed else None
 
-        errors = wait_for(both_failed, 60, "the Slack send and the SMTP login to fail")
+        errors = wait_for(both_failed, 60, "the Slack, Discord and Mattermost sends and the SMTP login to fail")
         seen.add("outbox errors", "\n".join(f"{c}: {e}" for c, e in errors))
         assert any("invalid_auth" in e for c, e in errors if c == "slack")
         assert any("535" in e for c, e in errors if c == "email")  # the SMTP server refused the login

@@ -28,6 +28,7 @@ WRONG = "wrong-token-offered-by-an-attacker"
 ATTACKER, ALERTMANAGER, PROXY = ("192.0.2.66", 40000), ("192.0.2.10", 40001), ("127.0.0.1", 40002)
 SIGNING = "slack-signing-secret-of-the-test"
 TG_SECRET = "telegram-webhook-secret-of-the-test"
+TG_TOKEN = "123456:" + "A" * 30
 
 
 def env(database_url: str, **extra: str) -> dict[str, str]:
@@ -158,13 +159,13 @@ async def test_windows_expire_and_their_rows_go(database_url: str) -> None:
 
 
 async def test_slack_signatures_and_telegram_secret(database_url: str) -> None:
-    telegram = await FakeTelegramApi().start()
+    telegram = await FakeTelegramApi(tokens=[TG_TOKEN]).start()
     slack_api = SlackApi()
     await slack_api.start()
     try:
         settings = load_settings(env(
             database_url, SLACK_BOT_TOKEN="xoxb-throttle", SLACK_SIGNING_SECRET=SIGNING,
-            SLACK_API_URL=slack_api.api_url, TELEGRAM_BOT_TOKEN="123456:" + "A" * 30,
+            SLACK_API_URL=slack_api.api_url, TELEGRAM_BOT_TOKEN=TG_TOKEN,
             TELEGRAM_WEBHOOK_SECRET=TG_SECRET, TELEGRAM_API_URL=telegram.url, AUTH_FAILURE_LIMIT="2"))
         app = create_app(settings, database_url)
         async with app.test_app():
