@@ -72,7 +72,8 @@ async def _record(db: Database, config: Config, incident_id: int, kind: str, now
             return None  # acknowledged, resolved or reopened meanwhile
         due = due_at(clock, target, kind)
         limit = target.of(kind)
-        assert due is not None and limit is not None
+        if due is None or limit is None:
+            return None  # due_now found this kind due, so it has a target and a due time; never taken
         breach_id = await sla_sql.insert_breach(conn, incident_id, kind, incident.triggered_at, due, incident.route_id)
         if breach_id is None:
             return None

@@ -66,7 +66,8 @@ async def check(
         if before[index].done == done:
             return before[index], []
         item = await templates_sql.set_done(conn, incident_id, index, done, actor, when)
-        assert item is not None
+        if item is None:  # the step was read under the incident's lock just now
+            raise missing_step(incident_id, index, len(before))
         await incidents_sql.touch(conn, incident_id, when)
         data = {"index": index, "text": item.text, "done": done}
         events = await record(conn, [NewEvent(incident_id, EventKind.CHECKLIST, actor, source.value,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 import webhook.routes
 from scheduler.runner import add_escalation_jobs
+from store import throttle as auth_throttle
 from store.db import Database, create_database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
@@ -20,7 +22,7 @@ from store.errors import ApiError, StoreError
 from store.errors import http_error as store_http_error
 from store.intake import Intake, IntakeSettings
 from store.runtime import Runtime
-from web import api, health, metrics
+from web import api, health, http_policy, metrics
 from web.api import oncall
 from web.api.auth import read_guard
 from web.chat import build_chat
@@ -58,6 +60,16 @@ def _register_errors(app: Quart) -> None:
     async def unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
         return _error_json(ApiError(500, "internal_error", "an unexpected error occurred; see the server log"))
+
+
+async def _start_throttle(settings: Settings, db: Database, scheduler: AsyncIOScheduler,
+                          counter: Callable[[str], None] | None) -> auth_throttle.AuthThrottle:
+    """The authentication throttle, with the blocks already in the database, refreshed every few seconds."""
+    security = settings.security
+    throttle = auth_throttle.AuthThrottle(db, security.throttle, security.trusted_proxies, counter)
+    await throttle.refresh()  # blocks made before a restart hold until their windows end, no longer
+    scheduler.add_job(throttle.refresh, "interval", seconds=auth_throttle.REFRESH_SECONDS, id="auth_throttle")
+    return throttle
 
 
 INGEST_WORKERS = 2  # webhook transactions at once: each takes everything waiting, so two keep the CPU busy
@@ -103,7 +115,7 @@ def create_app(
     if config is None:
         config = Config(routes=routes or RouteTable(default=default_route(settings)))
     app = Quart("tocsin")
-    app.config["MAX_CONTENT_LENGTH"] = max(settings.webhook.max_bytes, 1_048_576)
+    http_policy.apply(app, settings)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
     state: dict[str, Any] = {}
     _register_errors(app)
@@ -113,7 +125,7 @@ def create_app(
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
         settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
-    metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
+    app_metrics = metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
     chat = app.extensions["tocsin_chat"] = build_chat(app, settings, config, dsn)
     for blueprint in chat.routes:
         app.register_blueprint(blueprint)
@@ -134,10 +146,13 @@ def create_app(
         # Escalation runs on the background pool: a flood of webhooks or clicks cannot hold it up.
         runtime.background = delivery.pool
         add_escalation_jobs(delivery.scheduler, runtime)
+        counter = app_metrics.count_auth_failure if app_metrics is not None else None
+        app.extensions[auth_throttle.EXTENSION] = await _start_throttle(settings, db, delivery.scheduler, counter)
         await chat.start()
 
     @app.after_serving
     async def close_database() -> None:
+        app.extensions.pop(auth_throttle.EXTENSION, None)
         await _bounded("stopping the chat bots", chat.stop())
         app.extensions.pop("tocsin_pools", None)
         if "intake" in state:

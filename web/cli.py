@@ -147,7 +147,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     settings = _settings_or_exit()
     configure_logging(settings.log, settings.secrets())
     try:
-        if args.token_command == "create":
+        if args.token_command == "create":  # noqa: S105 - a subcommand's name, not a secret
             stored, secret = _with_database(
                 settings, lambda db: tokens.create_token(db, args.name, args.role, args.user)
             )
@@ -155,7 +155,7 @@ def cmd_token(args: argparse.Namespace) -> int:
                 print(json.dumps({"name": stored.name, "role": stored.role.value, "token": secret}))
             else:
                 print(secret)
-        elif args.token_command == "list":
+        elif args.token_command == "list":  # noqa: S105 - a subcommand's name, not a secret
             for t in _with_database(settings, tokens.list_tokens):
                 state = f"revoked {t.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if t.revoked_at else "active"
                 used = f"{t.last_used_at:%Y-%m-%dT%H:%M:%SZ}" if t.last_used_at else "never"

@@ -38,6 +38,8 @@ WEBHOOK_ENDPOINT = "webhook.alertmanager_webhook"
 OPEN_STATUSES = ("triggered", "acknowledged")
 RESPONSE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200)
 REFRESH_SECONDS = 10.0
+# The surfaces that count refused credentials (store.throttle), shown at 0 before any failure.
+AUTH_SURFACES = ("api", "dashboard", "webhook", "slack", "telegram", "discord", "mattermost")
 
 
 def webhook_outcome(status: int) -> str:
@@ -82,6 +84,10 @@ class Metrics:
                                    "breaches its SLA target, by kind and route (negative: overdue)",
                                    ["kind", "route"], registry=r)
         self._sla_series: set[tuple[str, str]] = set()
+        self.auth_failures = Counter("tocsin_auth_failures", "Refused credentials (missing or wrong token, secret or "
+                                     "signature), by surface", ["surface"], registry=r)
+        for surface in AUTH_SURFACES:
+            self.auth_failures.labels(surface)
         self.webhooks_waiting = Gauge("tocsin_webhooks_waiting", "Webhooks waiting for an ingest transaction",
                                       registry=r)
         self.ingest = Counter("tocsin_ingest_transactions", "Ingest transactions committed (each stores one or "
@@ -93,6 +99,10 @@ class Metrics:
         self._intake_seen = (0, 0, 0)
         self._channels: set[str] = set()
         self._refreshed_at = float("-inf")
+
+    def count_auth_failure(self, surface: str) -> None:
+        """One refused credential on `surface` (store.throttle calls this)."""
+        self.auth_failures.labels(surface).inc()
 
     def observe_action(self, result: lifecycle.ActionResult) -> None:
         """Record time to acknowledge or resolve of a committed lifecycle action."""

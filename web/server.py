@@ -21,8 +21,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from web.settings import HttpSettings
 
 log = logging.getLogger(__name__)
-HEADER_READ_TIMEOUT = 10.0  # seconds from a connection's (or request's) first byte to its complete headers
-BODY_READ_TIMEOUT = 60.0  # seconds from the headers to the whole body (a 5 MB webhook on a slow link)
+HEADER_READ_TIMEOUT = 10.0  # HTTP_HEADER_TIMEOUT's default: from a connection's (a request's) first byte to its headers
+BODY_READ_TIMEOUT = 60.0  # HTTP_BODY_TIMEOUT's default: from the headers to the whole body (5 MB on a slow link)
 GRACE_SECONDS = 10  # requests in flight at shutdown get this long to finish
 
 
@@ -30,22 +30,24 @@ class GuardedHttpTools(HttpToolsProtocol):
     """uvicorn's httptools protocol with deadlines for reading a request's headers and its body."""
 
     _deadline: asyncio.TimerHandle | None = None
+    header_timeout = HEADER_READ_TIMEOUT
+    body_timeout = BODY_READ_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """A new connection: its first request's headers are due within HEADER_READ_TIMEOUT."""
         super().connection_made(transport)
-        self._arm(HEADER_READ_TIMEOUT, "headers")
+        self._arm(self.header_timeout, "headers")
 
     def on_message_begin(self) -> None:
         """A request starts (the first on this connection, or a later keep-alive one)."""
         super().on_message_begin()
         if self._deadline is None:
-            self._arm(HEADER_READ_TIMEOUT, "headers")
+            self._arm(self.header_timeout, "headers")
 
     def on_headers_complete(self) -> None:
         """The headers are in: now the body is due."""
         super().on_headers_complete()
-        self._arm(BODY_READ_TIMEOUT, "body")
+        self._arm(self.body_timeout, "body")
 
     def on_message_complete(self) -> None:
         """The whole request is in: no deadline until the next one begins."""
@@ -83,6 +85,14 @@ class _Server(uvicorn.Server):
         yield
 
 
+def slow_client_protocol(http: HttpSettings | None) -> type[GuardedHttpTools]:
+    """The guarded protocol with HTTP_HEADER_TIMEOUT and HTTP_BODY_TIMEOUT (every server timeout setting is here)."""
+    if http is None:
+        return GuardedHttpTools
+    deadlines = {"header_timeout": http.header_timeout, "body_timeout": http.body_timeout}
+    return type("GuardedHttpTools", (GuardedHttpTools,), deadlines)
+
+
 def uvicorn_config(app: Any, host: str, port: int, http: HttpSettings | None = None) -> uvicorn.Config:
     """Listen address, TLS (main server only), keep-alive and shutdown grace, with the guarded protocol."""
     tls = http is not None and http.tls_cert_file and http.tls_key_file
@@ -90,7 +100,7 @@ def uvicorn_config(app: Any, host: str, port: int, http: HttpSettings | None = N
         app,
         host=host,
         port=port,
-        http=GuardedHttpTools,
+        http=slow_client_protocol(http),
         loop="none",  # the caller's loop (uvloop when installed)
         lifespan="on",
         backlog=1024,

@@ -15,6 +15,7 @@ from bot.slack.settings import DEFAULT_API_URL, SlackSettings
 from bot.telegram.settings import TelegramSettings, TelegramSettingsError, read_telegram_settings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
 from store.domain.delivery import RetryPolicy
+from store.domain.throttle import Network, ThrottlePolicy, parse_networks
 from store.settings import DatabaseSettings
 from web.settings_catalog import SECRET_NAMES, declared
 from webhook.settings import WebhookSettings
@@ -23,6 +24,7 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 SLACK_COMMAND = re.compile(r"^/[a-z0-9_-]{1,31}$")
+ORIGIN = re.compile(r"^https?://([a-z0-9.-]+|\[[0-9a-f:]+\])(:\d{1,5})?$")
 
 
 class SettingsError(ValueError):
@@ -33,7 +35,7 @@ class SettingsError(ValueError):
 class HttpSettings:
     """Where and how the HTTP server listens."""
 
-    host: str = "0.0.0.0"
+    host: str = "0.0.0.0"  # noqa: S104 - the documented default (HOST); containers need it
     port: int = 8080
     public_url: str = "http://localhost:8080"
     tls_cert_file: Path | None = None
@@ -41,6 +43,17 @@ class HttpSettings:
     anonymous_read: bool = False
     metrics_enabled: bool = True
     metrics_port: int | None = None
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    """Whose X-Forwarded-For is believed, which origins get CORS, how many failed authentications a client may make."""
+
+    trusted_proxies: tuple[Network, ...] = ()
+    cors_origins: tuple[str, ...] = ()  # ("*",) for any origin; () for no CORS at all
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +83,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     channels: ChannelDefaults = field(default_factory=ChannelDefaults)
     config_path: Path | None = None
     alertmanager_url: str | None = None
@@ -289,6 +303,33 @@ def _delivery_settings(env: _Env) -> tuple[RetryPolicy, float]:
     return RetryPolicy(base=base, cap=cap, give_up=give_up), lease
 
 
+def _check_origin(origin: str) -> str:
+    if origin != "*" and not ORIGIN.match(origin.lower()):
+        raise ValueError(f"{origin!r}: expected an origin such as https://ops.example.com (no path), or *")
+    return origin
+
+
+def _security_settings(env: _Env) -> SecuritySettings:
+    """TRUSTED_PROXIES, CORS_ORIGINS, AUTH_FAILURE_LIMIT and AUTH_FAILURE_WINDOW."""
+    proxies = env.checked_list("TRUSTED_PROXIES", lambda item: str(parse_networks([item])))
+    listed = env.checked_list("CORS_ORIGINS", lambda origin: _check_origin(origin.rstrip("/")))
+    origins = tuple(origin.lower().rstrip("/") for origin in listed)
+    if "*" in origins and len(origins) > 1:
+        raise SettingsError("CORS_ORIGINS: expected either * alone or a list of origins, not both")
+    window = env.duration("AUTH_FAILURE_WINDOW", 600.0)
+    if not 1 <= window <= 86400:
+        raise SettingsError(f"AUTH_FAILURE_WINDOW={window:g}s: expected from 1s to 1d")
+    limit = env.int("AUTH_FAILURE_LIMIT", 10, 1, 10_000) or 10
+    return SecuritySettings(parse_networks(proxies), origins, ThrottlePolicy(limit, window))
+
+
+def _timeout(env: _Env, name: str, default: float) -> float:
+    seconds = env.duration(name, default)
+    if not 1 <= seconds <= 3600:
+        raise SettingsError(f"{name}={seconds:g}s: expected from 1s to 1h")
+    return seconds
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; SettingsError names the first bad one."""
     env = _Env(os.environ if environ is None else environ)
@@ -298,7 +339,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if (cert is None) != (key is None):
         raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE: expected both to be set, or neither")
     http = HttpSettings(
-        host=env.str("HOST", "0.0.0.0") or "0.0.0.0",
+        host=env.str("HOST", "0.0.0.0") or "0.0.0.0",  # noqa: S104 - the documented default (HOST); containers need it
         port=port,
         public_url=env.url("PUBLIC_URL", f"http://localhost:{port}") or "",
         tls_cert_file=cert,
@@ -306,6 +347,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         anonymous_read=env.bool("ANONYMOUS_READ", False),
         metrics_enabled=env.bool("METRICS_ENABLED", True),
         metrics_port=env.int("METRICS_PORT", None, 1, 65535),
+        header_timeout=_timeout(env, "HTTP_HEADER_TIMEOUT", 10.0),
+        body_timeout=_timeout(env, "HTTP_BODY_TIMEOUT", 60.0),
     )
     log = LogSettings(
         level=env.choice("LOG_LEVEL", "info", LEVELS), format=env.choice("LOG_FORMAT", "text", ("text", "json"))
@@ -345,6 +388,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log=log,
         database=database,
         webhook=webhook,
+        security=_security_settings(env),
         channels=channels,
         config_path=config_path,
         alertmanager_url=alertmanager_url,

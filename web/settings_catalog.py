@@ -16,8 +16,8 @@ class Setting:
     secret: bool = False
 
 
-GROUPS = ("HTTP", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email", "Delivery",
-          "Slack", "Telegram", "Discord", "Mattermost")
+GROUPS = ("HTTP", "Security", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email",
+          "Delivery", "Slack", "Telegram", "Discord", "Mattermost")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
@@ -29,6 +29,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ANONYMOUS_READ", "`false`", "let the dashboard and the GET API be read without a token", "HTTP"),
     Setting("METRICS_ENABLED", "`true`", "serve Prometheus metrics at `/metrics`", "HTTP"),
     Setting("METRICS_PORT", "unset", "serve `/metrics` on this port instead of the main one", "HTTP"),
+    Setting("HTTP_HEADER_TIMEOUT", "`10s`", "a client must send a request's whole head (line and headers) within "
+            "this of its first byte (of opening the connection, for the first request); else the connection is "
+            "closed", "HTTP"),
+    Setting("HTTP_BODY_TIMEOUT", "`60s`", "a client must send a request's whole body within this of its head; "
+            "else the connection is closed",
+            "HTTP"),
+    Setting("TRUSTED_PROXIES", "unset", "comma-separated addresses or CIDRs of your proxies (`10.0.0.0/8,::1`): "
+            "from them, the client's address is read from `X-Forwarded-For`; else the peer's address is used",
+            "Security"),
+    Setting("CORS_ORIGINS", "unset: no CORS", "comma-separated origins (`https://ops.example.com`) whose pages may "
+            "call the REST API from a browser with a bearer token, or `*` for any", "Security"),
+    Setting("AUTH_FAILURE_LIMIT", "`10`", "failed authentications one client address (IPv6: its /64) may make "
+            "within `AUTH_FAILURE_WINDOW`; after that it gets 429 `too_many_failures` until the window ends (1-10000)",
+            "Security"),
+    Setting("AUTH_FAILURE_WINDOW", "`10m`", "the window of `AUTH_FAILURE_LIMIT`, from the address's first failure "
+            "(1s to 1d)", "Security"),
     Setting("LOG_LEVEL", "`info`", "`debug`, `info`, `warning`, `error` or `critical`", "Logging"),
     Setting("LOG_FORMAT", "`text`", "`text`, or `json` for one JSON object per line", "Logging"),
     Setting("DATABASE_URL", "unset: embedded PostgreSQL", "`postgresql://user:password@host:5432/db`", "Database",

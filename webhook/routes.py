@@ -16,6 +16,7 @@ from store.errors import ApiError
 from store.ingest import IngestResult, ingest_batch
 from store.intake import Overloaded
 from store.runtime import TIMED_OUT, UNAVAILABLE, Runtime, unavailable_error
+from store.throttle import auth_guard
 from webhook.alertmanager import PayloadError, parse_webhook
 from webhook.settings import WebhookSettings
 
@@ -116,7 +117,8 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
 
     @bp.post("/api/v1/webhooks/alertmanager")
     async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
-        _check_token(settings)
+        async with auth_guard(current_app.extensions, request, "webhook"):
+            _check_token(settings)
         raw = await _read_body(settings)
         result = await _store(current_app.extensions["tocsin"], raw, settings)
         g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics

@@ -19,7 +19,7 @@ from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, current_app, request
 
 from bot.actions import ChatActions, Reply
 from bot.commands import CommandError, parse_command, run
@@ -28,6 +28,7 @@ from bot.discord.client import DiscordApi, DiscordError
 from bot.discord.settings import DiscordSettings
 from store.domain.incident import ActionSource
 from store.domain.users import User
+from store.throttle import auth_check, auth_failed
 
 log = logging.getLogger(__name__)
 PATH = "/discord/interactions"
@@ -183,6 +184,7 @@ def interactions_blueprint(interactions: Interactions) -> Blueprint:
 
     @blueprint.post(PATH)
     async def discord_interactions() -> Response:
+        auth_check(current_app.extensions, request)
         if (request.content_length or 0) > MAX_BODY:
             return _refuse(413, "payload_too_large", f"the body is larger than {MAX_BODY} bytes")
         body = await request.get_data(as_text=False)
@@ -192,6 +194,7 @@ def interactions_blueprint(interactions: Interactions) -> Blueprint:
         why = check_signature(interactions.key, headers.get("X-Signature-Ed25519"),
                               headers.get("X-Signature-Timestamp"), body, time.time())
         if why is not None:
+            await auth_failed(current_app.extensions, request, "discord")
             return _refuse(401, "unauthorized", why)
         try:
             interaction = json.loads(body)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, current_app, request
 
 from bot.actions import ChatActions
 from bot.commands import CommandError, parse_command, run
@@ -23,6 +23,7 @@ from bot.mattermost import render
 from bot.mattermost.settings import MattermostSettings
 from store.domain.incident import ActionSource
 from store.domain.users import User
+from store.throttle import auth_check, auth_failed
 
 log = logging.getLogger(__name__)
 SOURCE = ActionSource.MATTERMOST
@@ -110,6 +111,7 @@ class MattermostHandlers:
 
         @blueprint.post(ACTIONS_PATH)
         async def mattermost_actions() -> Response:
+            auth_check(current_app.extensions, request)
             body = await _body()
             if body is None:
                 return _refuse(413, "payload_too_large", f"the body is larger than {MAX_BODY} bytes")
@@ -119,17 +121,25 @@ class MattermostHandlers:
                 payload = None
             if not isinstance(payload, dict):
                 return _refuse(400, "invalid_payload", "expected Mattermost's button request: a JSON object")
-            return await self.on_action(payload)
+            return await _counted(await self.on_action(payload))
 
         @blueprint.post(COMMAND_PATH)
         async def mattermost_command() -> Response:
+            auth_check(current_app.extensions, request)
             body = await _body()
             if body is None:
                 return _refuse(413, "payload_too_large", f"the body is larger than {MAX_BODY} bytes")
             form = dict(parse_qsl(body.decode("utf-8", errors="replace"), max_num_fields=50))
-            return await self.on_command(form)
+            return await _counted(await self.on_command(form))
 
         return blueprint
+
+
+async def _counted(response: Response) -> Response:
+    """A refused secret or token (401) counts towards the client's authentication failures."""
+    if response.status_code == 401:
+        await auth_failed(current_app.extensions, request, "mattermost")
+    return response
 
 
 async def _body() -> bytes | None:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, current_app, request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -23,6 +23,7 @@ from bot.slack.client import SlackChannel, make_web_client
 from bot.slack.handlers import Listeners, SlackPeople, register
 from bot.slack.settings import SlackSettings
 from store.domain.users import User
+from store.throttle import auth_check, auth_failed
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,13 @@ def events_blueprint(bolt_app: AsyncApp) -> Blueprint:
 
     @blueprint.post(EVENTS_PATH)
     async def slack_events() -> Response:
+        auth_check(current_app.extensions, request)
         body = await request.get_data(as_text=False)
         headers = {k.lower(): v for k, v in request.headers.items()}
         stamp = headers.get("x-slack-request-timestamp", "0")
         if not (stamp.isascii() and stamp.isdigit()):
             # bolt's verifier would raise on int() of it (a 500); refuse it as bolt refuses a bad signature.
+            await auth_failed(current_app.extensions, request, "slack")
             return Response('{"error": "invalid request"}', status=401, content_type="application/json")
         try:
             bolt_request = to_bolt_request(body, request.query_string.decode("latin-1"), headers)
@@ -83,6 +86,8 @@ def events_blueprint(bolt_app: AsyncApp) -> Blueprint:
             message = '{"error": {"code": "invalid_payload", "message": "not a Slack request body"}}'
             return Response(message, status=400, content_type="application/json")
         bolt_response = await bolt_app.async_dispatch(bolt_request)
+        if bolt_response.status == 401:  # bolt refused the signature (or its timestamp)
+            await auth_failed(current_app.extensions, request, "slack")
         return to_quart_response(bolt_response)
 
     return blueprint
@@ -124,15 +129,16 @@ class SlackTransport:
         self.client = make_web_client(settings)
         self.channel = SlackChannel(self.client, settings, names={u.id: u.name for u in users})
         self.bolt = build_bolt_app(settings, actions, users, self.client)
-        self.socket = SocketMode(self.bolt, settings) if settings.socket_mode else None
+        self.socket: SocketMode | None = None  # made in start(): its aiohttp session needs the running loop
 
     def blueprint(self) -> Blueprint | None:
         """POST /slack/events, or None in Socket Mode (the route is then not served)."""
-        return None if self.socket is not None else events_blueprint(self.bolt)
+        return None if self.settings.socket_mode else events_blueprint(self.bolt)
 
     async def start(self) -> None:
         """Connect Socket Mode, if used (in the background)."""
-        if self.socket is not None:
+        if self.settings.socket_mode:
+            self.socket = SocketMode(self.bolt, self.settings)
             await self.socket.start()
 
     async def stop(self) -> None:

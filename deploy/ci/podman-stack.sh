@@ -146,6 +146,14 @@ step "built in $((SECONDS - build_start))s: image $((image_size / 1000000)) MB, 
 
 [ "$(podman image inspect --format '{{.Config.User}}' "$TOCSIN_IMAGE")" = "10001:10001" ] || fail "image user is not 10001"
 podman image inspect --format '{{.HealthCheck.Test}}' "$TOCSIN_IMAGE" | grep -q healthz || fail "no HEALTHCHECK on /healthz"
+# No package manager or compiler is left in the image (pip, ensurepip, apt, dpkg; gcc, cc, make).
+if leftovers="$(podman run --rm --entrypoint /bin/sh "$TOCSIN_IMAGE" -c '
+  for tool in pip pip3 apt apt-get dpkg gcc cc make; do command -v "$tool"; done
+  for python in python3 /opt/tocsin/bin/python; do
+    "$python" -c "import pip" 2>/dev/null && echo "$python: pip"
+    "$python" -c "import ensurepip" 2>/dev/null && echo "$python: ensurepip"
+  done
+  true' 2>/dev/null)" && [ -z "$leftovers" ]; then :; else fail "the image still holds install tools: $leftovers"; fi
 if refusal="$(podman run --rm "$TOCSIN_IMAGE" 2>&1)"; then fail "the image started without DATABASE_URL"; fi
 echo "$refusal" | grep -q "DATABASE_URL" || fail "the refusal does not name DATABASE_URL: $refusal"
 
@@ -210,4 +218,8 @@ resolve_start=$SECONDS
 wait_until 180 "the incident resolved" status_is resolved
 step "incident resolved $((SECONDS - resolve_start))s after the reload"
 [ "$(sql "SELECT count(*) FROM incident_events WHERE kind = 'opened'")" = 1 ] || fail "expected exactly one incident opened"
+for service in postgres tocsin alertmanager prometheus; do
+  [ "$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$(container "$service")")" = true ] \
+    || fail "$service does not run on a read-only root filesystem"
+done
 step "podman stack verified in $((SECONDS - t0))s"

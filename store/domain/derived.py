@@ -256,7 +256,7 @@ def with_lookups(
     """The summary once the lookups `needs` asked for are done: `everything` is `full` of every alert (when
     needs.recount), `picked` the alert found for each kind in needs.picks, `shared` each key in needs.shared."""
     if needs.recount:
-        assert everything is not None, "an alert left: every alert is needed"
+        assert everything is not None, "an alert left: every alert is needed"  # noqa: S101 - an invariant of the caller (needs.recount asks for every alert), not input
         return replace(state, labels=everything.labels, shared=everything.shared, names=everything.names,
                        picks=everything.picks)
     picks = dict(state.picks)

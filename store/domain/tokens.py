@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from enum import StrEnum
 
-TOKEN_PREFIX = "tocsin_"
+TOKEN_PREFIX = "tocsin_"  # noqa: S105 - the public prefix of every token, not a secret
 
 
 class Role(StrEnum):

@@ -86,7 +86,7 @@ async def insert_opens(conn: asyncpg.Connection, items: list[NewDelivery]) -> se
         FROM {UNNEST} AS {UNNEST_COLUMNS}
         ON CONFLICT (incident_id, channel, target) WHERE kind = 'open' AND state <> 'failed' DO NOTHING
         RETURNING incident_id, channel, target
-        """,
+        """,  # noqa: S608 - only the module's constants UNNEST and UNNEST_COLUMNS; values are parameters
         *_columns(items),
     )
     return {(r["incident_id"], r["channel"], r["target"]) for r in rows}
@@ -121,7 +121,7 @@ async def upsert_updates(conn: asyncpg.Connection, items: list[NewDelivery]) -> 
         FROM {UNNEST} AS {UNNEST_COLUMNS}
         ON CONFLICT (incident_id, channel, target) WHERE kind = 'update' AND state = 'pending'
         DO UPDATE SET event_id = EXCLUDED.event_id, event_kind = EXCLUDED.event_kind, updated_at = now()
-        """,
+        """,  # noqa: S608 - only the module's constants UNNEST and UNNEST_COLUMNS; values are parameters
         *_columns(items),
     )
 
@@ -192,7 +192,7 @@ async def claim(conn: asyncpg.Connection, channels: list[str], limit: int, lease
                       SELECT o.external_ref FROM deliveries o
                       WHERE {STREAM} AND o.kind = 'open' AND o.state = 'sent' ORDER BY o.id DESC LIMIT 1)
                   END AS external_ref
-        """,
+        """,  # noqa: S608 - only the module's constant SQL fragments; values are parameters
         channels,
         limit,
         lease,
@@ -330,7 +330,7 @@ async def fail_orphan_updates(conn: asyncpg.Connection, incident_id: int | None 
         SET state = 'failed', updated_at = now(), last_error = 'its open message could not be sent'
         WHERE d.kind = 'update' AND d.state = 'pending' AND ($1::bigint IS NULL OR d.incident_id = $1)
           AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE {STREAM} AND o.kind = 'open' AND o.state <> 'failed')
-        """,
+        """,  # noqa: S608 - only the module's constant SQL fragments; values are parameters
         incident_id,
     )
     return int(status.split()[-1])

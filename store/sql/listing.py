@@ -116,7 +116,7 @@ def incident_query(
     _keyset(where, sort, after)
     where.args.append(limit + 1)
     sql = (
-        f"SELECT *, {', '.join(sort.keys)} FROM incidents WHERE {where.sql()} ORDER BY {_order(sort)}"
+        f"SELECT *, {', '.join(sort.keys)} FROM incidents WHERE {where.sql()} ORDER BY {_order(sort)}"  # noqa: S608 - columns and order from the fixed INCIDENT_SORTS; filters are $n parameters
         f" LIMIT ${len(where.args)}"
     )
     return sql, where.args
@@ -147,7 +147,7 @@ async def list_alerts(
     _keyset(where, ALERT_SORT, after)
     where.args.append(limit + 1)
     rows = await conn.fetch(
-        f"SELECT *, id FROM alerts WHERE {where.sql()} ORDER BY id DESC LIMIT ${len(where.args)}", *where.args
+        f"SELECT *, id FROM alerts WHERE {where.sql()} ORDER BY id DESC LIMIT ${len(where.args)}", *where.args  # noqa: S608 - the WHERE is built of literal clauses with $n parameters
     )
     return _page(rows, limit, Alert.from_record, 1)
 

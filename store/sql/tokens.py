@@ -43,7 +43,7 @@ async def insert(
         INSERT INTO api_tokens (name, role, user_id, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (name) DO NOTHING
         RETURNING {COLUMNS}
-        """,
+        """,  # noqa: S608 - COLUMNS is a module constant; values are parameters
         name,
         role.value,
         user_id,
@@ -55,20 +55,20 @@ async def insert(
 
 async def list_all(conn: asyncpg.Connection) -> list[ApiToken]:
     """Every token, by name."""
-    return [ApiToken.from_record(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM api_tokens ORDER BY name")]
+    return [ApiToken.from_record(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM api_tokens ORDER BY name")]  # noqa: S608 - COLUMNS is a module constant
 
 
 async def revoke(conn: asyncpg.Connection, name: str, now: datetime) -> ApiToken | None:
     """Mark a token revoked (kept for the record); None when no token has that name."""
     row = await conn.fetchrow(
-        f"UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1 RETURNING {COLUMNS}", name, now
+        f"UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1 RETURNING {COLUMNS}", name, now  # noqa: S608 - COLUMNS is a module constant; values are parameters
     )
     return ApiToken.from_record(row) if row else None
 
 
 async def find_by_hash(conn: asyncpg.Connection, token_hash: str) -> ApiToken | None:
     """The token with this hash, revoked or not."""
-    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1", token_hash)
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1", token_hash)  # noqa: S608 - COLUMNS is a module constant; values are parameters
     return ApiToken.from_record(row) if row else None
 
 

@@ -120,7 +120,9 @@ def hostile_app(database_url: str, **env: str) -> Iterator[HostileApp]:
         "TELEGRAM_CHAT_ID": "-1001", "TELEGRAM_API_URL": world.telegram.url, "EMAIL_SMTP_HOST": "127.0.0.1",
         "EMAIL_SMTP_PORT": str(world.smtp.port), "EMAIL_TLS": "none", "EMAIL_FROM": "tocsin@example.com",
         "EMAIL_TO": "ops@example.com", "ANONYMOUS_READ": "true", "DELIVERY_RETRY_BASE": "200ms",
-        "DELIVERY_RETRY_CAP": "1s", **world.env(), **env,
+        "DELIVERY_RETRY_CAP": "1s",
+        # Forged signatures and secrets are part of the fuzz: the throttle must not turn the rest into 429s.
+        "AUTH_FAILURE_LIMIT": "10000", **world.env(), **env,
     })
     app = create_app(settings, database_url)
     serving = app.test_app()

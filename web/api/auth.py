@@ -11,6 +11,7 @@ from quart import current_app, request
 from store.domain.tokens import Role, role_allows
 from store.errors import ApiError
 from store.runtime import Runtime
+from store.throttle import auth_guard
 from store.tokens import Principal, authenticate
 
 ANONYMOUS = Principal("anonymous", Role.VIEWER, "anonymous")
@@ -33,17 +34,23 @@ def _bearer() -> str | None:
     return token.strip()
 
 
-async def authorize(access: str, anonymous_read: bool) -> Principal:
-    """The caller, allowed to `access` ('read' or 'write'); raises 401 or 403."""
+async def _principal() -> Principal:
     token = _bearer()
     if token is None:
-        if access == READ and anonymous_read:
-            return ANONYMOUS
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>' (tocsin token create)")
     runtime: Runtime = current_app.extensions["tocsin"]
     principal = await authenticate(runtime.db, token)  # Unavailable (503) when the database is down
     if principal is None:
         raise _unauthorized("unknown or revoked token")
+    return principal
+
+
+async def authorize(access: str, anonymous_read: bool) -> Principal:
+    """The caller, allowed to `access` ('read' or 'write'); raises 401 or 403 (429 after repeated 401s)."""
+    if "Authorization" not in request.headers and access == READ and anonymous_read:
+        return ANONYMOUS
+    async with auth_guard(current_app.extensions, request, "api"):
+        principal = await _principal()
     needed = Role.VIEWER if access == READ else Role.RESPONDER
     if not role_allows(principal.role, needed):
         raise ApiError(

@@ -27,6 +27,7 @@ ERROR_TEXT = {
     415: "Body is not application/json",
     422: "Invalid parameter or body; details name the field",
     428: "If-Match is missing: send the ETag of the version you edited",
+    429: "too_many_failures: this address failed to authenticate too often; retry after Retry-After seconds",
     503: "Database unavailable; retry later",
 }
 
@@ -50,7 +51,7 @@ def _media(schema: dict[str, Any], example: Any) -> dict[str, Any]:
 
 
 def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
-    statuses = {401, 422, 503, *endpoint.errors}
+    statuses = {401, 422, 429, 503, *endpoint.errors}
     if endpoint.access == auth.WRITE:
         statuses.add(403)
     parameters = [

@@ -10,7 +10,7 @@ from typing import Any
 from store.domain.config_schema import parse_config
 from store.domain.ical import render_calendar
 from store.domain.schedule import Shift
-from web.api.openapi import error_response, read_security
+from web.api.openapi import ERROR_TEXT, error_response, read_security
 from web.api.shapes import NULLABLE_TIME
 
 ONCALL = {
@@ -114,6 +114,7 @@ def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
                     "413": error_response("The body is larger than WEBHOOK_MAX_BYTES"),
                     "415": error_response("The body is not application/json"),
                     "422": error_response("Not an Alertmanager webhook body; details name the field"),
+                    "429": error_response(ERROR_TEXT[429]),
                     "503": error_response("Database unavailable and nothing stored; Alertmanager retries"),
                 },
                 "security": [{}, {"bearerAuth": []}],
@@ -128,6 +129,7 @@ def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
                     "200": {"description": "OK", "content": {"application/json": {"schema": ONCALL,
                                                                                   "example": ONCALL_EXAMPLE}}},
                     "401": error_response("Missing, unknown or revoked bearer token"),
+                    "429": error_response(ERROR_TEXT[429]),
                 },
                 "security": read_security(anonymous_read),
             }
@@ -142,6 +144,7 @@ def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
                     "200": {"description": "OK", "content": {"text/calendar": {"schema": {"type": "string"},
                                                                                "example": CALENDAR_EXAMPLE}}},
                     "401": error_response("Missing, unknown or revoked bearer token"),
+                    "429": error_response(ERROR_TEXT[429]),
                     "404": error_response("No schedule of that id in the config file"),
                 },
                 "security": read_security(anonymous_read),

@@ -14,6 +14,7 @@ from quart import Response, current_app, request
 
 from store.domain.tokens import Role, role_allows
 from store.runtime import Runtime
+from store.throttle import auth_check, auth_failed
 from store.tokens import Principal, authenticate
 from web.api.auth import ANONYMOUS
 from web.dashboard.settings import DashboardSettings
@@ -56,10 +57,13 @@ def cookie_token() -> str | None:
 
 
 async def check_token(token: str) -> Principal | None:
-    """The principal of a live token of role viewer or better, else None; 503 when the database is down."""
+    """The principal of a live token of role viewer or better, else None (counted as a failed sign-in);
+    503 when the database is down, 429 when this address failed too often."""
+    auth_check(current_app.extensions, request)
     runtime: Runtime = current_app.extensions["tocsin"]
     principal = await authenticate(runtime.db, token)  # Unavailable (503) when the database is down
     if principal is None or not role_allows(principal.role, Role.VIEWER):
+        await auth_failed(current_app.extensions, request, "dashboard")
         return None
     return principal
 
