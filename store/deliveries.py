@@ -75,7 +75,7 @@ def _streams(channels: dict[str, Any], events: list[Event]) -> list[tuple[str, s
     hear what `notifies` says; an escalation step also reaches the people and channels it pages."""
     streams: dict[tuple[str, str], list[Event]] = {}
     for channel, target in targets_of(channels):
-        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind)]
+        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind, channels[channel])]
     for event in events:
         for pair in page_targets(event.kind, event.data):
             paged = streams.setdefault(pair, [])

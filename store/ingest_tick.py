@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from store import escalation
-from store.domain.alerts import AlertSignal, SkippedAlert
+from store.domain.alerts import ALERTMANAGER, AlertSignal, Origin, SkippedAlert
 from store.domain.batching import Group, Identity, Item, identity
 from store.domain.derived import AlertView, Change, Derived, Needs, apply, full, with_lookups
 from store.domain.grouping import IncidentFields, fields_of
-from store.domain.incident import ActionSource, Status
+from store.domain.incident import Status
 from store.models import NewEvent
 from store.sql import alerts as alerts_sql
 from store.sql import incidents as incidents_sql
@@ -21,8 +21,6 @@ from store.sql.alerts import Stored
 from store.sql.incidents import Held
 from store.timeline import EventKind, record
 
-ACTOR = "alertmanager"
-SOURCE = ActionSource.ALERTMANAGER.value
 OPEN_ONLY = timedelta(days=365 * 100)  # a "reopen since" so far ahead that only open incidents match
 
 
@@ -45,13 +43,13 @@ def _describe(alert: AlertSignal | Stored) -> str:
     return f"{name} on {instance}" if instance else name
 
 
-def _alert_event(incident_id: int, alert: AlertSignal, superseded: bool) -> NewEvent:
+def _alert_event(incident_id: int, alert: AlertSignal, superseded: bool, origin: Origin) -> NewEvent:
     data = {"fingerprint": alert.fingerprint, "starts_at": alert.starts_at.isoformat()}
     if superseded:
         message = f"Alert resolved: {_describe(alert)} (replaced by a newer instance)"
-        return NewEvent(incident_id, EventKind.ALERT_SUPERSEDED, ACTOR, SOURCE, message, data)
+        return NewEvent(incident_id, EventKind.ALERT_SUPERSEDED, origin.actor, origin.source, message, data)
     kind, verb = (EventKind.ALERT_FIRING, "firing") if alert.firing else (EventKind.ALERT_RESOLVED, "resolved")
-    return NewEvent(incident_id, kind, ACTOR, SOURCE, f"Alert {verb}: {_describe(alert)}", data)
+    return NewEvent(incident_id, kind, origin.actor, origin.source, f"Alert {verb}: {_describe(alert)}", data)
 
 
 def _same_content(stored: Stored, alert: AlertSignal) -> bool:
@@ -73,6 +71,7 @@ class Tick:
         self.changes: dict[int, list[Change]] = defaultdict(list)
         self.events: list[NewEvent] = []
         self.escalations: list[tuple[int, str]] = []  # (incident, policy) to start: opened or reopened now
+        self.origins: dict[int, Origin] = {}  # incident -> who sent its latest alert here (its auto-resolve's actor)
 
     async def run(self) -> None:
         """Find or open the incidents, write the alerts, fold the changes into the incidents, record."""
@@ -109,21 +108,21 @@ class Tick:
                 return held
             first = next(iter(group.items.values())).alert
             held = await incidents_sql.insert_open(
-                self.conn, group_key=group.key, route_id=group.route.id, source=SOURCE,
+                self.conn, group_key=group.key, route_id=group.route.id, source=group.origin.source,
                 title=first.labels.get("alertname", "Alert"), severity="warning", group_labels=group.group_labels,
                 external_url=group.external_url, auto_resolve=group.route.auto_resolve, now=self.now,
                 channels=group.channels,
             )
             if held is not None:
                 self.opened.add(held.incident.id)
-                self._started(held, EventKind.OPENED, "Opened by Alertmanager", group)
+                self._started(held, EventKind.OPENED, f"Opened by {group.origin.name}", group)
                 return held
             # Another writer opened it between our look and our insert (the insert waited for its commit).
             since = self.now - group.route.reopen_within
             held = (await incidents_sql.find_for_groups(self.conn, [group.key], [since])).get(group.key)
 
     def _started(self, held: Held, kind: str, message: str, group: Group) -> None:
-        self.events.append(NewEvent(held.incident.id, kind, ACTOR, SOURCE, message))
+        self.events.append(NewEvent(held.incident.id, kind, group.origin.actor, group.origin.source, message))
         if group.route.escalation:
             self.escalations.append((held.incident.id, group.route.escalation))
 
@@ -181,9 +180,11 @@ class Tick:
         """Insert new instances; those another writer stored first are read (locked) and updated instead."""
         targets, alerts = [t for _, _, t in fresh], [i.alert for _, i, _ in fresh]
         ids, superseded = await alerts_sql.insert_new(self.conn, targets, alerts, self.now)
+        senders = {i.alert.fingerprint: i.origin for _, i, _ in fresh}
         for row in superseded:
             self.changes[row.incident_id].append(Change(row.view("firing"), row.view()))
-            self.events.append(_alert_event(row.incident_id, _signal(row), superseded=True))
+            self.events.append(_alert_event(row.incident_id, _signal(row), True, senders.get(row.fingerprint,
+                                                                                              ALERTMANAGER)))
         lost = [(g, i, t) for g, i, t in fresh if identity(i.alert) not in ids]
         for _, item, target in fresh:
             new_id = ids.get(identity(item.alert))
@@ -191,7 +192,7 @@ class Tick:
                 a = item.alert
                 view = AlertView.of(new_id, a.status, a.labels, a.annotations, a.generator_url)
                 self.changes[target].append(Change(None, view))
-                self.events.append(_alert_event(target, a, item.superseded))
+                self.events.append(_alert_event(target, a, item.superseded, item.origin))
         stored = await self._lock([i for _, i, _ in lost])
         retry = []
         for group, item, target in lost:
@@ -213,11 +214,12 @@ class Tick:
         elif not same:
             self.changes[target].append(Change(stored.view(), after))
         if stored.incident_id != target or stored.status != alert.status:
-            self.events.append(_alert_event(target, alert, item.superseded))
+            self.events.append(_alert_event(target, alert, item.superseded, item.origin))
         return stored, target, None if same else alert
 
     def _count(self, item: Item, target: int) -> None:
         """The alert is stored (in `target`): in each of its batches' answers."""
+        self.origins[target] = item.origin
         for index in item.batches:
             result = self.results[index]
             result.alerts_stored += 1
@@ -255,13 +257,14 @@ class Tick:
             if not resolve and _unchanged(held, fields, state, self.external_url.get(incident_id, "")):
                 return
             url = self.external_url.get(incident_id, "")
+            origin = self.origins.get(incident_id, ALERTMANAGER)
             updated = await incidents_sql.apply_derived(
-                self.conn, held, fields, state.to_json(), url, self.now, resolve=resolve
+                self.conn, held, fields, state.to_json(), url, self.now, resolve=resolve, resolver=origin.actor
             )
             if updated is not None:
                 if resolve:
                     message = "Resolved: every alert has resolved"
-                    self.events.append(NewEvent(incident_id, EventKind.RESOLVED, ACTOR, SOURCE, message))
+                    self.events.append(NewEvent(incident_id, EventKind.RESOLVED, origin.actor, origin.source, message))
                 return
             # Changed since we read it: read it again, locked this time, and fold the same changes into it.
             held = (await incidents_sql.read_held(self.conn, [incident_id], lock=True))[incident_id]

@@ -38,6 +38,7 @@ class Incident:
     resolved_at: datetime | None
     resolved_by: str | None
     channels: dict[str, Any] = field(default_factory=dict)  # fixed at open: {"email": [..], "slack": .., ..}
+    tickets: list[dict[str, str]] = field(default_factory=list)  # issues opened elsewhere: {system, key, url}
 
     @classmethod
     def from_record(cls, r: Any) -> Incident:

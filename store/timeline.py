@@ -26,6 +26,7 @@ class EventKind:
     NOTE = "note"
     SILENCED = "silenced"
     ESCALATED = "escalated"
+    TICKET = "ticket"  # an issue was opened for the incident in another system (Jira)
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:

@@ -43,7 +43,8 @@ def _instant(value: str, field: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _string_map(value: Any, field: str, *, required: bool) -> dict[str, str]:
+def string_map(value: Any, field: str, *, required: bool) -> dict[str, str]:
+    """A JSON object of strings (labels, annotations), or ValueError naming the field."""
     if value is None and not required:
         return {}
     if not isinstance(value, dict):
@@ -68,8 +69,8 @@ def parse_alert(raw: Any, index: int) -> AlertSignal:
     """One alert object to an AlertSignal, or ValueError saying what is wrong with it."""
     if not isinstance(raw, dict):
         raise ValueError(f"alerts[{index}] must be an object")
-    labels = _string_map(raw.get("labels"), "labels", required=True)
-    annotations = _string_map(raw.get("annotations"), "annotations", required=False)
+    labels = string_map(raw.get("labels"), "labels", required=True)
+    annotations = string_map(raw.get("annotations"), "annotations", required=False)
     status = raw.get("status", "firing")
     if status not in ("firing", "resolved"):
         raise ValueError(f"status must be 'firing' or 'resolved', got {json.dumps(status)[:40]}")
@@ -113,7 +114,7 @@ def parse_webhook(body: Any) -> AlertBatch:
     if not isinstance(alerts_raw, list):
         raise PayloadError("alerts must be a list", [{"field": "alerts", "message": "expected a list of alerts"}])
     try:
-        group_labels = _string_map(body.get("groupLabels"), "groupLabels", required=False)
+        group_labels = string_map(body.get("groupLabels"), "groupLabels", required=False)
     except ValueError as exc:
         raise PayloadError(str(exc), [{"field": "groupLabels", "message": str(exc)}]) from None
     external_url = body.get("externalURL") or ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -22,27 +23,24 @@ from webhook.settings import WebhookSettings
 log = logging.getLogger(__name__)
 # U+0000 escaped in a JSON string (not after an escaped backslash): PostgreSQL cannot store it in text or jsonb.
 NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+ALERTMANAGER_HINT = ("Alertmanager must send 'Authorization: Bearer <WEBHOOK_TOKEN>' "
+                     "(http_config.authorization.credentials in its receiver)")
 
 
-def _check_token(settings: WebhookSettings) -> None:
+def _check_token(settings: WebhookSettings, hint: str = ALERTMANAGER_HINT) -> None:
     if settings.token is None:
         return
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "missing bearer token: Alertmanager must send 'Authorization: Bearer <WEBHOOK_TOKEN>' "
-            "(http_config.authorization.credentials in its receiver)",
-        )
+        raise ApiError(401, "unauthorized", f"missing bearer token: {hint}")
     if not hmac.compare_digest(given.strip().encode(), settings.token.encode()):
         raise ApiError(401, "unauthorized", "wrong bearer token: it does not match WEBHOOK_TOKEN")
 
 
-async def _read_json(settings: WebhookSettings) -> Any:
+async def _read_json(settings: WebhookSettings, any_type: bool = False) -> Any:
     content_type = request.mimetype or ""
-    if content_type != "application/json":
+    if content_type != "application/json" and not any_type:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {content_type!r}")
     if request.content_length is not None and request.content_length > settings.max_bytes:
         raise _too_large(settings)
@@ -93,6 +91,25 @@ async def _store(runtime: Runtime, batch: AlertBatch, settings: WebhookSettings)
         raise unavailable_error(exc) from None
 
 
+def parsed(parse: Callable[[Any], AlertBatch], body: Any) -> AlertBatch:
+    """The body through a sender's parser: a wrong body is 422 (or the parser's status) naming the field."""
+    try:
+        batch = parse(body)
+    except PayloadError as exc:
+        raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
+    if batch.skipped and not batch.alerts:
+        details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
+        raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
+    return batch
+
+
+async def store_batch(batch: AlertBatch, settings: WebhookSettings) -> IngestResult:
+    """Store through the intake, counting the alerts for /metrics; every failure an ApiError, nothing stored."""
+    result = await _store(current_app.extensions["tocsin"], batch, settings)
+    g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
+    return result
+
+
 def create_blueprint(settings: WebhookSettings) -> Blueprint:
     """The Alertmanager webhook route, reading the runtime from app.extensions['tocsin']."""
     bp = Blueprint("webhook", __name__)
@@ -101,15 +118,6 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
         _check_token(settings)
         body = await _read_json(settings)
-        try:
-            batch = parse_webhook(body)
-        except PayloadError as exc:
-            raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
-        if batch.skipped and not batch.alerts:
-            details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
-            raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
-        result = await _store(current_app.extensions["tocsin"], batch, settings)
-        g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
-        return _answer(result), 200
+        return _answer(await store_batch(parsed(parse_webhook, body), settings)), 200
 
     return bp

@@ -25,6 +25,9 @@ class ActionSource(StrEnum):
     API = "api"
     WEB = "web"
     SCHEDULER = "scheduler"
+    GRAFANA = "grafana"
+    PAGERDUTY = "pagerduty"  # PagerDuty-style events sent to Tocsin
+    JIRA = "jira"
 
 
 SEVERITY_RANK: dict[str, int] = {"critical": 4, "error": 3, "warning": 2, "info": 1}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from store.domain.outgoing import JiraTarget, PagerDutyTarget, Webhook
 
 DEFAULT_REOPEN_WITHIN = timedelta(minutes=5)
 
@@ -31,6 +34,8 @@ class Route:
     group_by: tuple[str, ...] | None = None  # None: Alertmanager's groupKey
     auto_resolve: bool = True
     reopen_within: timedelta = DEFAULT_REOPEN_WITHIN
+    pagerduty: PagerDutyTarget | None = None  # forward its incidents to this PagerDuty service
+    jira: JiraTarget | None = None  # open a Jira issue for each of its incidents
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """True when every matcher of the route matches (a route without matchers catches all)."""
@@ -39,10 +44,12 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class RouteTable:
-    """Ordered routes; the first match wins, else the default route."""
+    """Ordered routes; the first match wins, else the default route. The outgoing webhooks ride along, since
+    an incident's channels (its route's and the webhooks matching it) are fixed when it opens."""
 
     routes: Sequence[Route] = field(default_factory=tuple)
     default: Route = field(default_factory=lambda: Route(id="default"))
+    webhooks: Sequence[Webhook] = field(default_factory=tuple)
 
     def route_for(self, labels: Mapping[str, str]) -> Route:
         """The first route whose matchers match these labels, else the default route."""

@@ -131,6 +131,7 @@ async def apply_derived(
     now: datetime,
     *,
     resolve: bool,
+    resolver: str = "alertmanager",
 ) -> Incident | None:
     """Store the fields derived from the incident's alerts (and resolve it, when `resolve`), if it is still
     the version read; None when someone changed it meanwhile. The row is locked from here to the commit."""
@@ -159,7 +160,7 @@ async def apply_derived(
         external_url,
         now,
         resolve,
-        "alertmanager",
+        resolver,
     )
     return Incident.from_record(row) if row else None
 
@@ -180,6 +181,18 @@ async def set_status(
         status,
         now,
         actor,
+    )
+    return Incident.from_record(row)
+
+
+async def add_ticket(conn: asyncpg.Connection, incident_id: int, ticket: dict[str, str], now: datetime) -> Incident:
+    """Append an issue opened elsewhere to the incident's tickets."""
+    row = await conn.fetchrow(
+        "UPDATE incidents SET tickets = tickets || jsonb_build_array($2::jsonb), updated_at = $3 WHERE id = $1 "
+        "RETURNING *",
+        incident_id,
+        ticket,
+        now,
     )
     return Incident.from_record(row)
 

@@ -31,6 +31,7 @@ INCIDENT: dict[str, Any] = {
     "resolved_at": None,
     "resolved_by": None,
     "url": "https://tocsin.example/incidents/42",
+    "tickets": [{"system": "jira", "key": "OPS-12", "url": "https://jira.example.com/browse/OPS-12"}],
 }
 ACKNOWLEDGED = {
     **INCIDENT,
@@ -61,6 +62,7 @@ MANUAL = {
     "alert_count": 0,
     "firing_alert_count": 0,
     "url": "https://tocsin.example/incidents/43",
+    "tickets": [],
 }
 ALERT: dict[str, Any] = {
     "id": 7,

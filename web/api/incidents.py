@@ -9,7 +9,7 @@ from quart import current_app
 
 from store import deliveries, lifecycle
 from store.db import Database
-from store.domain.delivery import channels_for
+from store.domain.delivery import manual_channels
 from store.domain.incident import SEVERITIES, ActionSource, Status
 from store.domain.silence import BadDuration, parse_duration
 from store.errors import Invalid
@@ -120,7 +120,7 @@ def register(api: Registry, public_url: str, anonymous_read: bool, alertmanager_
         routes = current_app.extensions["tocsin"].routes
         result = await lifecycle.open_manual(
             _db(), b["title"], b["severity"], b["description"], call.principal.actor, ActionSource.API,
-            channels=channels_for(routes.default, routes.default),
+            channels=manual_channels(routes, b["severity"]),
         )
         return incident_json(result.incident, public_url)
 

@@ -13,7 +13,7 @@ TAGS = {
     "alerts": "The alerts Alertmanager sent, each with its incident",
     "stats": "Counts, time to acknowledge and time to resolve",
     "oncall": "Who is on call, and each schedule's shifts as a calendar feed",
-    "webhook": "Where Alertmanager sends its alerts",
+    "webhook": "Where Alertmanager, Grafana and PagerDuty-style senders send their alerts",
 }
 ERROR_TEXT = {
     400: "Malformed request (e.g. a body that is not JSON)",

@@ -42,6 +42,7 @@ def incident_json(incident: Incident, public_url: str) -> dict[str, Any]:
         "resolved_at": rfc3339(incident.resolved_at),
         "resolved_by": incident.resolved_by,
         "url": incident_url(public_url, incident.id),
+        "tickets": incident.tickets,
     }
 
 
@@ -112,6 +113,12 @@ INCIDENT = _object(
         "resolved_at": NULLABLE_TIME,
         "resolved_by": NULLABLE_STRING,
         "url": {"type": "string"},
+        "tickets": {
+            "type": "array",
+            "description": "issues opened for the incident elsewhere (a route's jira key)",
+            "items": _object({"system": {"type": "string", "enum": ["jira"]}, "key": {"type": "string"},
+                              "url": {"type": "string"}}),
+        },
     }
 )
 ALERT = _object(
