@@ -29,6 +29,7 @@ from web.config_loader import default_route
 from web.dashboard import create_blueprint as dashboard_blueprint
 from web.dashboard.settings import DashboardSettings
 from web.delivery import build_registry, start_delivery
+from web.outgoing import build_outgoing
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,10 @@ def create_app(
                                                   IntakeSettings(max_wait=settings.webhook.max_wait,
                                                                  workers=INGEST_WORKERS))
         runtime.intake.start()
-        registry = build_registry(settings, chat.channels(), {u.id: u.name for u in config.users})
+        names = {u.id: u.name for u in config.users}
+        state["outgoing"] = outgoing = build_outgoing(settings, db, lambda: runtime.routes, names)
+        registry = build_registry(settings, [*chat.channels(), *outgoing.channels()], names)
+        registry.add_family(outgoing.webhooks)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "ingest": ingest_pool, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts
@@ -146,6 +150,8 @@ def create_app(
             await _bounded("storing the webhooks taken", state.pop("intake").stop(grace=SHUTDOWN_STEP))
         if "delivery" in state:
             await _bounded("stopping the delivery worker", state.pop("delivery").stop())
+        if "outgoing" in state:
+            await _bounded("closing the integrations' connections", state.pop("outgoing").close())
         runtime: Runtime | None = app.extensions.pop("tocsin", None)
         for name, pool in (("ingest", state.pop("ingest_pool", None)), ("main", runtime.db if runtime else None)):
             if pool is not None:

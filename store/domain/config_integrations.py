@@ -75,6 +75,9 @@ def read_integrations(value: object, problems: Problems) -> tuple[Integration, .
     ids: dict[str, str] = {}
     keys: dict[str, str] = {}
     for item, path in each_mapping(value, "integrations", problems, "integrations"):
+        if isinstance(item, str):  # perhaps a routing key on its own: never repeat it
+            problems.add(path, f"got text; expected a mapping with keys {', '.join(INTEGRATION_KEYS)}")
+            continue
         mark = problems.mark()
         fields = Fields(item, path, problems, INTEGRATION_KEYS, ("id", "kind", "routing_key"))
         integration_id = fields.identifier("id")
@@ -135,6 +138,12 @@ def read_webhooks(value: object, problems: Problems) -> tuple[Webhook, ...]:
 def read_pagerduty(fields: Fields) -> PagerDutyTarget | None:
     """A route's `pagerduty: {routing_key}`."""
     if not fields.has("pagerduty"):
+        return None
+    value = fields.data["pagerduty"]
+    if not isinstance(value, dict):  # most likely the key itself: never repeat it
+        shown = "text" if isinstance(value, str) else describe(value)
+        fields.problems.add(fields.at("pagerduty"), f"got {shown}; expected a mapping with the key routing_key, "
+                            "such as {routing_key: <the 32-character integration key>}")
         return None
     inner = Fields(fields.data["pagerduty"], fields.at("pagerduty"), fields.problems, PAGERDUTY_KEYS, PAGERDUTY_KEYS)
     routing_key = _secret(inner, "routing_key", ROUTING_KEY, "expected the 32-character integration key of a "
