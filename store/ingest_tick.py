@@ -18,7 +18,7 @@ from store.models import NewEvent
 from store.sql import alerts as alerts_sql
 from store.sql import incidents as incidents_sql
 from store.sql.alerts import Stored
-from store.sql.incidents import Held
+from store.sql.incidents import DerivedUpdate, Held
 from store.timeline import EventKind, record
 
 OPEN_ONLY = timedelta(days=365 * 100)  # a "reopen since" so far ahead that only open incidents match
@@ -77,49 +77,58 @@ class Tick:
         """Find or open the incidents, write the alerts, fold the changes into the incidents, record."""
         await self._incidents_for_groups()
         await self._write_alerts([(g, item) for g in self.groups.values() for item in g.items.values()])
-        for incident_id in sorted(self._incidents_to_refresh()):
-            await self._refresh(incident_id)
+        await self._refresh_all(sorted(self._incidents_to_refresh()))
         await record(self.conn, self.events)
 
     async def _incidents_for_groups(self) -> None:
+        """Each group's incident: firing groups get an open one (found, reopened or opened, the new ones all
+        in one statement); groups of resolved alerts only, their open one if any."""
         keys = sorted(self.groups)
-        since = [self.now - self.groups[k].route.reopen_within if self.groups[k].firing else self.now + OPEN_ONLY
-                 for k in keys]
-        found = await incidents_sql.find_for_groups(self.conn, keys, since)
-        for key in keys:
-            group, held = self.groups[key], found.get(key)
-            if group.firing:
-                held = await self._open_incident(group, held)
-                self.firing_into.add(held.incident.id)
-            elif held is None or held.incident.status is Status.RESOLVED:
-                continue  # resolved alerts only: they go to whichever incident holds them
-            self.held[held.incident.id] = held
-            self.target[key] = held.incident.id
-            self.external_url[held.incident.id] = group.external_url
+        found = await incidents_sql.find_for_groups(self.conn, keys, [self._since(k) for k in keys])
+        for _ in range(3):
+            new = [k for k in keys if self.groups[k].firing and k not in found and k not in self.target]
+            for key in keys:
+                if key not in self.target and key in found:
+                    await self._take(self.groups[key], found[key])
+            if not new:
+                return
+            opening = [self._opening(self.groups[k]) for k in new]
+            opened = await incidents_sql.insert_open_many(self.conn, opening, self.now)
+            for key in new:
+                if key in opened:
+                    self.opened.add(opened[key].incident.id)
+                    group = self.groups[key]
+                    self._started(opened[key], EventKind.OPENED, f"Opened by {group.origin.name}", group)
+                    await self._take(self.groups[key], opened[key])
+            lost = [k for k in new if k not in opened]  # another writer opened them first (we waited for it)
+            found = await incidents_sql.find_for_groups(self.conn, lost, [self._since(k) for k in lost])
+        raise Stale("the groups' incidents kept changing under this transaction")
 
-    async def _open_incident(self, group: Group, held: Held | None) -> Held:
-        """The group's open incident: the one found, a recently resolved one reopened, or a new one."""
-        while True:
-            if held is not None and held.incident.status is not Status.RESOLVED:
-                return held
-            if held is not None:
-                held = await incidents_sql.reopen(self.conn, held.incident.id, self.now)
-                self._started(held, EventKind.REOPENED, "Reopened: an alert fired again", group)
-                return held
-            first = next(iter(group.items.values())).alert
-            held = await incidents_sql.insert_open(
-                self.conn, group_key=group.key, route_id=group.route.id, source=group.origin.source,
-                title=first.labels.get("alertname", "Alert"), severity="warning", group_labels=group.group_labels,
-                external_url=group.external_url, auto_resolve=group.route.auto_resolve, now=self.now,
-                channels=group.channels,
-            )
-            if held is not None:
-                self.opened.add(held.incident.id)
-                self._started(held, EventKind.OPENED, f"Opened by {group.origin.name}", group)
-                return held
-            # Another writer opened it between our look and our insert (the insert waited for its commit).
-            since = self.now - group.route.reopen_within
-            held = (await incidents_sql.find_for_groups(self.conn, [group.key], [since])).get(group.key)
+    def _since(self, key: str) -> datetime:
+        group = self.groups[key]
+        return self.now - group.route.reopen_within if group.firing else self.now + OPEN_ONLY
+
+    def _opening(self, group: Group) -> incidents_sql.NewIncident:
+        first = next(iter(group.items.values())).alert
+        return incidents_sql.NewIncident(
+            group_key=group.key, route_id=group.route.id, source=group.origin.source,
+            title=first.labels.get("alertname", "Alert"),
+            severity="warning", group_labels=group.group_labels, external_url=group.external_url,
+            auto_resolve=group.route.auto_resolve, channels=group.channels,
+        )
+
+    async def _take(self, group: Group, held: Held) -> None:
+        """Use this incident for the group (reopening a recently resolved one when alerts fire again)."""
+        if group.firing and held.incident.status is Status.RESOLVED:
+            held = await incidents_sql.reopen(self.conn, held.incident.id, self.now)
+            self._started(held, EventKind.REOPENED, "Reopened: an alert fired again", group)
+        if group.firing:
+            self.firing_into.add(held.incident.id)
+        elif held.incident.status is Status.RESOLVED:
+            return  # resolved alerts only: they go to whichever incident holds them
+        self.held[held.incident.id] = held
+        self.target[group.key] = held.incident.id
+        self.external_url[held.incident.id] = group.external_url
 
     def _started(self, held: Held, kind: str, message: str, group: Group) -> None:
         self.events.append(NewEvent(held.incident.id, kind, group.origin.actor, group.origin.source, message))
@@ -183,8 +192,8 @@ class Tick:
         senders = {i.alert.fingerprint: i.origin for _, i, _ in fresh}
         for row in superseded:
             self.changes[row.incident_id].append(Change(row.view("firing"), row.view()))
-            self.events.append(_alert_event(row.incident_id, _signal(row), True, senders.get(row.fingerprint,
-                                                                                              ALERTMANAGER)))
+            origin = senders.get(row.fingerprint, ALERTMANAGER)
+            self.events.append(_alert_event(row.incident_id, _signal(row), True, origin))
         lost = [(g, i, t) for g, i, t in fresh if identity(i.alert) not in ids]
         for _, item, target in fresh:
             new_id = ids.get(identity(item.alert))
@@ -242,33 +251,43 @@ class Tick:
                 ids.add(incident_id)
         return ids
 
-    async def _refresh(self, incident_id: int) -> None:
-        """Fold this transaction's changes into the incident and store it if anything it shows changed."""
-        held = self.held.get(incident_id)
-        if held is None:
-            held = (await incidents_sql.read_held(self.conn, [incident_id]))[incident_id]
-        for _attempt in (1, 2):
-            state = await self._derive(held, incident_id)
-            fields = fields_of(state, held.incident.group_labels, self._url(held))
-            incident = held.incident
-            if incident_id in self.firing_into and incident.status is Status.RESOLVED:
-                raise Stale(f"incident #{incident_id} was resolved while alerts were being added to it")
-            resolve = fields.firing_count == 0 and incident.auto_resolve and incident.status is not Status.RESOLVED
-            if not resolve and _unchanged(held, fields, state, self.external_url.get(incident_id, "")):
-                return
-            url = self.external_url.get(incident_id, "")
-            origin = self.origins.get(incident_id, ALERTMANAGER)
-            updated = await incidents_sql.apply_derived(
-                self.conn, held, fields, state.to_json(), url, self.now, resolve=resolve, resolver=origin.actor
-            )
-            if updated is not None:
-                if resolve:
-                    message = "Resolved: every alert has resolved"
-                    self.events.append(NewEvent(incident_id, EventKind.RESOLVED, origin.actor, origin.source, message))
-                return
-            # Changed since we read it: read it again, locked this time, and fold the same changes into it.
-            held = (await incidents_sql.read_held(self.conn, [incident_id], lock=True))[incident_id]
-        raise AssertionError(f"incident #{incident_id} changed while locked")
+    async def _refresh_all(self, incident_ids: list[int]) -> None:
+        """Fold this transaction's changes into each incident; store those whose shown fields changed, all in
+        one statement when nobody changed them meanwhile (else each is read again, locked, and redone)."""
+        missing = [i for i in incident_ids if i not in self.held]
+        if missing:
+            self.held.update(await incidents_sql.read_held(self.conn, missing))
+        updates = [u for u in [await self._update_of(self.held[i]) for i in incident_ids] if u is not None]
+        written = await incidents_sql.apply_derived_many(self.conn, updates, self.now)
+        for update in updates:
+            incident_id = update.held.incident.id
+            if incident_id not in written:
+                # Changed since we read it (and now locked by us): read it again and fold the same changes in.
+                held = (await incidents_sql.read_held(self.conn, [incident_id], lock=True))[incident_id]
+                again = await self._update_of(held)
+                if again is None:
+                    continue
+                if not await incidents_sql.apply_derived_many(self.conn, [again], self.now):
+                    raise AssertionError(f"incident #{incident_id} changed while locked")
+                update = again
+            if update.resolve:
+                message = "Resolved: every alert has resolved"
+                origin = self.origins.get(incident_id, ALERTMANAGER)
+                self.events.append(NewEvent(incident_id, EventKind.RESOLVED, origin.actor, origin.source, message))
+
+    async def _update_of(self, held: Held) -> DerivedUpdate | None:
+        """What to write to the incident after this transaction's changes (None: what it shows is unchanged)."""
+        incident, incident_id = held.incident, held.incident.id
+        state = await self._derive(held, incident_id)
+        fields = fields_of(state, incident.group_labels, self._url(held))
+        if incident_id in self.firing_into and incident.status is Status.RESOLVED:
+            raise Stale(f"incident #{incident_id} was resolved while alerts were being added to it")
+        resolve = fields.firing_count == 0 and incident.auto_resolve and incident.status is not Status.RESOLVED
+        url = self.external_url.get(incident_id, "")
+        if not resolve and _unchanged(held, fields, state, url):
+            return None
+        resolver = self.origins.get(incident_id, ALERTMANAGER).actor
+        return DerivedUpdate(held, fields, state.to_json(), url, resolve, resolver)
 
     def _url(self, held: Held) -> str:
         return self.external_url.get(held.incident.id) or held.incident.external_url

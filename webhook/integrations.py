@@ -19,7 +19,7 @@ from store.models import Alert
 from store.runtime import Runtime, unavailable_error
 from webhook.grafana import parse_grafana
 from webhook.pagerduty import Event, InvalidEvent, fingerprint, parse_event, resolve_batch, trigger_batch
-from webhook.routes import _answer, _check_token, _read_json, parsed, store_batch
+from webhook.routes import _check_token, _decode, _read_body, store_batch, store_body
 from webhook.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ async def _act(runtime: Runtime, event: Event, integration: Integration, setting
 
 async def _enqueue(settings: WebhookSettings) -> Answer:
     runtime: Runtime = current_app.extensions["tocsin"]
-    body = await _read_json(settings, any_type=True)  # PagerDuty takes any content type, so Tocsin does
+    body = _decode(await _read_body(settings, any_type=True))  # PagerDuty takes any content type, so Tocsin does
     try:
         event = parse_event(body)
     except InvalidEvent as exc:
@@ -109,8 +109,7 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     @bp.post("/api/v1/webhooks/grafana")
     async def grafana_webhook() -> tuple[dict[str, Any], int]:
         _check_token(settings, GRAFANA_HINT)
-        body = await _read_json(settings)
-        return _answer(await store_batch(parsed(parse_grafana, body), settings)), 200
+        return await store_body(await _read_body(settings), settings, parse_grafana), 200
 
     async def enqueue() -> Answer:
         try:

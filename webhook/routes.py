@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 ALERTMANAGER_HINT = ("Alertmanager must send 'Authorization: Bearer <WEBHOOK_TOKEN>' "
                      "(http_config.authorization.credentials in its receiver)")
+Parser = Callable[[Any], AlertBatch]  # a decoded body to a batch (PayloadError when it is not one)
 
 
 def _check_token(settings: WebhookSettings, hint: str = ALERTMANAGER_HINT) -> None:
@@ -38,7 +39,7 @@ def _check_token(settings: WebhookSettings, hint: str = ALERTMANAGER_HINT) -> No
         raise ApiError(401, "unauthorized", "wrong bearer token: it does not match WEBHOOK_TOKEN")
 
 
-async def _read_json(settings: WebhookSettings, any_type: bool = False) -> Any:
+async def _read_body(settings: WebhookSettings, any_type: bool = False) -> bytes:
     content_type = request.mimetype or ""
     if content_type != "application/json" and not any_type:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {content_type!r}")
@@ -50,6 +51,10 @@ async def _read_json(settings: WebhookSettings, any_type: bool = False) -> Any:
         raise _too_large(settings) from None
     if len(raw) > settings.max_bytes:
         raise _too_large(settings)
+    return raw
+
+
+def _decode(raw: bytes) -> Any:
     try:
         if b"\\u0000" in raw:  # rare; the pattern is slow on large bodies, so look for it only when needed
             raw = NUL_ESCAPE.sub(rb"\1\\ufffd", raw)  # shown as the replacement character
@@ -73,13 +78,33 @@ def _overloaded(reason: str, settings: WebhookSettings) -> ApiError:
     return error
 
 
-async def _store(runtime: Runtime, batch: AlertBatch, settings: WebhookSettings) -> IngestResult:
-    """Store the batch (with other webhooks' when serving); every failure here means nothing was stored,
-    and a 5xx makes Alertmanager send the same body again."""
+def _batch(raw: bytes, parse: Parser = parse_webhook) -> AlertBatch:
+    """The body as a batch: 400 not JSON, 422 not the sender's webhook body or no usable alert."""
     try:
-        if runtime.intake is not None:
-            return await runtime.intake.submit(batch)
-        return await ingest_batch(runtime.db, batch, runtime.routes, runtime.clock)
+        batch = parse(_decode(raw))
+    except PayloadError as exc:
+        raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
+    if batch.skipped and not batch.alerts:
+        details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
+        raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
+    return batch
+
+
+async def _store(
+    runtime: Runtime, raw: bytes, settings: WebhookSettings, parse: Parser = parse_webhook
+) -> IngestResult:
+    """Parse and store the body (with other webhooks' when serving, in its turn); every failure here means
+    nothing was stored, and a 5xx makes Alertmanager send the same body again."""
+    return await _ingest(runtime, lambda: _batch(raw, parse), settings)
+
+
+async def _ingest(runtime: Runtime, make: Callable[[], AlertBatch], settings: WebhookSettings) -> IngestResult:
+    """Store the batch `make` gives (made once admitted); every failure an ApiError, nothing stored."""
+    try:
+        if runtime.intake is None:
+            return await ingest_batch(runtime.db, make(), runtime.routes, runtime.clock)
+        async with runtime.intake.admitted() as deadline:
+            return await runtime.intake.submit(make(), deadline)
     except Overloaded as exc:
         log.warning("webhook not stored: %s", exc)
         raise _overloaded(str(exc), settings) from None
@@ -91,22 +116,17 @@ async def _store(runtime: Runtime, batch: AlertBatch, settings: WebhookSettings)
         raise unavailable_error(exc) from None
 
 
-def parsed(parse: Callable[[Any], AlertBatch], body: Any) -> AlertBatch:
-    """The body through a sender's parser: a wrong body is 422 (or the parser's status) naming the field."""
-    try:
-        batch = parse(body)
-    except PayloadError as exc:
-        raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
-    if batch.skipped and not batch.alerts:
-        details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
-        raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
-    return batch
+async def store_body(raw: bytes, settings: WebhookSettings, parse: Parser) -> dict[str, Any]:
+    """Parse and store a webhook body of any sender; the answer Alertmanager's webhook gives."""
+    result = await _store(current_app.extensions["tocsin"], raw, settings, parse)
+    g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
+    return _answer(result)
 
 
 async def store_batch(batch: AlertBatch, settings: WebhookSettings) -> IngestResult:
-    """Store through the intake, counting the alerts for /metrics; every failure an ApiError, nothing stored."""
-    result = await _store(current_app.extensions["tocsin"], batch, settings)
-    g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
+    """Store a batch made from another sender's request (PagerDuty's events), as a webhook body is stored."""
+    result = await _ingest(current_app.extensions["tocsin"], lambda: batch, settings)
+    g.tocsin_alerts_ingested = result.alerts_stored
     return result
 
 
@@ -117,7 +137,6 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     @bp.post("/api/v1/webhooks/alertmanager")
     async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
         _check_token(settings)
-        body = await _read_json(settings)
-        return _answer(await store_batch(parsed(parse_webhook, body), settings)), 200
+        return await store_body(await _read_body(settings), settings, parse_webhook), 200
 
     return bp

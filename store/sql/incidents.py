@@ -35,6 +35,51 @@ async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = 
     return Incident.from_record(row)
 
 
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    """A triggered incident to open for a group."""
+
+    group_key: str
+    route_id: str
+    source: str
+    title: str
+    severity: str
+    group_labels: dict[str, str]
+    external_url: str
+    auto_resolve: bool
+    channels: dict[str, Any]
+
+
+async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now: datetime) -> dict[str, Held]:
+    """Open these groups' incidents in one statement; a group that already has an open one (another writer
+    won) is left out of the answer, which is keyed by group key."""
+    rows = await conn.fetch(
+        """
+        INSERT INTO incidents (group_key, route_id, source, status, severity, title, group_labels, external_url,
+                               auto_resolve, created_at, updated_at, triggered_at, channels)
+        SELECT k.group_key, k.route_id, k.source, 'triggered', k.severity, k.title, k.group_labels, k.external_url,
+               k.auto_resolve, $10, $10, $10, k.channels
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
+                    $8::bool[], $9::jsonb[])
+             AS k(group_key, route_id, source, severity, title, group_labels, external_url, auto_resolve, channels)
+        ORDER BY k.group_key
+        ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
+        RETURNING *, xmin::text AS version
+        """,
+        [n.group_key for n in new],
+        [n.route_id for n in new],
+        [n.source for n in new],
+        [n.severity for n in new],
+        [n.title for n in new],
+        [n.group_labels for n in new],
+        [n.external_url for n in new],
+        [n.auto_resolve for n in new],
+        [n.channels for n in new],
+        now,
+    )
+    return {r["group_key"]: _held(r) for r in rows}
+
+
 async def insert_open(
     conn: asyncpg.Connection,
     *,
@@ -131,7 +176,6 @@ async def apply_derived(
     now: datetime,
     *,
     resolve: bool,
-    resolver: str = "alertmanager",
 ) -> Incident | None:
     """Store the fields derived from the incident's alerts (and resolve it, when `resolve`), if it is still
     the version read; None when someone changed it meanwhile. The row is locked from here to the commit."""
@@ -160,9 +204,66 @@ async def apply_derived(
         external_url,
         now,
         resolve,
-        resolver,
+        "alertmanager",
     )
     return Incident.from_record(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedUpdate:
+    """What apply_derived_many writes to one incident (read at `held.version`)."""
+
+    held: Held
+    fields: IncidentFields
+    derived: dict[str, Any]
+    external_url: str
+    resolve: bool
+    resolver: str = "alertmanager"  # who an auto-resolve is recorded as (the sender of the last alert)
+
+
+async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpdate], now: datetime) -> set[int]:
+    """apply_derived for several incidents in one statement, locking them in id order (so concurrent writers
+    never deadlock on them); returns the ids written. The others changed since they were read."""
+    if not updates:
+        return set()
+    rows = await conn.fetch(
+        """
+        WITH k AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
+                                 $7::jsonb[], $8::int[], $9::int[], $10::jsonb[], $11::text[], $12::bool[],
+                                 $14::text[])
+                AS k(id, version, title, severity, labels, summary, links, alert_count, firing_count, derived,
+                     external_url, resolve, resolver)
+        ),
+        locked AS (SELECT i.id FROM incidents i JOIN k ON k.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i)
+        UPDATE incidents i
+        SET title = k.title, severity = k.severity, labels = k.labels, summary = k.summary, links = k.links,
+            alert_count = k.alert_count, firing_alert_count = k.firing_count, derived = k.derived,
+            external_url = CASE WHEN k.external_url = '' THEN i.external_url ELSE k.external_url END,
+            updated_at = $13,
+            status = CASE WHEN k.resolve THEN 'resolved' ELSE i.status END,
+            resolved_at = CASE WHEN k.resolve THEN $13 ELSE i.resolved_at END,
+            resolved_by = CASE WHEN k.resolve THEN k.resolver ELSE i.resolved_by END
+        FROM k JOIN locked ON locked.id = k.id
+        WHERE i.id = k.id AND i.xmin::text = k.version
+        RETURNING i.id
+        """,
+        [u.held.incident.id for u in updates],
+        [u.held.version for u in updates],
+        [u.fields.title for u in updates],
+        [u.fields.severity for u in updates],
+        [u.fields.labels for u in updates],
+        [u.fields.summary for u in updates],
+        [u.fields.links for u in updates],
+        [u.fields.alert_count for u in updates],
+        [u.fields.firing_count for u in updates],
+        [u.derived for u in updates],
+        [u.external_url for u in updates],
+        [u.resolve for u in updates],
+        now,
+        [u.resolver for u in updates],
+    )
+    return {r["id"] for r in rows}
 
 
 async def set_status(

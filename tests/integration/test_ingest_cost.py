@@ -6,7 +6,6 @@ transaction is run inside one we hold open, so its own reads are counted exactly
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,27 +16,13 @@ from store.domain.batching import plan_groups
 from store.domain.routing import RouteTable
 from store.ingest import ingest_batch
 from store.ingest_tick import IngestResult, Tick
-from tests.conftest import load_sample
+from tests.support.webhook_load import group_body
 from webhook.alertmanager import parse_webhook
 
 T0 = datetime(2026, 11, 26, 19, 3, tzinfo=UTC)
 READS = """
     SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = 'alerts'
 """
-
-
-def body(name: str, hosts: range, status: str = "firing") -> dict[str, Any]:
-    sample = load_sample("05_firing_from_prometheus.json")
-    template = sample["alerts"][0]
-    sample["groupKey"] = f'{{}}:{{alertname="{name}"}}'
-    sample["alerts"] = []
-    for host in hosts:
-        alert = copy.deepcopy(template)
-        alert["labels"].update(alertname=name, instance=f"h{host}")
-        alert["fingerprint"] = f"{name}-{host:06d}"
-        alert["status"] = status
-        sample["alerts"].append(alert)
-    return sample
 
 
 async def rows_read(db: Database, webhook: dict[str, Any]) -> int:
@@ -51,10 +36,10 @@ async def rows_read(db: Database, webhook: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("size", [20, 2000])
 async def test_one_more_alert_reads_the_same_few_rows_whatever_the_incident_size(db: Database, size: int) -> None:
-    await ingest_batch(db, parse_webhook(body("Big", range(size))), RouteTable(), lambda: T0)
-    new = await rows_read(db, body("Big", range(size, size + 1)))
-    repeat = await rows_read(db, body("Big", range(size, size + 1)))
-    resolve_first = await rows_read(db, body("Big", range(0, 1), status="resolved"))  # the picked alert
+    await ingest_batch(db, parse_webhook(group_body("Big", range(size))), RouteTable(), lambda: T0)
+    new = await rows_read(db, group_body("Big", range(size, size + 1)))
+    repeat = await rows_read(db, group_body("Big", range(size, size + 1)))
+    resolve_first = await rows_read(db, group_body("Big", range(0, 1), status="resolved"))  # the picked alert
     assert new <= 4, new
     assert repeat <= 4, repeat
     assert resolve_first <= 8, resolve_first  # looks up the next oldest firing alert for each pick
