@@ -90,9 +90,9 @@ class Http:
             raise ServiceError(f"cannot reach {self.service} ({type(exc).__name__})") from None
 
 
-def failed(service: str, answer: Answer, what: str, permanent: bool = False) -> SendResult:
+def failed(service: str, answer: Answer, what: str, permanent: bool = False, detail: str | None = None) -> SendResult:
     """A refused call as the outbox records it: waits as long as the service asked (429, 503), gives up at once
-    when `permanent` (the same call cannot succeed later)."""
-    error = f"{what}: {service} answered HTTP {answer.status}: {answer.snippet()}"
+    when `permanent` (the same call cannot succeed later); `detail` says what the service said (else its body)."""
+    error = f"{what}: {service} answered HTTP {answer.status}: {detail or answer.snippet()}"
     wait = retry_after(answer.headers) if answer.status in RETRY_AFTER_STATUSES else None
     return SendResult(False, retry_after=GIVE_UP_NOW if permanent else wait, error=error[:500])

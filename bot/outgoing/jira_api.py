@@ -32,14 +32,15 @@ class JiraError(ServiceError):
     """Jira refused a call; `answer` is what it said."""
 
     def __init__(self, what: str, answer: Answer) -> None:
-        super().__init__(f"{what}: Jira answered HTTP {answer.status}: {_messages(answer.body)}", answer.status)
+        self.detail = _messages(answer.body)
+        super().__init__(f"{what}: Jira answered HTTP {answer.status}: {self.detail}", answer.status)
         self.what = what
         self.answer = answer
 
     def result(self) -> SendResult:
         """The failed send: 400 and 404 cannot succeed by sending the same again (a field Jira refuses, an issue
         deleted), so they give up at once; others wait (429's Retry-After) and retry."""
-        return failed("Jira", self.answer, self.what, permanent=self.answer.status in (400, 404))
+        return failed("Jira", self.answer, self.what, self.answer.status in (400, 404), self.detail)
 
 
 def _messages(body: Any) -> str:
