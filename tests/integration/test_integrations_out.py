@@ -12,7 +12,7 @@ import pytest
 from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
 from bot.outgoing.settings import JiraSettings, PagerDutySettings
 from bot.present import present
-from store import deliveries, lifecycle
+from store import deliveries, lifecycle, tickets
 from store.db import Database
 from store.domain.config_schema import Config, parse_config
 from store.domain.delivery import RetryPolicy
@@ -20,7 +20,8 @@ from store.domain.incident import ActionSource
 from store.domain.routing import Route
 from store.ingest import ingest_batch
 from store.sql import incidents as incidents_sql
-from tests.support.incidents import firing_body, rows
+from tests.support.api import running_app
+from tests.support.incidents import firing_body, open_incident, rows
 from tests.support.jira_api import JiraApi
 from tests.support.pagerduty_api import PagerDutyApi
 from tests.support.waiting import eventually
@@ -227,3 +228,16 @@ async def _state(db: Database, channel: str, state: str) -> bool:
 
 async def _errored(db: Database, channel: str, text: str) -> bool:
     return any(r["channel"] == channel and text in (r["last_error"] or "") for r in await rows(db))
+
+
+async def test_the_dashboard_shows_the_incidents_jira_issue(db: Database, database_url: str) -> None:
+    incident_id = await open_incident(db)
+    url = "https://jira.example.com/browse/OPS-7"
+    events = await tickets.attach(db, incident_id, "jira", "OPS-7", url, ActionSource.JIRA)
+    assert [(e.kind, e.message) for e in events] == [("ticket", "Jira issue OPS-7 opened")]
+    assert await tickets.attach(db, incident_id, "jira", "OPS-7", url, ActionSource.JIRA) == []  # once
+    async with running_app(database_url, anonymous_read=True) as (_, client):
+        page = await (await client.get(f"/incidents/{incident_id}")).get_data(as_text=True)
+        detail = await (await client.get(f"/api/v1/incidents/{incident_id}")).get_json()
+    assert f'<a href="{url}" rel="noreferrer">Jira OPS-7</a>' in page
+    assert detail["tickets"] == [{"system": "jira", "key": "OPS-7", "url": url}]

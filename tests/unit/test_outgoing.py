@@ -11,12 +11,17 @@ from typing import Any
 
 import pytest
 
+from bot.discord.render import incident_message
+from bot.email.render import render_email
+from bot.mattermost.render import incident_post
 from bot.outgoing.http import retry_after
 from bot.outgoing.jira import issue_fields, transition_named
 from bot.outgoing.jira_api import Transition
 from bot.outgoing.pagerduty import actions, event_body
 from bot.outgoing.webhooks import body_of, headers_of, signature
 from bot.present import event_line, present
+from bot.slack.render import incident_blocks
+from bot.telegram.render import render_incident
 from store.domain.incident import Status
 from store.domain.outgoing import JiraTarget, Webhook
 from store.domain.templates import TemplateFailed
@@ -164,3 +169,18 @@ def test_a_tools_acknowledge_names_the_tool_and_its_integration() -> None:
     assert event_line(opened) == "Opened by sentry via PagerDuty events"
     auto: dict[str, Any] = {"message": "Resolved: every alert has resolved"}
     assert event_line(make_event("resolved", "grafana", "grafana", **auto)) == "Resolved: every alert has resolved"
+
+
+def test_chat_email_and_every_medium_show_the_jira_issue() -> None:
+    incident = make_incident(tickets=[JIRA_TICKET])
+    url = "https://tocsin.example"
+    rendered = {
+        "slack": json.dumps(incident_blocks(incident, url)),
+        "telegram": render_incident(incident, public_url=url, silence_enabled=False).text,
+        "discord": json.dumps(incident_message(incident, [], url, False)),
+        "mattermost": json.dumps(incident_post(incident, [], url, False, f"{url}/mattermost/actions", "s" * 32)),
+        "email text": render_email(incident, "opened", [], url).text,
+        "email html": render_email(incident, "opened", [], url).html,
+    }
+    for medium, text in rendered.items():
+        assert "OPS-12" in text and "https://jira.example.com/browse/OPS-12" in text, medium
