@@ -1,6 +1,7 @@
 """End to end through a real `tocsin serve`: Grafana's webhook and PagerDuty-style events come in over HTTP; the
 incidents go out to a signed webhook receiver, PagerDuty's Events API and Jira's REST API (loopback stand-ins that
-answer 429 and 500 first), and Slack shows the Jira issue's key and link."""
+answer 429 and 500 first), and Slack shows the Jira issue's key and link. And a real tool set up for PagerDuty
+(Alertmanager's own pagerduty receiver) pages Tocsin once its URL is changed."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import load_grafana_sample
+from tests.support import alertmanager
+from tests.support.alertmanager import Alertmanager
 from tests.support.chat_stack import SLACK_TOKEN, ChatWorld
 from tests.support.jira_api import JiraApi
 from tests.support.pagerduty_api import PagerDutyApi
@@ -147,3 +151,40 @@ def test_grafana_and_pagerduty_events_in_webhooks_pagerduty_and_jira_out(stack: 
     assert deliveries["webhook:audit"]["targets"][0]["reference"] == "HTTP 200"
     assert deliveries["pagerduty"]["targets"][0]["target"] == "infra"
     assert "Traceback" not in stack.tocsin.log()
+
+
+def test_alertmanagers_own_pagerduty_receiver_pages_tocsin_by_changing_its_url(database_url: str,
+                                                                                 tmp_path: Path) -> None:
+    """A real tool set up for PagerDuty: Alertmanager's pagerduty_configs, its url pointed at Tocsin."""
+    if not alertmanager.available():
+        pytest.fail("needs the real Alertmanager: apt-get install prometheus-alertmanager (or deselect: -m 'not e2e')")
+    config = tmp_path / "tocsin.yml"
+    config.write_text(f"integrations:\n  - {{id: am-pd, kind: pagerduty_events, routing_key: {SENTRY_KEY}}}\n")
+    tocsin = TocsinProcess({}, tmp_path / "tocsin.log")
+    tocsin.env.update(DATABASE_URL=database_url, TOCSIN_CONFIG=str(config), ANONYMOUS_READ="true")
+    receiver = {"pagerduty_configs": [{"url": f"{tocsin.url}/v2/enqueue", "routing_key": SENTRY_KEY,
+                                       "send_resolved": True}]}
+    am = Alertmanager(tmp_path / "am", "", None, receiver=receiver)
+    try:
+        tocsin.start()
+        am.start()
+        labels = {"alertname": "E2EPagerDutyReceiver", "instance": "db-1", "severity": "critical"}
+        start = datetime.now(UTC) - timedelta(seconds=5)
+        am.fire(labels, start, {"summary": "replication lag"})
+        incident = wait_for(lambda: _first_incident(tocsin), what="an incident from Alertmanager's PagerDuty "
+                            "receiver", logs=lambda: tocsin.log() + am.log())
+        assert incident["source"] == "pagerduty" and incident["status"] == "triggered"
+        assert incident["labels"]["alertname"] == "am-pd"
+        am.resolve(labels, start)
+        wait_for(lambda: _first_incident(tocsin)["status"] == "resolved", what="the incident resolved by its resolve "
+                 "event", logs=lambda: tocsin.log() + am.log())
+        assert _first_incident(tocsin)["resolved_by"] == "am-pd"
+    finally:
+        am.stop()
+        tocsin.stop()
+
+
+def _first_incident(tocsin: TocsinProcess) -> dict[str, Any] | None:
+    with urllib.request.urlopen(f"{tocsin.url}/api/v1/incidents", timeout=10) as response:
+        items = json.loads(response.read())["items"]
+    return items[0] if items else None
