@@ -14,8 +14,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from store.domain.alerts import AlertBatch, AlertSignal, Origin, SkippedAlert
-from webhook.alertmanager import PayloadError, parse_alert, string_map
+from store.domain.alerts import AlertBatch, AlertSignal, Origin
+from webhook.alertmanager import PayloadError, parse_alert, parse_grouped
 
 GRAFANA = Origin("grafana", "grafana", "Grafana")
 VERSION = "1"
@@ -94,33 +94,16 @@ def parse_grafana(body: Any) -> AlertBatch:
     if not isinstance(body, dict):
         raise PayloadError("the body must be a JSON object (a Grafana Alerting webhook, version 1)")
     org_id = _check_top(body)
-    alerts_raw = body.get("alerts")
-    if not isinstance(alerts_raw, list):
-        raise PayloadError("alerts must be a list", [{"field": "alerts", "message": "expected a list of alerts"}])
-    try:
-        group_labels = string_map(body.get("groupLabels"), "groupLabels", required=False)
-    except ValueError as exc:
-        raise PayloadError(str(exc), [{"field": "groupLabels", "message": str(exc)}]) from None
-    group_key = body.get("groupKey") or "{}:{" + ",".join(f'{k}="{v}"' for k, v in sorted(group_labels.items())) + "}"
-    if not isinstance(group_key, str):
-        raise PayloadError("groupKey must be a string", [{"field": "groupKey", "message": "expected a string"}])
-    alerts: list[AlertSignal] = []
-    skipped: list[SkippedAlert] = []
-    for index, raw in enumerate(alerts_raw):
-        try:
-            alerts.append(parse_grafana_alert(raw, index))
-        except ValueError as exc:
-            skipped.append(SkippedAlert(index, str(exc)))
+    grouped = parse_grouped(body, parse_grafana_alert)
     receiver = body.get("receiver") or ""
-    truncated = body.get("truncatedAlerts", 0)
     return AlertBatch(
         # Grafana's group keys look like Alertmanager's: keep the two (and Grafana's orgs) apart.
-        group_key=f"grafana:{org_id}:{group_key}",
+        group_key=f"grafana:{org_id}:{grouped.group_key}",
         receiver=receiver if isinstance(receiver, str) else "",
         external_url="",  # Grafana's URL is not an Alertmanager's: no Alertmanager link for these alerts
-        group_labels=group_labels,
-        alerts=alerts,
-        skipped=skipped,
-        truncated_alerts=truncated if isinstance(truncated, int) and not isinstance(truncated, bool) else 0,
+        group_labels=grouped.group_labels,
+        alerts=grouped.alerts,
+        skipped=grouped.skipped,
+        truncated_alerts=grouped.truncated_alerts,
         origin=GRAFANA,
     )

@@ -108,36 +108,21 @@ def _details(value: Any, errors: list[str]) -> str:
     return text
 
 
-def _links(raw: Any, errors: list[str]) -> tuple[tuple[str, str], ...]:
+def _each_url(raw: Any, field: str, url_key: str, errors: list[str]) -> list[tuple[str, dict[str, Any], int]]:
+    """The objects of a list field (links, images) whose `url_key` is a web address: (url, object, index)."""
     if raw is None:
-        return ()
+        return []
     if not isinstance(raw, list):
-        errors.append("'links' must be a list of objects with href and text")
-        return ()
+        errors.append(f"'{field}' must be a list of objects with {url_key}")
+        return []
     found = []
-    for index, link in enumerate(raw[:50]):
-        href = link.get("href") if isinstance(link, dict) else None
-        if safe_url(href) is None:
-            errors.append(f"'links[{index}].href' must be an http or https URL")
-            continue
-        found.append((href.strip(), _text(link.get("text"), f"links[{index}].text", errors)))
-    return tuple(found)
-
-
-def _images(raw: Any, errors: list[str]) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        errors.append("'images' must be a list of objects with src")
-        return ()
-    found = []
-    for index, image in enumerate(raw[:50]):
-        src = image.get("src") if isinstance(image, dict) else None
-        if safe_url(src) is None:
-            errors.append(f"'images[{index}].src' must be an http or https URL")
+    for index, item in enumerate(raw[:50]):
+        url = item.get(url_key) if isinstance(item, dict) else None
+        if safe_url(url) is None:
+            errors.append(f"'{field}[{index}].{url_key}' must be an http or https URL")
         else:
-            found.append(src.strip())
-    return tuple(found)
+            found.append((url.strip(), item, index))
+    return found
 
 
 def parse_event(body: Any) -> Event:
@@ -161,7 +146,9 @@ def parse_event(body: Any) -> Event:
     client_url = body.get("client_url") or ""
     if client_url and safe_url(client_url) is None:
         errors.append("'client_url' must be an http or https URL")
-    links, images = _links(body.get("links"), errors), _images(body.get("images"), errors)
+    links = tuple((href, _text(link.get("text"), f"links[{index}].text", errors))
+                  for href, link, index in _each_url(body.get("links"), "links", "href", errors))
+    images = tuple(src for src, _, _ in _each_url(body.get("images"), "images", "src", errors))
     if errors:
         raise InvalidEvent(errors)
     return Event(routing_key, action, dedup_key, payload, client, client_url.strip() if client_url else "",

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import load_grafana_sample
-from tests.faults.test_hostile_input import FUZZ, HOSTILE_TEXT, JSON
+from tests.faults.test_hostile_input import FUZZ, HOSTILE_TEXT, JSON, mutated
 from tests.support.server import TocsinProcess, tocsin_env
 
 pytestmark = pytest.mark.faults
@@ -64,15 +64,7 @@ def post(server: TocsinProcess, path: str, raw: bytes, headers: dict[str, str]) 
 @st.composite
 def mutated_grafana(draw: st.DrawFn) -> dict[str, Any]:
     """Grafana's body with some top-level and per-alert fields replaced by anything."""
-    body = copy.deepcopy(GRAFANA)
-    for key in draw(st.lists(st.sampled_from(GRAFANA_KEYS), max_size=3)):
-        body[key] = draw(JSON)
-    if isinstance(body.get("alerts"), list):
-        for alert in body["alerts"]:
-            if isinstance(alert, dict):
-                for key in draw(st.lists(st.sampled_from(ALERT_KEYS), max_size=3)):
-                    alert[key] = draw(JSON)
-    return body
+    return mutated(draw, GRAFANA, GRAFANA_KEYS, ALERT_KEYS)
 
 
 @st.composite
