@@ -20,6 +20,7 @@ from store.domain.incident import Status
 from store.domain.links import incident_url, source_links
 from store.domain.outgoing import PAGERDUTY
 from store.domain.routing import RouteTable
+from store.errors import StoreError
 from store.models import Delivery, Event, Incident
 
 TRIGGER, ACKNOWLEDGE, RESOLVE = "trigger", "acknowledge", "resolve"
@@ -95,7 +96,10 @@ class PagerDutyChannel:
         if route.id != delivery.target or route.pagerduty is None:
             return SendResult(False, retry_after=GIVE_UP_NOW, error=f"route {delivery.target} no longer forwards to "
                               "PagerDuty (routes[].pagerduty)")
-        starts = await deliveries.events_of(self.db, delivery, STARTS)
+        try:
+            starts = await deliveries.events_of(self.db, delivery, STARTS)
+        except StoreError as exc:
+            return SendResult(False, error=f"reading the changes to send: {exc.message}")
         for action in actions(delivery, incident, starts):
             body = event_body(action, route.pagerduty.routing_key, incident, self.public_url)
             try:

@@ -25,6 +25,7 @@ from store.domain.delivery import notifies
 from store.domain.outgoing import WEBHOOK_EVENTS, WEBHOOK_PREFIX, Webhook
 from store.domain.routing import RouteTable
 from store.domain.templates import TemplateFailed, render
+from store.errors import StoreError
 from store.models import Delivery, Event, Incident
 
 SIGNATURE = "X-Tocsin-Signature"
@@ -75,8 +76,11 @@ class WebhookChannel:
             return SendResult(False, retry_after=GIVE_UP_NOW, error=f"webhook {self.webhook_id} is no longer in "
                               "the config file")
         spec = incident.channels.get(self.name)
-        events = [e for e in await deliveries.events_of(self.family.db, delivery, WEBHOOK_EVENTS)
-                  if notifies(self.name, e.kind, spec)]
+        try:
+            found = await deliveries.events_of(self.family.db, delivery, WEBHOOK_EVENTS)
+        except StoreError as exc:
+            return SendResult(False, error=f"reading the changes to send: {exc.message}")
+        events = [e for e in found if notifies(self.name, e.kind, spec)]
         document = self.family.incident_json(incident)
         status = None
         for event in events:

@@ -171,8 +171,9 @@ def test_a_tools_acknowledge_names_the_tool_and_its_integration() -> None:
     assert event_line(make_event("resolved", "grafana", "grafana", **auto)) == "Resolved: every alert has resolved"
 
 
-def test_chat_email_and_every_medium_show_the_jira_issue() -> None:
-    incident = make_incident(tickets=[JIRA_TICKET])
+def test_chat_email_and_every_medium_show_the_jira_issue_and_grafanas_links() -> None:
+    grafana = {"dashboard": "https://grafana.example.com/d/mem", "panel": "https://grafana.example.com/d/mem?viewPanel=4"}
+    incident = make_incident(tickets=[JIRA_TICKET], links=grafana)
     url = "https://tocsin.example"
     rendered = {
         "slack": json.dumps(incident_blocks(incident, url)),
@@ -184,3 +185,4 @@ def test_chat_email_and_every_medium_show_the_jira_issue() -> None:
     }
     for medium, text in rendered.items():
         assert "OPS-12" in text and "https://jira.example.com/browse/OPS-12" in text, medium
+        assert "https://grafana.example.com/d/mem" in text and "Grafana panel" in text, medium
