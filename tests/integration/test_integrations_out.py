@@ -210,6 +210,44 @@ async def test_a_lost_answer_to_jiras_create_does_not_open_a_second_issue(world:
     assert [t["key"] for t in incident.tickets] == list(world.jira.issues)
 
 
+async def test_a_reopened_incident_is_triggered_again_at_pagerduty_reopened_in_jira_and_told_to_webhooks(
+    world: World,
+) -> None:
+    await world.start()
+    incident_id = await world.open()
+    await eventually(lambda: world.sent("jira"), 15, "the Jira issue")
+    assert world.config is not None
+    resolved = firing_body("g1", labels={"team": "web"}, annotations={"summary": "g1 is down"})
+    resolved["status"] = resolved["alerts"][0]["status"] = "resolved"
+    resolved["alerts"][0]["endsAt"] = "2026-11-26T19:07:30.487Z"
+    await ingest_batch(world.db, parse_webhook(resolved), world.config.routes)
+    (key,) = world.jira.issues
+    await eventually(lambda: _jira_status(world.jira, key, "Done"), 15, "the Jira issue done")
+    refired = firing_body("g1", labels={"team": "web"}, annotations={"summary": "g1 is down"})
+    refired["alerts"][0]["startsAt"] = "2026-11-26T19:09:00.000Z"  # the alert fires again: a new instance
+    assert (await ingest_batch(world.db, parse_webhook(refired), world.config.routes)).incident_ids == [incident_id]
+    await eventually(lambda: _jira_status(world.jira, key, "To Do"), 15, "the Jira issue reopened")
+    await eventually(lambda: _events(world.audit, 3), 15, "the reopened webhook")
+    assert world.audit.events() == ["opened", "resolved", "reopened"]
+    assert world.audit.received[-1].json["incident"]["status"] == "triggered"
+    assert [r.json["text"] for r in world.chat.received] == [f"#{incident_id} opened: g1 is down",
+                                                             f"#{incident_id} resolved: g1 is down"]
+    await eventually(lambda: _pagerduty_status(world.pagerduty, incident_id, "triggered", 3), 15,
+                     "PagerDuty's alert triggered again")
+    assert [e["event_action"] for e in world.pagerduty.accepted()] == ["trigger", "resolve", "trigger"]
+    issue = world.jira.issues[key]
+    assert len(world.jira.issues) == 1 and issue["comments"][-1].startswith("Reopened")
+
+
+async def _jira_status(jira: JiraApi, key: str, status: str) -> bool:
+    return jira.issues[key]["status"] == status
+
+
+async def _pagerduty_status(pagerduty: PagerDutyApi, incident_id: int, status: str, events: int) -> bool:
+    return (len(pagerduty.accepted()) >= events
+            and pagerduty.alerts.get((PD_KEY, f"tocsin-{incident_id}")) == status)
+
+
 async def test_an_incident_of_another_route_reaches_only_the_webhooks(world: World) -> None:
     await world.start()
     await world.open("g2", team="db")
