@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from bot import present
 from store import incidents, lifecycle, postmortems, silence, templates
-from store.domain.delivery import channels_for
+from store.domain.delivery import manual_channels
 from store.domain.incident import ActionSource, Status, incident_number
 from store.domain.links import incident_url
 from store.domain.oncall_view import oncall_text
@@ -211,7 +211,7 @@ class ChatActions:
             routes = runtime.routes
             result = await lifecycle.open_manual(
                 runtime.db, storable(title, MAX_TITLE), "warning", "", storable(actor, MAX_ACTOR), source,
-                channels=channels_for(routes.default, routes.default),
+                channels=manual_channels(routes, "warning"),
             )
             return done("Opened", result.incident)
 

@@ -92,11 +92,20 @@ class Announcer(Protocol):
     async def announce(self, delivery: Delivery, text: str) -> SendResult: ...
 
 
-class ChannelRegistry:
-    """The channels the composition root turned on, by name."""
+class ChannelFamily(Protocol):
+    """Channels whose names follow the config as it is now (one per outgoing webhook): asked on every pass."""
 
-    def __init__(self, channels: Iterable[Channel] = ()) -> None:
+    def names(self) -> Iterable[str]: ...
+
+    def get(self, name: str) -> Channel | None: ...
+
+
+class ChannelRegistry:
+    """The channels the composition root turned on, by name, and families of channels."""
+
+    def __init__(self, channels: Iterable[Channel] = (), families: Iterable[ChannelFamily] = ()) -> None:
         self._channels: dict[str, Channel] = {}
+        self._families = list(families)
         for channel in channels:
             self.register(channel)
 
@@ -106,13 +115,20 @@ class ChannelRegistry:
             raise ValueError(f"channel {channel.name!r} is registered twice")
         self._channels[channel.name] = channel
 
+    def add_family(self, family: ChannelFamily) -> None:
+        """Turn a family of channels on."""
+        self._families.append(family)
+
     def get(self, name: str) -> Channel | None:
         """The channel of this name, if on."""
-        return self._channels.get(name)
+        found = self._channels.get(name)
+        for family in self._families:
+            found = found or family.get(name)
+        return found
 
     def names(self) -> list[str]:
-        """Names of the channels that are on."""
-        return sorted(self._channels)
+        """Names of the channels that are on (a family's as the config is now)."""
+        return sorted({*self._channels, *(n for family in self._families for n in family.names())})
 
 
 @dataclass(frozen=True, slots=True)

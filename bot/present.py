@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from store.domain.incident import Status
-from store.domain.links import DASHBOARD, Link, incident_url, source_links
+from store.domain.links import DASHBOARD, Link, incident_url, source_links, ticket_links
 from store.models import Event, Incident
 
 ACK, RESOLVE, SILENCE = "ack", "resolve", "silence"
@@ -27,8 +27,11 @@ SOURCE_NAMES = {
     "alertmanager": "Alertmanager",
     "scheduler": "the scheduler",
     "cli": "the command line",
+    "grafana": "Grafana",
+    "pagerduty": "PagerDuty events",
+    "jira": "Jira",
 }
-BY_MACHINE = ("alertmanager", "scheduler")
+BY_MACHINE = ("alertmanager", "scheduler", "grafana", "pagerduty", "jira")
 # Emoji shortcodes of the statuses, for the media that read them (Slack, Mattermost).
 STATUS_SHORTCODES = {
     Status.TRIGGERED: ":rotating_light:",
@@ -55,7 +58,7 @@ class Presentation:
     status: str  # e.g. "Acknowledged by Alice Example"
     alerts: str  # e.g. "2 firing of 3"
     buttons: tuple[Button, ...]
-    links: tuple[Link, ...]  # the dashboard first, then source graph, runbook, Alertmanager
+    links: tuple[Link, ...]  # the dashboard first, then Jira issues, source graph, runbook, Grafana, Alertmanager
     silenced_until: datetime | None
     acknowledged: str | None  # "Acknowledged by Alice Example at 2026-11-26 12:00 UTC"
     resolved: str | None
@@ -106,8 +109,10 @@ def alerts_line(incident: Incident) -> str:
 
 
 def links(incident: Incident, public_url: str) -> tuple[Link, ...]:
-    """The dashboard page, then the incident's source graph, runbook and Alertmanager links (web links only)."""
-    return (Link(DASHBOARD, incident_url(public_url, incident.id)), *source_links(incident.links))
+    """The dashboard page, the incident's Jira issues, then its source graph, runbook, Grafana dashboard and
+    panel and Alertmanager links (web links only)."""
+    return (Link(DASHBOARD, incident_url(public_url, incident.id)), *ticket_links(incident.tickets),
+            *source_links(incident.links))
 
 
 def event_line(event: Event, names: Mapping[str, str] | None = None) -> str:
@@ -115,7 +120,8 @@ def event_line(event: Event, names: Mapping[str, str] | None = None) -> str:
     who = person(event.actor, names)
     via = source_name(event.source)
     by_person = event.source not in BY_MACHINE
-    if event.kind in ("acknowledged", "resolved") and by_person:
+    named = isinstance(event.data, dict) and bool(event.data.get("assignee") or event.data.get("resolver"))
+    if event.kind in ("acknowledged", "resolved") and (by_person or named):  # a tool's acknowledge names its sender
         note = event.data.get("note") if isinstance(event.data, dict) else None
         return f"{event.kind.capitalize()} by {who} via {via}" + (f": {note}" if note else "")
     text = event.message or event.kind.replace("_", " ").capitalize()

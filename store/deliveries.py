@@ -77,7 +77,7 @@ def _streams(channels: dict[str, Any], events: list[Event]) -> list[tuple[str, s
     hear what `notifies` says; an escalation step also reaches the people and channels it pages."""
     streams: dict[tuple[str, str], list[Event]] = {}
     for channel, target in targets_of(channels):
-        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind)]
+        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind, channels[channel])]
     for event in events:
         for pair in page_targets(event.kind, event.data):
             paged = streams.setdefault(pair, [])
@@ -162,6 +162,16 @@ async def load_for_send(db: Database, delivery: Delivery) -> tuple[Incident, lis
     return replace(incident, checklist=tuple(checklist)), events
 
 
+async def events_of(db: Database, delivery: Delivery, kinds: Sequence[str]) -> list[Event]:
+    """Every timeline entry of these kinds that the delivery reports (first_event_id to event_id), oldest first:
+    for channels that tell each change on its own, however many a burst coalesced."""
+    if delivery.incident_id is None or delivery.event_id is None:
+        return []
+    async with db.connection() as conn:
+        first = delivery.first_event_id or delivery.event_id
+        return await events_sql.between(conn, delivery.incident_id, first, delivery.event_id, list(kinds))
+
+
 async def load_announcement(db: Database, delivery: Delivery) -> str:
     """The text an announcement delivery posts."""
     async with db.connection() as conn:
@@ -181,7 +191,7 @@ async def status_of(conn: asyncpg.Connection, incident_ids: Sequence[int]) -> di
     """Each incident's delivery status per channel, for its API representation.
 
     {id: {"email": {"state": "sent", "targets": [{"target", "state", "attempts", "failed", "last_error",
-    "sent_at"}]}}}; a channel's state is failed if a target's latest message failed, else pending while
+    "sent_at", "reference"}]}}}; a channel's state is failed if a target's latest message failed, else pending while
     one is unsent, else sent.
     """
     ids = list(incident_ids)
@@ -199,6 +209,7 @@ async def status_of(conn: asyncpg.Connection, incident_ids: Sequence[int]) -> di
                 "failed": failed.get((d.incident_id, d.channel, d.target), 0),
                 "last_error": d.last_error,
                 "sent_at": d.sent_at,
+                "reference": d.external_ref,  # what the service answered: a message id, an issue key, an HTTP status
             }
         )
         if state == "failed" or (state == "pending" and channel["state"] == "sent"):

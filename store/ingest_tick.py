@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from store import escalation, templates
-from store.domain.alerts import AlertSignal, SkippedAlert
+from store.domain.alerts import ALERTMANAGER, AlertSignal, Origin, SkippedAlert
 from store.domain.batching import Group, Identity, Item, identity
 from store.domain.derived import AlertView, Change, Derived, Needs, apply, full, with_lookups
 from store.domain.grouping import IncidentFields, fields_of
-from store.domain.incident import ActionSource, Status
+from store.domain.incident import Status
 from store.models import NewEvent
 from store.sql import alerts as alerts_sql
 from store.sql import incidents as incidents_sql
@@ -21,8 +21,6 @@ from store.sql.alerts import Stored
 from store.sql.incidents import DerivedUpdate, Held
 from store.timeline import EventKind, record
 
-ACTOR = "alertmanager"
-SOURCE = ActionSource.ALERTMANAGER.value
 OPEN_ONLY = timedelta(days=365 * 100)  # a "reopen since" so far ahead that only open incidents match
 
 
@@ -45,13 +43,13 @@ def _describe(alert: AlertSignal | Stored) -> str:
     return f"{name} on {instance}" if instance else name
 
 
-def _alert_event(incident_id: int, alert: AlertSignal, superseded: bool) -> NewEvent:
+def _alert_event(incident_id: int, alert: AlertSignal, superseded: bool, origin: Origin) -> NewEvent:
     data = {"fingerprint": alert.fingerprint, "starts_at": alert.starts_at.isoformat()}
     if superseded:
         message = f"Alert resolved: {_describe(alert)} (replaced by a newer instance)"
-        return NewEvent(incident_id, EventKind.ALERT_SUPERSEDED, ACTOR, SOURCE, message, data)
+        return NewEvent(incident_id, EventKind.ALERT_SUPERSEDED, origin.actor, origin.source, message, data)
     kind, verb = (EventKind.ALERT_FIRING, "firing") if alert.firing else (EventKind.ALERT_RESOLVED, "resolved")
-    return NewEvent(incident_id, kind, ACTOR, SOURCE, f"Alert {verb}: {_describe(alert)}", data)
+    return NewEvent(incident_id, kind, origin.actor, origin.source, f"Alert {verb}: {_describe(alert)}", data)
 
 
 def _same_content(stored: Stored, alert: AlertSignal) -> bool:
@@ -73,6 +71,7 @@ class Tick:
         self.changes: dict[int, list[Change]] = defaultdict(list)
         self.events: list[NewEvent] = []
         self.escalations: list[tuple[int, str]] = []  # (incident, policy) to start: opened or reopened now
+        self.origins: dict[int, Origin] = {}  # incident -> who sent its latest alert here (its auto-resolve's actor)
 
     async def run(self) -> None:
         """Find or open the incidents, write the alerts, fold the changes into the incidents, record."""
@@ -98,8 +97,9 @@ class Tick:
             for key in new:
                 if key in opened:
                     self.opened.add(opened[key].incident.id)
-                    self._started(opened[key], EventKind.OPENED, "Opened by Alertmanager", self.groups[key])
-                    await self._template(self.groups[key], opened[key])
+                    group = self.groups[key]
+                    self._started(opened[key], EventKind.OPENED, f"Opened by {group.origin.name}", group)
+                    await self._template(group, opened[key])
                     await self._take(self.groups[key], opened[key])
             lost = [k for k in new if k not in opened]  # another writer opened them first (we waited for it)
             found = await incidents_sql.find_for_groups(self.conn, lost, [self._since(k) for k in lost])
@@ -108,8 +108,8 @@ class Tick:
     async def _template(self, group: Group, held: Held) -> None:
         """The route's response template on a new incident: its checklist and runbooks."""
         if group.route.template is not None:
-            self.events.append(await templates.apply(self.conn, held.incident.id, group.route.template, ACTOR,
-                                                     SOURCE, self.now))
+            self.events.append(await templates.apply(self.conn, held.incident.id, group.route.template,
+                                                     group.origin.actor, group.origin.source, self.now))
 
     def _since(self, key: str) -> datetime:
         group = self.groups[key]
@@ -118,7 +118,8 @@ class Tick:
     def _opening(self, group: Group) -> incidents_sql.NewIncident:
         first = next(iter(group.items.values())).alert
         return incidents_sql.NewIncident(
-            group_key=group.key, route_id=group.route.id, source=SOURCE, title=first.labels.get("alertname", "Alert"),
+            group_key=group.key, route_id=group.route.id, source=group.origin.source,
+            title=first.labels.get("alertname", "Alert"),
             severity="warning", group_labels=group.group_labels, external_url=group.external_url,
             auto_resolve=group.route.auto_resolve, channels=group.channels,
         )
@@ -137,7 +138,7 @@ class Tick:
         self.external_url[held.incident.id] = group.external_url
 
     def _started(self, held: Held, kind: str, message: str, group: Group) -> None:
-        self.events.append(NewEvent(held.incident.id, kind, ACTOR, SOURCE, message))
+        self.events.append(NewEvent(held.incident.id, kind, group.origin.actor, group.origin.source, message))
         if group.route.escalation:
             self.escalations.append((held.incident.id, group.route.escalation))
 
@@ -195,9 +196,11 @@ class Tick:
         """Insert new instances; those another writer stored first are read (locked) and updated instead."""
         targets, alerts = [t for _, _, t in fresh], [i.alert for _, i, _ in fresh]
         ids, superseded = await alerts_sql.insert_new(self.conn, targets, alerts, self.now)
+        senders = {i.alert.fingerprint: i.origin for _, i, _ in fresh}
         for row in superseded:
             self.changes[row.incident_id].append(Change(row.view("firing"), row.view()))
-            self.events.append(_alert_event(row.incident_id, _signal(row), superseded=True))
+            origin = senders.get(row.fingerprint, ALERTMANAGER)
+            self.events.append(_alert_event(row.incident_id, _signal(row), True, origin))
         lost = [(g, i, t) for g, i, t in fresh if identity(i.alert) not in ids]
         for _, item, target in fresh:
             new_id = ids.get(identity(item.alert))
@@ -205,7 +208,7 @@ class Tick:
                 a = item.alert
                 view = AlertView.of(new_id, a.status, a.labels, a.annotations, a.generator_url)
                 self.changes[target].append(Change(None, view))
-                self.events.append(_alert_event(target, a, item.superseded))
+                self.events.append(_alert_event(target, a, item.superseded, item.origin))
         stored = await self._lock([i for _, i, _ in lost])
         retry = []
         for group, item, target in lost:
@@ -227,11 +230,12 @@ class Tick:
         elif not same:
             self.changes[target].append(Change(stored.view(), after))
         if stored.incident_id != target or stored.status != alert.status:
-            self.events.append(_alert_event(target, alert, item.superseded))
+            self.events.append(_alert_event(target, alert, item.superseded, item.origin))
         return stored, target, None if same else alert
 
     def _count(self, item: Item, target: int) -> None:
         """The alert is stored (in `target`): in each of its batches' answers."""
+        self.origins[target] = item.origin
         for index in item.batches:
             result = self.results[index]
             result.alerts_stored += 1
@@ -275,7 +279,8 @@ class Tick:
                 update = again
             if update.resolve:
                 message = "Resolved: every alert has resolved"
-                self.events.append(NewEvent(incident_id, EventKind.RESOLVED, ACTOR, SOURCE, message))
+                origin = self.origins.get(incident_id, ALERTMANAGER)
+                self.events.append(NewEvent(incident_id, EventKind.RESOLVED, origin.actor, origin.source, message))
 
     async def _update_of(self, held: Held) -> DerivedUpdate | None:
         """What to write to the incident after this transaction's changes (None: what it shows is unchanged)."""
@@ -288,7 +293,8 @@ class Tick:
         url = self.external_url.get(incident_id, "")
         if not resolve and _unchanged(held, fields, state, url):
             return None
-        return DerivedUpdate(held, fields, state.to_json(), url, resolve)
+        resolver = self.origins.get(incident_id, ALERTMANAGER).actor
+        return DerivedUpdate(held, fields, state.to_json(), url, resolve, resolver)
 
     def _url(self, held: Held) -> str:
         return self.external_url.get(held.incident.id) or held.incident.external_url

@@ -41,6 +41,7 @@ class Incident:
     channels: dict[str, Any] = field(default_factory=dict)  # fixed at open: {"email": [..], "slack": .., ..}
     # Not a column: the response template's steps, filled in where a message shows them (store.deliveries).
     checklist: tuple[ChecklistItem, ...] = ()
+    tickets: list[dict[str, str]] = field(default_factory=list)  # issues opened elsewhere: {system, key, url}
 
     @classmethod
     def from_record(cls, r: Any) -> Incident:

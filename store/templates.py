@@ -104,12 +104,13 @@ def opening(
         raise Invalid("title", "required unless a template gives one")
     routes = config.routes
     route = routes.by_id(template.route) if template and template.route else routes.default
+    severity = severity or (template.severity if template else "warning")
     return Opening(
         title=title.strip(),
-        severity=severity or (template.severity if template else "warning"),
+        severity=severity,
         description=description if description is not None else "",
         route_id=route.id,
-        channels=channels_for(route, routes.default),
+        channels=channels_for(route, routes.default, {"severity": severity}, routes.webhooks),
         escalation=(template.escalation if template else None) or (route.escalation if template else None),
         template=template,
     )

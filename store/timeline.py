@@ -31,6 +31,7 @@ class EventKind:
     CHECKLIST = "checklist"
     POSTMORTEM_SAVED = "postmortem_saved"
     POSTMORTEM_PUBLISHED = "postmortem_published"
+    TICKET = "ticket"  # an issue was opened for the incident in another system (Jira)
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:

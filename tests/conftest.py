@@ -27,6 +27,11 @@ def load_sample(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text())
 
 
+def load_grafana_sample(name: str) -> dict[str, Any]:
+    """A Grafana Alerting webhook body, built from Grafana's documented format (tests/fixtures/grafana/README.md)."""
+    return json.loads((FIXTURES / "grafana" / name).read_text())
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[TestPostgres]:
     """The PostgreSQL server of this test run."""

@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+import webhook.integrations
 import webhook.routes
 from scheduler.runner import add_escalation_jobs
 from store import throttle as auth_throttle
@@ -30,6 +31,7 @@ from web.config_loader import default_route
 from web.dashboard import create_blueprint as dashboard_blueprint
 from web.dashboard.settings import DashboardSettings
 from web.delivery import build_registry, start_delivery
+from web.outgoing import build_outgoing
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,7 @@ def create_app(
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
+    app.register_blueprint(webhook.integrations.create_blueprint(settings.webhook))
     app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
@@ -139,7 +142,10 @@ def create_app(
                                                   IntakeSettings(max_wait=settings.webhook.max_wait,
                                                                  workers=INGEST_WORKERS))
         runtime.intake.start()
-        registry = build_registry(settings, chat.channels(), {u.id: u.name for u in config.users})
+        names = {u.id: u.name for u in config.users}
+        state["outgoing"] = outgoing = build_outgoing(settings, db, lambda: runtime.routes, names)
+        registry = build_registry(settings, [*chat.channels(), *outgoing.channels()], names)
+        registry.add_family(outgoing.webhooks)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "ingest": ingest_pool, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts
@@ -159,6 +165,8 @@ def create_app(
             await _bounded("storing the webhooks taken", state.pop("intake").stop(grace=SHUTDOWN_STEP))
         if "delivery" in state:
             await _bounded("stopping the delivery worker", state.pop("delivery").stop())
+        if "outgoing" in state:
+            await _bounded("closing the integrations' connections", state.pop("outgoing").close())
         runtime: Runtime | None = app.extensions.pop("tocsin", None)
         for name, pool in (("ingest", state.pop("ingest_pool", None)), ("main", runtime.db if runtime else None)):
             if pool is not None:

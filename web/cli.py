@@ -57,8 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web.server import run_event_loop, serve_until_signalled
 
     settings = _settings_or_exit()
-    configure_logging(settings.log, settings.secrets())
-    config = load_config_or_exit(settings)
+    config = load_config_or_exit(settings)  # says what is wrong on stderr, before any log line
+    configure_logging(settings.log, [*settings.secrets(), *config.secrets()])  # routing keys, webhook secrets
     dsn, embedded = _database_url(settings)
     try:
         upgrade_sync(dsn)

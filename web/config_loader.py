@@ -7,6 +7,7 @@ import sys
 from store.config import ConfigFileError, load_config
 from store.domain.config_schema import Config
 from store.domain.routing import Route, RouteTable
+from web.outgoing import config_needs
 from web.settings import Settings
 
 
@@ -27,7 +28,11 @@ def load(settings: Settings) -> Config:
     """The whole config (an empty one when there is no file); ConfigFileError lists every problem."""
     if settings.config_path is None:
         return Config(routes=RouteTable(default=default_route(settings)))
-    return load_config(settings.config_path, default_route(settings))
+    config = load_config(settings.config_path, default_route(settings))
+    needs = config_needs(settings, config.routes)
+    if needs:
+        raise ConfigFileError([f"{settings.config_path}: {path}: {problem}" for path, problem in needs])
+    return config
 
 
 def config_problems(settings: Settings) -> list[str]:

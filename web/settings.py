@@ -11,6 +11,13 @@ from pathlib import Path
 from bot.discord.settings import DiscordSettings, DiscordSettingsError, read_discord_settings
 from bot.email.settings import TLS_MODES, EmailSettings, check_address
 from bot.mattermost.settings import MattermostSettings, MattermostSettingsError, read_mattermost_settings
+from bot.outgoing.settings import (
+    JiraSettings,
+    OutgoingSettingsError,
+    PagerDutySettings,
+    read_jira_settings,
+    read_pagerduty_settings,
+)
 from bot.slack.settings import DEFAULT_API_URL, SlackSettings
 from bot.telegram.settings import TelegramSettings, TelegramSettingsError, read_telegram_settings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
@@ -92,6 +99,8 @@ class Settings:
     discord: DiscordSettings | None = None  # None: Discord off (DISCORD_BOT_TOKEN unset)
     mattermost: MattermostSettings | None = None  # None: Mattermost off (MATTERMOST_BOT_TOKEN unset)
     email: EmailSettings | None = None  # None: email off (EMAIL_SMTP_HOST unset)
+    pagerduty: PagerDutySettings = field(default_factory=PagerDutySettings)  # routes' `pagerduty` forwards here
+    jira: JiraSettings | None = None  # None: no Jira (JIRA_URL unset); routes with `jira` are then refused
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
     delivery_lease: float = 120.0  # how long a worker's claim on a message lasts; a dead worker's expires after it
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -220,6 +229,14 @@ def _chat_settings(
         return (read_discord_settings(env.str, public_url, alertmanager_url),
                 read_mattermost_settings(env.str, public_url, alertmanager_url))
     except (DiscordSettingsError, MattermostSettingsError) as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _outgoing_settings(env: _Env) -> tuple[PagerDutySettings, JiraSettings | None]:
+    """PagerDuty's Events API URL and Jira's settings through the same reader."""
+    try:
+        return read_pagerduty_settings(env.str), read_jira_settings(env.str)
+    except OutgoingSettingsError as exc:
         raise SettingsError(str(exc)) from None
 
 
@@ -383,6 +400,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                        mattermost_channel=mattermost.channel_id if mattermost else None)
     email = _email_settings(env, http.public_url)
     delivery, lease = _delivery_settings(env)
+    pagerduty, jira = _outgoing_settings(env)
     return Settings(
         http=http,
         log=log,
@@ -397,6 +415,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         discord=discord,
         mattermost=mattermost,
         email=email,
+        pagerduty=pagerduty,
+        jira=jira,
         delivery=delivery,
         delivery_lease=lease,
         raw=dict(env.values),

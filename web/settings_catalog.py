@@ -17,7 +17,7 @@ class Setting:
 
 
 GROUPS = ("HTTP", "Security", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email",
-          "Delivery", "Slack", "Telegram", "Discord", "Mattermost")
+          "Delivery", "Slack", "Telegram", "Discord", "Mattermost", "Integrations")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
@@ -110,6 +110,16 @@ SETTINGS: tuple[Setting, ...] = (
             "and `/mattermost/actions` checks; required with the token", "Mattermost", secret=True),
     Setting("MATTERMOST_COMMAND_TOKEN", "unset", "the `/incident` slash command's token, checked at "
             "`/mattermost/command`; unset: the command is refused", "Mattermost", secret=True),
+    Setting("PAGERDUTY_EVENTS_URL", "`https://events.pagerduty.com/v2/enqueue`", "where routes with a `pagerduty` "
+            "key send their incidents (PagerDuty's Events API v2; `https://events.eu.pagerduty.com/v2/enqueue` for "
+            "an EU account)", "Integrations"),
+    Setting("JIRA_URL", "unset", "Jira's base URL (`https://example.atlassian.net`, or a Data Center's); needed by "
+            "routes with a `jira` key", "Integrations"),
+    Setting("JIRA_EMAIL", "unset", "Jira Cloud: the email address of the account Tocsin acts as (with "
+            "`JIRA_API_TOKEN`)", "Integrations"),
+    Setting("JIRA_API_TOKEN", "unset", "Jira Cloud: an API token of that account", "Integrations", secret=True),
+    Setting("JIRA_PAT", "unset", "Jira Data Center: a personal access token (instead of `JIRA_EMAIL` and "
+            "`JIRA_API_TOKEN`)", "Integrations", secret=True),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -43,7 +45,8 @@ def _instant(value: str, field: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _string_map(value: Any, field: str, *, required: bool) -> dict[str, str]:
+def string_map(value: Any, field: str, *, required: bool) -> dict[str, str]:
+    """A JSON object of strings (labels, annotations), or ValueError naming the field."""
     if value is None and not required:
         return {}
     if not isinstance(value, dict):
@@ -68,8 +71,8 @@ def parse_alert(raw: Any, index: int) -> AlertSignal:
     """One alert object to an AlertSignal, or ValueError saying what is wrong with it."""
     if not isinstance(raw, dict):
         raise ValueError(f"alerts[{index}] must be an object")
-    labels = _string_map(raw.get("labels"), "labels", required=True)
-    annotations = _string_map(raw.get("annotations"), "annotations", required=False)
+    labels = string_map(raw.get("labels"), "labels", required=True)
+    annotations = string_map(raw.get("annotations"), "annotations", required=False)
     status = raw.get("status", "firing")
     if status not in ("firing", "resolved"):
         raise ValueError(f"status must be 'firing' or 'resolved', got {json.dumps(status)[:40]}")
@@ -99,6 +102,40 @@ def _group_key(body: dict[str, Any], group_labels: dict[str, str]) -> str:
     return "{}:{" + ",".join(f'{k}="{v}"' for k, v in sorted(group_labels.items())) + "}"
 
 
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    """What every Alertmanager-shaped body (Alertmanager's, Grafana's) carries: its alerts and their group."""
+
+    group_key: str
+    group_labels: dict[str, str]
+    alerts: list[AlertSignal]
+    skipped: list[SkippedAlert]
+    truncated_alerts: int
+
+
+def parse_grouped(body: dict[str, Any], parse_one: Callable[[Any, int], AlertSignal] = parse_alert) -> Grouped:
+    """The alerts (odd ones skipped with their reason), group labels and group key of a body; PayloadError naming
+    the field when the body itself is wrong."""
+    alerts_raw = body.get("alerts")
+    if not isinstance(alerts_raw, list):
+        raise PayloadError("alerts must be a list", [{"field": "alerts", "message": "expected a list of alerts"}])
+    try:
+        group_labels = string_map(body.get("groupLabels"), "groupLabels", required=False)
+    except ValueError as exc:
+        raise PayloadError(str(exc), [{"field": "groupLabels", "message": str(exc)}]) from None
+    group_key = _group_key(body, group_labels)
+    alerts: list[AlertSignal] = []
+    skipped: list[SkippedAlert] = []
+    for index, raw in enumerate(alerts_raw):
+        try:
+            alerts.append(parse_one(raw, index))
+        except ValueError as exc:
+            skipped.append(SkippedAlert(index, str(exc)))
+    truncated = body.get("truncatedAlerts", 0)
+    truncated = truncated if isinstance(truncated, int) and not isinstance(truncated, bool) else 0
+    return Grouped(group_key, group_labels, alerts, skipped, truncated)
+
+
 def parse_webhook(body: Any) -> AlertBatch:
     """A decoded webhook body to an AlertBatch; odd alerts are skipped, a wrong body raises PayloadError."""
     if not isinstance(body, dict):
@@ -109,31 +146,17 @@ def parse_webhook(body: Any) -> AlertBatch:
             f"unsupported webhook version {json.dumps(version)[:20]}: expected \"4\"",
             [{"field": "version", "message": "expected \"4\""}],
         )
-    alerts_raw = body.get("alerts")
-    if not isinstance(alerts_raw, list):
-        raise PayloadError("alerts must be a list", [{"field": "alerts", "message": "expected a list of alerts"}])
-    try:
-        group_labels = _string_map(body.get("groupLabels"), "groupLabels", required=False)
-    except ValueError as exc:
-        raise PayloadError(str(exc), [{"field": "groupLabels", "message": str(exc)}]) from None
+    grouped = parse_grouped(body)
     external_url = body.get("externalURL") or ""
     receiver = body.get("receiver") or ""
     if not isinstance(external_url, str) or not isinstance(receiver, str):
         raise PayloadError("externalURL and receiver must be strings")
-    alerts: list[AlertSignal] = []
-    skipped: list[SkippedAlert] = []
-    for index, raw in enumerate(alerts_raw):
-        try:
-            alerts.append(parse_alert(raw, index))
-        except ValueError as exc:
-            skipped.append(SkippedAlert(index, str(exc)))
-    truncated = body.get("truncatedAlerts", 0)
     return AlertBatch(
-        group_key=_group_key(body, group_labels),
+        group_key=grouped.group_key,
         receiver=receiver,
         external_url=external_url,
-        group_labels=group_labels,
-        alerts=alerts,
-        skipped=skipped,
-        truncated_alerts=truncated if isinstance(truncated, int) else 0,
+        group_labels=grouped.group_labels,
+        alerts=grouped.alerts,
+        skipped=grouped.skipped,
+        truncated_alerts=grouped.truncated_alerts,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,27 +24,25 @@ from webhook.settings import WebhookSettings
 log = logging.getLogger(__name__)
 # U+0000 escaped in a JSON string (not after an escaped backslash): PostgreSQL cannot store it in text or jsonb.
 NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+ALERTMANAGER_HINT = ("Alertmanager must send 'Authorization: Bearer <WEBHOOK_TOKEN>' "
+                     "(http_config.authorization.credentials in its receiver)")
+Parser = Callable[[Any], AlertBatch]  # a decoded body to a batch (PayloadError when it is not one)
 
 
-def _check_token(settings: WebhookSettings) -> None:
+def _check_token(settings: WebhookSettings, hint: str = ALERTMANAGER_HINT) -> None:
     if settings.token is None:
         return
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "missing bearer token: Alertmanager must send 'Authorization: Bearer <WEBHOOK_TOKEN>' "
-            "(http_config.authorization.credentials in its receiver)",
-        )
+        raise ApiError(401, "unauthorized", f"missing bearer token: {hint}")
     if not hmac.compare_digest(given.strip().encode(), settings.token.encode()):
         raise ApiError(401, "unauthorized", "wrong bearer token: it does not match WEBHOOK_TOKEN")
 
 
-async def _read_body(settings: WebhookSettings) -> bytes:
+async def _read_body(settings: WebhookSettings, any_type: bool = False) -> bytes:
     content_type = request.mimetype or ""
-    if content_type != "application/json":
+    if content_type != "application/json" and not any_type:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {content_type!r}")
     if request.content_length is not None and request.content_length > settings.max_bytes:
         raise _too_large(settings)
@@ -80,10 +79,10 @@ def _overloaded(reason: str, settings: WebhookSettings) -> ApiError:
     return error
 
 
-def _batch(raw: bytes) -> AlertBatch:
-    """The body as a batch: 400 not JSON, 422 not an Alertmanager webhook or no usable alert."""
+def _batch(raw: bytes, parse: Parser = parse_webhook) -> AlertBatch:
+    """The body as a batch: 400 not JSON, 422 not the sender's webhook body or no usable alert."""
     try:
-        batch = parse_webhook(_decode(raw))
+        batch = parse(_decode(raw))
     except PayloadError as exc:
         raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
     if batch.skipped and not batch.alerts:
@@ -92,14 +91,21 @@ def _batch(raw: bytes) -> AlertBatch:
     return batch
 
 
-async def _store(runtime: Runtime, raw: bytes, settings: WebhookSettings) -> IngestResult:
+async def _store(
+    runtime: Runtime, raw: bytes, settings: WebhookSettings, parse: Parser = parse_webhook
+) -> IngestResult:
     """Parse and store the body (with other webhooks' when serving, in its turn); every failure here means
     nothing was stored, and a 5xx makes Alertmanager send the same body again."""
+    return await _ingest(runtime, lambda: _batch(raw, parse), settings)
+
+
+async def _ingest(runtime: Runtime, make: Callable[[], AlertBatch], settings: WebhookSettings) -> IngestResult:
+    """Store the batch `make` gives (made once admitted); every failure an ApiError, nothing stored."""
     try:
         if runtime.intake is None:
-            return await ingest_batch(runtime.db, _batch(raw), runtime.routes, runtime.clock)
+            return await ingest_batch(runtime.db, make(), runtime.routes, runtime.clock)
         async with runtime.intake.admitted() as deadline:
-            return await runtime.intake.submit(_batch(raw), deadline)
+            return await runtime.intake.submit(make(), deadline)
     except Overloaded as exc:
         log.warning("webhook not stored: %s", exc)
         raise _overloaded(str(exc), settings) from None
@@ -111,6 +117,20 @@ async def _store(runtime: Runtime, raw: bytes, settings: WebhookSettings) -> Ing
         raise unavailable_error(exc) from None
 
 
+async def store_body(raw: bytes, settings: WebhookSettings, parse: Parser) -> dict[str, Any]:
+    """Parse and store a webhook body of any sender; the answer Alertmanager's webhook gives."""
+    result = await _store(current_app.extensions["tocsin"], raw, settings, parse)
+    g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
+    return _answer(result)
+
+
+async def store_batch(batch: AlertBatch, settings: WebhookSettings) -> IngestResult:
+    """Store a batch made from another sender's request (PagerDuty's events), as a webhook body is stored."""
+    result = await _ingest(current_app.extensions["tocsin"], lambda: batch, settings)
+    g.tocsin_alerts_ingested = result.alerts_stored
+    return result
+
+
 def create_blueprint(settings: WebhookSettings) -> Blueprint:
     """The Alertmanager webhook route, reading the runtime from app.extensions['tocsin']."""
     bp = Blueprint("webhook", __name__)
@@ -119,9 +139,6 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
         async with auth_guard(current_app.extensions, request, "webhook"):
             _check_token(settings)
-        raw = await _read_body(settings)
-        result = await _store(current_app.extensions["tocsin"], raw, settings)
-        g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
-        return _answer(result), 200
+        return await store_body(await _read_body(settings), settings, parse_webhook), 200
 
     return bp

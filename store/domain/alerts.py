@@ -33,8 +33,20 @@ class SkippedAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Who sent a batch: the timeline's source (an ActionSource value) and actor, and how messages name it."""
+
+    source: str = "alertmanager"
+    actor: str = "alertmanager"
+    name: str = "Alertmanager"
+
+
+ALERTMANAGER = Origin()
+
+
+@dataclass(frozen=True, slots=True)
 class AlertBatch:
-    """One webhook's worth of alerts sharing Alertmanager's group."""
+    """One webhook's worth of alerts sharing Alertmanager's group (or another sender's)."""
 
     group_key: str
     receiver: str
@@ -43,3 +55,4 @@ class AlertBatch:
     alerts: list[AlertSignal]
     skipped: list[SkippedAlert] = field(default_factory=list)
     truncated_alerts: int = 0
+    origin: Origin = ALERTMANAGER

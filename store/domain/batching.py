@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from store.domain.alerts import AlertBatch, AlertSignal
+from store.domain.alerts import ALERTMANAGER, AlertBatch, AlertSignal, Origin
 from store.domain.delivery import channels_for
 from store.domain.grouping import group_key_for, group_labels_for
 from store.domain.routing import Route, RouteTable
@@ -27,6 +27,7 @@ class Item:
     alert: AlertSignal
     batches: list[int]
     superseded: bool = False  # an older instance of a fingerprint whose newer instance came in the same body
+    origin: Origin = ALERTMANAGER  # who sent the copy kept
 
 
 @dataclass(slots=True)
@@ -40,6 +41,7 @@ class Group:
     external_url: str
     items: dict[Identity, Item] = field(default_factory=dict)
     firing: bool = False  # any of its alerts fires (then the group needs an open incident); set by plan_groups
+    origin: Origin = ALERTMANAGER  # who sent the batch that made the group: the incident is opened in its name
 
 
 def _one_per_fingerprint(alerts: Sequence[AlertSignal]) -> list[tuple[AlertSignal, bool]]:
@@ -70,14 +72,15 @@ def plan_groups(batches: Sequence[AlertBatch], routes: RouteTable) -> dict[str, 
             group = groups.get(key)
             if group is None:
                 labels = group_labels_for(route, alert, batch.group_labels)
-                group = groups[key] = Group(key, route, labels, channels_for(route, routes.default), batch.external_url)
+                channels = channels_for(route, routes.default, alert.labels, routes.webhooks)
+                group = groups[key] = Group(key, route, labels, channels, batch.external_url, origin=batch.origin)
             elif batch.external_url:
                 group.external_url = batch.external_url
             item = group.items.get(identity(alert))
             if item is None:
-                group.items[identity(alert)] = Item(alert, [index], superseded)
+                group.items[identity(alert)] = Item(alert, [index], superseded, batch.origin)
             else:
-                item.alert, item.superseded = alert, superseded
+                item.alert, item.superseded, item.origin = alert, superseded, batch.origin
                 if index not in item.batches:
                     item.batches.append(index)
     for group in groups.values():

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from store.domain.matchers import EXPECTED, Matcher, parse_matchers
+
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ID_EXPECTED = "expected letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit)"
 _DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
@@ -208,3 +210,17 @@ def check_unique(found: dict[str, str], value: str | None, path: str, problems: 
         problems.add(path, f"duplicate {what} {value!r} (also at {found[value]}); expected each {what} once")
     else:
         found[value] = path
+
+
+def matchers_of(fields: Fields) -> list[Matcher]:
+    """The `match` list of a mapping: Alertmanager matchers, each wrong one a problem."""
+    matchers: list[Matcher] = []
+    for text, at in fields.items("match", 'matchers such as severity="critical"'):
+        if not isinstance(text, str):
+            fields.problems.add(at, f"got {describe(text)}; {EXPECTED}")
+            continue
+        try:
+            matchers.extend(parse_matchers(text))
+        except ValueError as exc:
+            fields.problems.add(at, str(exc))
+    return matchers

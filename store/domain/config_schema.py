@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
-from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping
+from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping, matchers_of
+from store.domain.config_integrations import read_integrations, read_jira, read_pagerduty, read_webhooks
 from store.domain.config_response import (
     read_severity_sla,
     read_templates,
@@ -33,14 +34,15 @@ from store.domain.contacts import (
     TELEGRAM_CHAT_EXPECTED,
 )
 from store.domain.escalation import Policy, Step, Target
-from store.domain.matchers import EXPECTED, LABEL_NAME, Matcher, parse_matchers
+from store.domain.matchers import LABEL_NAME
+from store.domain.outgoing import Integration
 from store.domain.routing import DEFAULT_REOPEN_WITHIN, Route, RouteTable
 from store.domain.schedule import Schedule
 from store.domain.sla import SlaTarget, target_for
 from store.domain.templates import Template
 from store.domain.users import User
 
-TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "sla", "templates")
+TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "sla", "templates", "integrations", "webhooks")
 USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id")
 POLICY_KEYS = ("id", "steps", "repeat")
 STEP_KEYS = ("after", "notify")
@@ -59,6 +61,8 @@ ROUTE_KEYS = (
     "reopen_within",
     "sla",
     "template",
+    "pagerduty",
+    "jira",
 )
 TELEGRAM_USER = re.compile(r"[1-9][0-9]{0,15}")
 TELEGRAM_USER_EXPECTED = "expected a Telegram user id (a number) such as 111111"
@@ -90,6 +94,7 @@ class Config:
     routes: RouteTable = field(default_factory=RouteTable)
     sla: Mapping[str, SlaTarget] = field(default_factory=dict)  # per severity
     templates: tuple[Template, ...] = ()
+    integrations: tuple[Integration, ...] = ()
 
     def user(self, user_id: str) -> User | None:
         """The user with this id, or None."""
@@ -120,6 +125,11 @@ class Config:
         by_route = {r.id: r.sla for r in self.routes.routes if r.sla is not None}
         return target_for(by_route, self.sla, route_id, severity)
 
+    def secrets(self) -> list[str]:
+        """The secrets the config holds (routing keys, webhook secrets), so that logs can be scrubbed of them."""
+        found = [i.routing_key for i in self.integrations] + [w.secret for w in self.routes.webhooks if w.secret]
+        return found + [r.pagerduty.routing_key for r in self.routes.routes if r.pagerduty is not None]
+
 
 def parse_config(data: object, default_route: Route | None = None) -> Config:
     """Check a parsed YAML document (None for an empty file); ConfigError lists every problem."""
@@ -134,11 +144,13 @@ def parse_config(data: object, default_route: Route | None = None) -> Config:
     by_id = {t.id: t for t in templates}
     routes = read_routes(top.data.get("routes"), problems, policy_ids, by_id, template_ids)
     severity_sla = read_severity_sla(top.data.get("sla"), problems)
+    integrations = read_integrations(top.data.get("integrations"), problems)
+    webhooks = read_webhooks(top.data.get("webhooks"), problems)
     if problems.items:
         raise ConfigError(problems.items)
-    table = RouteTable(routes=routes, default=default_route or Route(id="default"))
+    table = RouteTable(routes=routes, default=default_route or Route(id="default"), webhooks=webhooks)
     return Config(users=users, schedules=schedules, policies=policies, routes=table, sla=severity_sla,
-                  templates=templates)
+                  templates=templates, integrations=integrations)
 
 
 def _ids_seen(section: object) -> set[str]:
@@ -262,7 +274,7 @@ def read_routes(
         if route_id == "default":
             problems.add(fields.at(key), "'default' is the default route's id; expected another id")
         check_unique(seen, route_id, fields.at(key), problems)
-        matchers = _matchers(fields)
+        matchers = matchers_of(fields)
         escalation = fields.identifier("escalation")
         if escalation is not None and escalation not in policy_ids:
             fields.problems.add(
@@ -279,6 +291,7 @@ def read_routes(
         reopen_within = fields.duration("reopen_within", DEFAULT_REOPEN_WITHIN)
         sla = route_sla(fields, escalation)
         template = route_template(fields, templates or {}, template_ids)
+        pagerduty, jira = read_pagerduty(fields), read_jira(fields)
         if problems.clean_since(mark):
             routes.append(
                 Route(
@@ -295,22 +308,11 @@ def read_routes(
                     reopen_within=DEFAULT_REOPEN_WITHIN if reopen_within is None else reopen_within,
                     sla=sla,
                     template=template,
+                    pagerduty=pagerduty,
+                    jira=jira,
                 )
             )
     return tuple(routes)
-
-
-def _matchers(fields: Fields) -> list[Matcher]:
-    matchers: list[Matcher] = []
-    for text, at in fields.items("match", 'matchers such as severity="critical"'):
-        if not isinstance(text, str):
-            fields.problems.add(at, f"got {describe(text)}; {EXPECTED}")
-            continue
-        try:
-            matchers.extend(parse_matchers(text))
-        except ValueError as exc:
-            fields.problems.add(at, str(exc))
-    return matchers
 
 
 def _each_text(fields: Fields, key: str, what: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:

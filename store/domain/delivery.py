@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from store.domain.routing import Route
+from store.domain.outgoing import JIRA, PAGERDUTY, Webhook, hears, webhook_spec
+from store.domain.routing import Route, RouteTable
 
 EMAIL = "email"
 SLACK = "slack"
@@ -35,13 +36,16 @@ class RetryPolicy:
     give_up: float = 86400.0  # seconds after the delivery was queued
 
 
-def notifies(channel: str, event_kind: str) -> bool:
-    """True when an event of this kind must reach this channel (chat: every change; email: the big three)."""
+def notifies(channel: str, event_kind: str, spec: object = None) -> bool:
+    """True when an event of this kind must reach this channel (chat: every change; email: the big three;
+    PagerDuty and Jira: status changes; a webhook: the events it names). `spec` is the incident's channels
+    entry of the channel."""
     if event_kind in SILENT_EVENTS:
         return False
     if channel == EMAIL:
         return event_kind in EMAIL_EVENTS
-    return True
+    heard = hears(channel, spec, event_kind)
+    return True if heard is None else heard
 
 
 def absorbs_updates(channel: str) -> bool:
@@ -49,8 +53,11 @@ def absorbs_updates(channel: str) -> bool:
     return channel != EMAIL
 
 
-def channels_for(route: Route, default: Route) -> dict[str, Any]:
-    """The channels an incident of this route must reach: the route's, each falling back to the default route's."""
+def channels_for(
+    route: Route, default: Route, labels: Mapping[str, str] | None = None, webhooks: Sequence[Webhook] = ()
+) -> dict[str, Any]:
+    """The channels an incident of this route must reach: the route's, each falling back to the default route's;
+    its PagerDuty service and Jira project; the outgoing webhooks whose matchers its `labels` satisfy."""
     channels: dict[str, Any] = {}
     slack = route.slack_channel or default.slack_channel
     if slack:
@@ -65,7 +72,19 @@ def channels_for(route: Route, default: Route) -> dict[str, Any]:
     addresses = list(route.email or default.email)
     if addresses:
         channels[EMAIL] = addresses
+    if route.pagerduty is not None:
+        channels[PAGERDUTY] = route.id  # the key stays in the config: the target names the route
+    if route.jira is not None:
+        channels[JIRA] = route.id
+    for webhook in webhooks:
+        if webhook.matches(labels or {}):
+            channels[webhook.channel] = webhook_spec(webhook)
     return channels
+
+
+def manual_channels(routes: RouteTable, severity: str) -> dict[str, Any]:
+    """The channels of an incident opened by hand: the default route's, and the webhooks matching its severity."""
+    return channels_for(routes.default, routes.default, {"severity": severity}, routes.webhooks)
 
 
 def targets_of(channels: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -73,6 +92,8 @@ def targets_of(channels: Mapping[str, Any]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for channel in sorted(channels):
         value = channels[channel]
+        if isinstance(value, Mapping):  # an outgoing webhook: {"target", "events"}
+            value = [value.get("target", "")]
         for target in [value] if isinstance(value, str) else value:
             if target:
                 pairs.append((channel, str(target)))

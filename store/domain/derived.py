@@ -20,7 +20,9 @@ from typing import Any
 from store.domain.incident import DEFAULT_SEVERITY, SEVERITIES, normalize_severity
 
 SHARED_KEYS = ("summary", "description")  # the annotations whose shared value the title and summary use
-PICKS = ("text", "source", "runbook")  # what the summary and the links take from one alert
+PICKS = ("text", "source", "runbook", "dashboard", "panel")  # what the summary and the links take from one alert
+# The annotation each link pick takes its URL from (the "source" pick takes the alert's generatorURL).
+LINK_ANNOTATIONS = {"runbook": "runbook_url", "dashboard": "dashboard_url", "panel": "panel_url"}
 NAMES_KEPT = 3  # a title names at most this many alert names
 
 
@@ -36,6 +38,8 @@ class AlertView:
     description: str
     generator_url: str
     runbook: str
+    dashboard: str = ""
+    panel: str = ""
 
     @classmethod
     def of(
@@ -51,6 +55,8 @@ class AlertView:
             description=annotations.get("description", ""),
             generator_url=generator_url,
             runbook=annotations.get("runbook_url", ""),
+            dashboard=annotations.get("dashboard_url", ""),
+            panel=annotations.get("panel_url", ""),
         )
 
     def shared(self, key: str) -> str:
@@ -61,7 +67,9 @@ class AlertView:
         """What a pick of this kind takes from it ('' when it has none)."""
         if kind == "text":
             return self.summary or self.description
-        return self.generator_url if kind == "source" else self.runbook
+        if kind == "source":
+            return self.generator_url
+        return {"runbook": self.runbook, "dashboard": self.dashboard, "panel": self.panel}[kind]
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,7 @@ def alertmanager_link(external_url: str, group_labels: Mapping[str, str]) -> str
 def fields_of(state: Derived, group_labels: Mapping[str, str], external_url: str) -> IncidentFields:
     """Title, severity, common labels, summary and links of an incident from the summary of its alerts."""
     links: dict[str, str] = {}
-    for kind in ("source", "runbook"):
+    for kind in ("source", "runbook", "dashboard", "panel"):
         shown = state.shown(kind)
         if shown is not None:
             links[kind] = shown.value

@@ -26,6 +26,9 @@ class ActionSource(StrEnum):
     WEB = "web"
     SCHEDULER = "scheduler"
     CLI = "cli"  # the tocsin command on the server (post-mortem edits)
+    GRAFANA = "grafana"
+    PAGERDUTY = "pagerduty"  # PagerDuty-style events sent to Tocsin
+    JIRA = "jira"
 
 
 SEVERITY_RANK: dict[str, int] = {"critical": 4, "error": 3, "warning": 2, "info": 1}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,6 +12,8 @@ from store.domain.grouping import alertmanager_link
 LINK_NAMES: tuple[tuple[str, str], ...] = (
     ("source", "Source graph"),
     ("runbook", "Runbook"),
+    ("dashboard", "Grafana dashboard"),
+    ("panel", "Grafana panel"),
     ("alertmanager", "Alertmanager"),
 )
 DASHBOARD = "Dashboard"
@@ -56,3 +58,10 @@ def source_links(
     if "alertmanager" not in found and alertmanager_url:
         found["alertmanager"] = alertmanager_link(alertmanager_url, group_labels or {})
     return [Link(name, url) for key, name in LINK_NAMES if (url := safe_url(found.get(key), MAX_URL))]
+
+
+def ticket_links(tickets: Sequence[Mapping[str, str]]) -> list[Link]:
+    """'Jira OPS-12' for each issue opened for the incident elsewhere (web links only)."""
+    names = {"jira": "Jira"}
+    return [Link(f"{names.get(t.get('system', ''), t.get('system', ''))} {t.get('key', '')}".strip(), url)
+            for t in tickets if (url := safe_url(t.get("url"), MAX_URL))]

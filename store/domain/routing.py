@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from store.domain.outgoing import JiraTarget, PagerDutyTarget, Webhook
 
 from store.domain.sla import SlaTarget
 from store.domain.templates import Template
@@ -36,6 +39,8 @@ class Route:
     reopen_within: timedelta = DEFAULT_REOPEN_WITHIN
     sla: SlaTarget | None = None
     template: Template | None = None  # attached to the incidents this route's alerts open
+    pagerduty: PagerDutyTarget | None = None  # forward its incidents to this PagerDuty service
+    jira: JiraTarget | None = None  # open a Jira issue for each of its incidents
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """True when every matcher of the route matches (a route without matchers catches all)."""
@@ -44,10 +49,12 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class RouteTable:
-    """Ordered routes; the first match wins, else the default route."""
+    """Ordered routes; the first match wins, else the default route. The outgoing webhooks ride along, since
+    an incident's channels (its route's and the webhooks matching it) are fixed when it opens."""
 
     routes: Sequence[Route] = field(default_factory=tuple)
     default: Route = field(default_factory=lambda: Route(id="default"))
+    webhooks: Sequence[Webhook] = field(default_factory=tuple)
 
     def route_for(self, labels: Mapping[str, str]) -> Route:
         """The first route whose matchers match these labels, else the default route."""

@@ -202,6 +202,8 @@ _HAVING = {
     "text": "(coalesce(a.annotations ->> 'summary', '') <> '' OR coalesce(a.annotations ->> 'description', '') <> '')",
     "source": "a.generator_url <> ''",
     "runbook": "coalesce(a.annotations ->> 'runbook_url', '') <> ''",
+    "dashboard": "coalesce(a.annotations ->> 'dashboard_url', '') <> ''",
+    "panel": "coalesce(a.annotations ->> 'panel_url', '') <> ''",
 }
 
 
@@ -261,3 +263,11 @@ async def list_for_incident(conn: asyncpg.Connection, incident_id: int, limit: i
         "SELECT * FROM alerts WHERE incident_id = $1 ORDER BY id LIMIT $2", incident_id, limit
     )
     return [Alert.from_record(r) for r in rows]
+
+
+async def latest_instance(conn: asyncpg.Connection, fingerprint: str) -> Alert | None:
+    """The newest instance of a fingerprint (by its start), if any."""
+    row = await conn.fetchrow(
+        "SELECT * FROM alerts WHERE fingerprint = $1 ORDER BY starts_at DESC LIMIT 1", fingerprint
+    )
+    return Alert.from_record(row) if row else None

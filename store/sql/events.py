@@ -62,3 +62,16 @@ async def latest_for_incident(conn: asyncpg.Connection, incident_id: int, limit:
         limit,
     )
     return [Event.from_record(r) for r in rows]
+
+
+async def between(conn: asyncpg.Connection, incident_id: int, first: int, last: int, kinds: list[str]) -> list[Event]:
+    """The incident's timeline entries of these kinds from id `first` to `last`, oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM incident_events WHERE incident_id = $1 AND id BETWEEN $2 AND $3 AND kind = ANY($4::text[]) "
+        "ORDER BY id",
+        incident_id,
+        first,
+        last,
+        kinds,
+    )
+    return [Event.from_record(r) for r in rows]

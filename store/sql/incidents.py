@@ -218,6 +218,7 @@ class DerivedUpdate:
     derived: dict[str, Any]
     external_url: str
     resolve: bool
+    resolver: str = "alertmanager"  # who an auto-resolve is recorded as (the sender of the last alert)
 
 
 async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpdate], now: datetime) -> set[int]:
@@ -229,9 +230,10 @@ async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpda
         """
         WITH k AS (
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
-                                 $7::jsonb[], $8::int[], $9::int[], $10::jsonb[], $11::text[], $12::bool[])
+                                 $7::jsonb[], $8::int[], $9::int[], $10::jsonb[], $11::text[], $12::bool[],
+                                 $14::text[])
                 AS k(id, version, title, severity, labels, summary, links, alert_count, firing_count, derived,
-                     external_url, resolve)
+                     external_url, resolve, resolver)
         ),
         locked AS (SELECT i.id FROM incidents i JOIN k ON k.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i)
         UPDATE incidents i
@@ -241,7 +243,7 @@ async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpda
             updated_at = $13,
             status = CASE WHEN k.resolve THEN 'resolved' ELSE i.status END,
             resolved_at = CASE WHEN k.resolve THEN $13 ELSE i.resolved_at END,
-            resolved_by = CASE WHEN k.resolve THEN $14 ELSE i.resolved_by END
+            resolved_by = CASE WHEN k.resolve THEN k.resolver ELSE i.resolved_by END
         FROM k JOIN locked ON locked.id = k.id
         WHERE i.id = k.id AND i.xmin::text = k.version
         RETURNING i.id
@@ -259,7 +261,7 @@ async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpda
         [u.external_url for u in updates],
         [u.resolve for u in updates],
         now,
-        "alertmanager",
+        [u.resolver for u in updates],
     )
     return {r["id"] for r in rows}
 
@@ -280,6 +282,18 @@ async def set_status(
         status,
         now,
         actor,
+    )
+    return Incident.from_record(row)
+
+
+async def add_ticket(conn: asyncpg.Connection, incident_id: int, ticket: dict[str, str], now: datetime) -> Incident:
+    """Append an issue opened elsewhere to the incident's tickets."""
+    row = await conn.fetchrow(
+        "UPDATE incidents SET tickets = tickets || jsonb_build_array($2::jsonb), updated_at = $3 WHERE id = $1 "
+        "RETURNING *",
+        incident_id,
+        ticket,
+        now,
     )
     return Incident.from_record(row)
 

@@ -131,10 +131,11 @@ async def test_every_api_route_of_the_app_is_in_the_openapi_document(database_ur
         routes = {
             (method, _shape(rule.rule))
             for rule in app.url_map.iter_rules()
-            if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json"
+            if rule.rule.startswith(("/api/v1/", "/v2/")) and rule.rule != "/api/v1/openapi.json"
             for method in rule.methods - {"HEAD", "OPTIONS"}
         }
     documented = {(method.upper(), _shape(path)) for path, ops in doc["paths"].items() for method in ops}
     assert routes == documented
     assert {("GET", "/api/v1/oncall"), ("GET", "/api/v1/schedules/{}.ics"),
-            ("POST", "/api/v1/webhooks/alertmanager")} <= documented
+            ("POST", "/api/v1/webhooks/alertmanager"), ("POST", "/api/v1/webhooks/grafana"),
+            ("POST", "/api/v1/events/v2/enqueue"), ("POST", "/v2/enqueue")} <= documented

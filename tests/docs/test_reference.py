@@ -82,9 +82,12 @@ def test_every_declared_setting_is_read_and_nothing_else(tmp_path: Path, monkeyp
         "DISCORD_CHANNEL_ID": "2" * 18, "DISCORD_API_URL": "http://discord.test/api/v10",
         "MATTERMOST_URL": "http://mattermost.test", "MATTERMOST_BOT_TOKEN": "m" * 26,
         "MATTERMOST_ACTION_SECRET": "s" * 32, "MATTERMOST_COMMAND_TOKEN": "c" * 26, "MATTERMOST_CHANNEL_ID": "a" * 26,
+        "PAGERDUTY_EVENTS_URL": "http://pagerduty.test/v2/enqueue", "JIRA_URL": "http://jira.test",
+        "JIRA_EMAIL": "tocsin@example.com", "JIRA_API_TOKEN": "t",
     }
-    assert set(full) | {"SLACK_TOKEN"} == set(BY_NAME), "give every declared setting a value here"
-    alias = {k: v for k, v in full.items() if k != "SLACK_BOT_TOKEN"} | {"SLACK_TOKEN": "xoxb-2"}
+    assert set(full) | {"SLACK_TOKEN", "JIRA_PAT"} == set(BY_NAME), "give every declared setting a value here"
+    others = ("SLACK_BOT_TOKEN", "JIRA_EMAIL", "JIRA_API_TOKEN")  # read only when their alternatives are unset
+    alias = {k: v for k, v in full.items() if k not in others} | {"SLACK_TOKEN": "xoxb-2", "JIRA_PAT": "p"}
     read = _names_read(full, monkeypatch) | _names_read(alias, monkeypatch)
     assert read == set(BY_NAME)
 
@@ -162,7 +165,8 @@ def test_the_config_reference_lists_exactly_the_keys_the_parser_takes() -> None:
     documented = _documented_keys()
     assert set(documented) == {"", "users[]", "schedules[]", "schedules[].layers[]", "schedules[].overrides[]",
                                "schedules[].announce", "escalation_policies[]", "escalation_policies[].steps[]",
-                               "routes[]", "routes[].sla", "sla.critical", "templates[]"}
+                               "routes[]", "routes[].sla", "sla.critical", "templates[]", "routes[].pagerduty",
+                               "routes[].jira", "integrations[]", "webhooks[]"}
     for path, keys in documented.items():
         allowed, required = _probe(path)
         assert set(keys) == allowed, path
@@ -180,7 +184,7 @@ def test_every_yaml_block_with_config_sections_parses() -> None:
                 continue
             data = yaml.safe_load(block.body)
             if isinstance(data, dict) and set(data) <= {"users", "schedules", "escalation_policies", "routes", "sla",
-                                                        "templates"}:
+                                                        "templates", "integrations", "webhooks"}:
                 parse_config(data)
                 checked += 1
     assert checked >= 4

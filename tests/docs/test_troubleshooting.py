@@ -25,6 +25,8 @@ from bot.delivery import DeliveryWorker, SendResult
 from bot.discord.settings import DiscordSettings
 from bot.email.client import EmailChannel
 from bot.mattermost.settings import MattermostSettings
+from bot.outgoing import http as outgoing_http
+from bot.outgoing.jira_api import JiraError
 from bot.slack import client as slack_client
 from bot.slack.handlers import Listeners, SlackPeople
 from bot.slack.settings import SlackSettings
@@ -167,12 +169,13 @@ async def slack_not_in_channel(ctx: Fixtures) -> str:
     return await _settled("slack", result, ctx)
 
 
-async def _settled(channel: str, result: SendResult, ctx: Fixtures) -> str:
-    """The log line of the delivery worker recording a failed send (the outbox write stubbed)."""
+async def _settled(channel: str, result: SendResult, ctx: Fixtures, state: str = "retry") -> str:
+    """The log line of the delivery worker recording a failed send (the outbox write stubbed: `state` is what
+    the outbox says became of the message)."""
     monkeypatch, caplog = ctx.monkeypatch, ctx.caplog
 
     async def mark_retry(*_args: Any) -> str:
-        return "retry"
+        return state
 
     monkeypatch.setattr("bot.delivery.deliveries.mark_retry", mark_retry)
     worker = DeliveryWorker(SimpleNamespace(dsn="postgresql://unused"), registry=None)  # type: ignore[arg-type]
@@ -341,6 +344,28 @@ async def readyz_migrations(ctx: Fixtures) -> str:
 
 
 Case = Callable[[Fixtures], Awaitable[str]]
+async def pagerduty_unknown_key(ctx: Fixtures) -> str:
+    event = {"routing_key": "9" * 32, "event_action": "trigger", "dedup_key": "k",
+             "payload": {"summary": "s", "source": "x", "severity": "error"}}
+    return await _app_answer(api_settings(ctx.database_url), ctx.database_url, "POST", "/v2/enqueue", json=event)
+
+
+async def webhook_refused(ctx: Fixtures) -> str:
+    result = outgoing_http.failed("webhook audit", outgoing_http.Answer(401, {}, "bad signature"), "opened (event 7)")
+    return await _settled("webhook:audit", result, ctx)
+
+
+async def config_jira_without_url(ctx: Fixtures) -> str:
+    return await _check_config(ctx, {}, "routes:\n  - jira: {project: OPS, issue_type: Incident}\n")
+
+
+async def jira_field_refused(ctx: Fixtures) -> str:
+    body = {"errorMessages": [], "errors": {
+        "priority": "Field 'priority' cannot be set. It is not on the appropriate screen, or unknown."}}
+    error = JiraError("creating the issue", outgoing_http.Answer(400, {}, body))
+    return await _settled("jira", error.result(), ctx, state="failed")
+
+
 CASES: dict[str, Case] = {
     "webhook-missing-token": webhook_missing_token,
     "webhook-wrong-token": webhook_wrong_token,
@@ -362,4 +387,8 @@ CASES: dict[str, Case] = {
     "readyz-database": readyz_database,
     "webhook-database": webhook_database,
     "readyz-migrations": readyz_migrations,
+    "pagerduty-unknown-key": pagerduty_unknown_key,
+    "webhook-refused": webhook_refused,
+    "config-jira-without-url": config_jira_without_url,
+    "jira-field-refused": jira_field_refused,
 }

@@ -61,18 +61,26 @@ def app(postgres: Any) -> Iterator[HostileApp]:
     asyncio.run(postgres.drop(url))
 
 
-@st.composite
-def mutated_sample(draw: st.DrawFn) -> dict[str, Any]:
-    """A real Alertmanager body with some top-level and per-alert fields replaced by anything."""
-    body = copy.deepcopy(SAMPLE)
-    for key in draw(st.lists(st.sampled_from(SAMPLE_KEYS), max_size=3)):
+def mutated(draw: st.DrawFn, sample: dict[str, Any], keys: list[str], alert_keys: list[str]) -> dict[str, Any]:
+    """A copy of an Alertmanager-shaped body with some top-level and per-alert fields replaced by anything."""
+    body = copy.deepcopy(sample)
+    for key in draw(st.lists(st.sampled_from(keys), max_size=3)):
         body[key] = draw(JSON)
     if isinstance(body.get("alerts"), list):
         for alert in body["alerts"]:
             if isinstance(alert, dict):
-                for key in draw(st.lists(st.sampled_from(ALERT_KEYS), max_size=3)):
+                for key in draw(st.lists(st.sampled_from(alert_keys), max_size=3)):
                     alert[key] = draw(JSON)
-                alert["labels"] = draw(st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=3)) or alert.get("labels")
+    return body
+
+
+@st.composite
+def mutated_sample(draw: st.DrawFn) -> dict[str, Any]:
+    """A real Alertmanager body with some top-level and per-alert fields replaced by anything."""
+    body = mutated(draw, SAMPLE, SAMPLE_KEYS, ALERT_KEYS)
+    for alert in body["alerts"] if isinstance(body.get("alerts"), list) else []:
+        if isinstance(alert, dict):
+            alert["labels"] = draw(st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=3)) or alert.get("labels")
     return body
 
 

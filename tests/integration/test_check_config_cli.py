@@ -89,3 +89,44 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     expected = f"{tmp_path / 'nope.yml'}: no such file; expected TOCSIN_CONFIG to name the config file"
     assert result.stderr.splitlines() == [expected]
+
+
+INTEGRATIONS = """
+integrations:
+  - {id: sentry, kind: pagerduty_events, routing_key: 0123456789abcdef0123456789abcdef, labels: {team: web}}
+webhooks:
+  - {id: audit, url: "https://hooks.example.com/tocsin", secret: whsec-0123456789abcdef}
+routes:
+  - {id: web, match: ['team="web"'], pagerduty: {routing_key: fedcba9876543210fedcba9876543210},
+     jira: {project: OPS, issue_type: Incident}}
+"""
+
+
+def test_integrations_are_checked_with_the_settings_they_need(tmp_path: Path) -> None:
+    path = tmp_path / "tocsin.yml"
+    path.write_text(INTEGRATIONS)
+    result = check_config(tmp_path, TOCSIN_CONFIG=str(path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"{path}: routes[0].jira: JIRA_URL is not set; expected JIRA_URL with "
+                                          "JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT (Data Center) for "
+                                          "routes that open Jira issues"]
+    jira = {"JIRA_URL": "https://example.atlassian.net", "JIRA_EMAIL": "tocsin@example.com", "JIRA_API_TOKEN": "t"}
+    assert check_config(tmp_path, TOCSIN_CONFIG=str(path), **jira).returncode == 0
+    both = check_config(tmp_path, TOCSIN_CONFIG=str(path), JIRA_PAT="p", **jira)
+    assert both.returncode == 1 and both.stderr.startswith("tocsin: JIRA_PAT: expected either JIRA_PAT")
+
+
+def test_bad_integration_keys_are_one_line_each_and_no_secret_is_repeated(tmp_path: Path) -> None:
+    path = tmp_path / "tocsin.yml"
+    path.write_text(INTEGRATIONS.replace("0123456789abcdef0123456789abcdef", "short-key-of-sentry")
+                    .replace("https://hooks.example.com/tocsin", "hooks.example.com")
+                    .replace("issue_type: Incident", "issue_typ: Incident"))
+    result = check_config(tmp_path, TOCSIN_CONFIG=str(path))
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1 and len(lines) == 4, lines
+    assert any(line.startswith(f"{path}: integrations[0].routing_key: got text that is not a usable secret")
+               for line in lines)
+    assert any(line.startswith(f"{path}: webhooks[0].url: not a web address") for line in lines)
+    assert any(line.startswith(f"{path}: routes[0].jira.issue_typ: unknown key") for line in lines)
+    assert any(line.startswith(f"{path}: routes[0].jira.issue_type: missing") for line in lines)
+    assert "short-key-of-sentry" not in result.stderr

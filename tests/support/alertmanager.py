@@ -29,10 +29,13 @@ def rfc3339(t: datetime) -> str:
 
 
 class Alertmanager:
-    """One Alertmanager whose only receiver posts to Tocsin's webhook with a bearer token."""
+    """One Alertmanager whose only receiver posts to Tocsin's webhook with a bearer token (or is `receiver`, such as
+    a pagerduty_configs receiver)."""
 
-    def __init__(self, workdir: Path, webhook_url: str, token: str | None, group_by: list[str] | None = None) -> None:
+    def __init__(self, workdir: Path, webhook_url: str, token: str | None, group_by: list[str] | None = None,
+                 receiver: dict[str, Any] | None = None) -> None:
         self.workdir = workdir
+        self.receiver = receiver
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.webhook_url = webhook_url
@@ -52,7 +55,7 @@ class Alertmanager:
                 "group_interval": "1s",
                 "repeat_interval": "1h",
             },
-            "receivers": [{"name": "tocsin", "webhook_configs": [webhook]}],
+            "receivers": [{"name": "tocsin", **(self.receiver or {"webhook_configs": [webhook]})}],
         }
 
     def start(self, timeout: float = 30) -> Alertmanager:

@@ -32,6 +32,7 @@ INCIDENT: dict[str, Any] = {
     "resolved_by": None,
     "url": "https://tocsin.example/incidents/42",
     "sla": {"ack_due_at": "2026-11-26T19:08:00.123Z", "resolve_due_at": "2026-11-26T23:03:00.123Z", "breached": []},
+    "tickets": [{"system": "jira", "key": "OPS-12", "url": "https://jira.example.com/browse/OPS-12"}],
 }
 ACKNOWLEDGED = {
     **INCIDENT,
@@ -63,6 +64,7 @@ MANUAL = {
     "firing_alert_count": 0,
     "url": "https://tocsin.example/incidents/43",
     "sla": {"ack_due_at": None, "resolve_due_at": None, "breached": []},
+    "tickets": [],
 }
 CHECKLIST_ITEM = {"index": 2, "text": "Fail over to the replica", "done": True, "done_by": "alice",
                   "done_at": "2026-11-26T19:12:40.500Z"}

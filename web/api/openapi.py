@@ -14,7 +14,7 @@ TAGS = {
     "stats": "Counts, time to acknowledge and time to resolve",
     "reports": "SLA attainment per route, severity or team, as JSON or CSV",
     "oncall": "Who is on call, and each schedule's shifts as a calendar feed",
-    "webhook": "Where Alertmanager sends its alerts",
+    "webhook": "Where Alertmanager, Grafana and PagerDuty-style senders send their alerts",
 }
 ERROR_TEXT = {
     400: "Malformed request (e.g. a body that is not JSON)",

@@ -53,6 +53,7 @@ def incident_json(incident: Incident, public_url: str, sla: SlaStatus | None = N
         "resolved_by": incident.resolved_by,
         "url": incident_url(public_url, incident.id),
         "sla": sla_json(sla),
+        "tickets": incident.tickets,
     }
 
 
@@ -136,6 +137,12 @@ INCIDENT = _object(
                 "breached": {"type": "array", "items": {"type": "string", "enum": list(KINDS)}},
             }
         ),
+        "tickets": {
+            "type": "array",
+            "description": "issues opened for the incident elsewhere (a route's jira key)",
+            "items": _object({"system": {"type": "string", "enum": ["jira"]}, "key": {"type": "string"},
+                              "url": {"type": "string"}}),
+        },
     }
 )
 ALERT = _object(

@@ -13,7 +13,7 @@ from store import deliveries
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.incident import SEVERITIES, Status, incident_number
-from store.domain.links import safe_url, source_links
+from store.domain.links import safe_url, source_links, ticket_links
 from store.domain.sla import KINDS, SlaTarget, breached, describe, due_at
 from store.domain.templates import ChecklistItem
 from store.errors import ApiError, NotFound
@@ -277,9 +277,12 @@ class IncidentView:
 
 
 def incident_links(incident: Incident, alertmanager_url: str | None) -> list[tuple[str, str]]:
-    """(name, URL) of the source graph, runbook and Alertmanager, keeping only http(s) URLs."""
+    """(name, URL) of its Jira issues, source graph, runbook, Grafana and Alertmanager, keeping only http(s) URLs
+    (Alertmanager's only for Alertmanager's alerts)."""
     labels = incident.group_labels or incident.labels
-    return [(link.name, link.url) for link in source_links(incident.links, labels, alertmanager_url)]
+    alertmanager = alertmanager_url if incident.source == "alertmanager" else None
+    found = [*ticket_links(incident.tickets), *source_links(incident.links, labels, alertmanager)]
+    return [(link.name, link.url) for link in found]
 
 
 def parse_incident_id(text: str) -> int:
