@@ -26,6 +26,10 @@ SOURCE_NAMES = {
     "web": "the dashboard",
     "alertmanager": "Alertmanager",
     "scheduler": "the scheduler",
+    "ntfy": "ntfy push",
+    "pushover": "Pushover",
+    "sms": "SMS",
+    "voice": "a phone call",
 }
 BY_MACHINE = ("alertmanager", "scheduler")
 # Emoji shortcodes of the statuses, for the media that read them (Slack, Mattermost).

@@ -9,17 +9,30 @@ from store import deliveries
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
+from store.page_actions import forget_expired_links
+from store.paging import notify_due
 from store.runtime import UNAVAILABLE, Runtime
 
 log = logging.getLogger(__name__)
 
 
 async def escalate_job(runtime: Runtime) -> int:
-    """Fire the escalation steps that are due now; returns how many fired."""
+    """Fire the escalation steps, then the people's notification rules, that are due now (so a rule at 0m fires
+    in the same run as the step that paged); returns how many fired."""
     try:
-        return len(await escalate_due(runtime.db, runtime.config, runtime.clock()))
+        fired = len(await escalate_due(runtime.db, runtime.config, runtime.clock()))
+        return fired + len(await notify_due(runtime.db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("escalation run skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def forget_links_job(runtime: Runtime) -> int:
+    """Drop the records of expired one-tap links; returns how many."""
+    try:
+        return await forget_expired_links(runtime.db)
+    except UNAVAILABLE as exc:
+        log.warning("link clean-up skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0
 
 

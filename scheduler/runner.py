@@ -7,7 +7,7 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import escalate_job, handoff_job
+from scheduler.jobs import escalate_job, forget_links_job, handoff_job
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -24,10 +24,12 @@ def create_scheduler() -> AsyncIOScheduler:
 
 
 def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = INTERVAL_SECONDS) -> None:
-    """Escalation steps and handoff announcements, every `interval` seconds."""
+    """Escalation steps with notification rules and handoff announcements, every `interval` seconds; the clean-up of
+    expired one-tap links hourly."""
     options = {"max_instances": 1, "coalesce": True}
     scheduler.add_job(escalate_job, "interval", seconds=interval, args=[runtime], id="escalate", **options)
     scheduler.add_job(handoff_job, "interval", seconds=interval, args=[runtime], id="handoffs", **options)
+    scheduler.add_job(forget_links_job, "interval", hours=1, args=[runtime], id="forget_links", **options)
 
 
 def start(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOScheduler:

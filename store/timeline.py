@@ -26,6 +26,8 @@ class EventKind:
     NOTE = "note"
     SILENCED = "silenced"
     ESCALATED = "escalated"
+    PAGED = "paged"  # one of a person's notification rules fired
+    ESCALATION_REQUESTED = "escalation_requested"  # a paged person asked for the next step now (voice: 3)
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:
