@@ -116,10 +116,17 @@ async def pushover_receipt(db: Database, receipt: str) -> tuple[int, str] | None
         return await sql.pushover_receipt(conn, receipt)
 
 
-async def reserve_send(db: Database, number: str, interval: float) -> float:
-    """Take the number's send slot (0) or say how many seconds until it frees (at most one message per interval)."""
+async def reserve_send(db: Database, number: str, interval: float) -> tuple[float, datetime | None]:
+    """Take the number's send slot, (0, its time), or say how many seconds until it frees (at most one message
+    per interval to a number, across replicas)."""
     async with db.transaction() as conn:
         return await sql.reserve_send(conn, number, interval)
+
+
+async def release_send(db: Database, number: str, taken_at: datetime) -> None:
+    """Give back a slot whose message the provider did not take."""
+    async with db.transaction() as conn:
+        await sql.release_send(conn, number, taken_at)
 
 
 async def forget_expired_links(db: Database) -> int:

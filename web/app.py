@@ -9,6 +9,7 @@ from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 import webhook.routes
+from bot.paging.app import PagingTransport
 from scheduler.runner import add_escalation_jobs
 from store.db import create_database
 from store.domain.config_schema import Config
@@ -75,14 +76,16 @@ def create_app(
         settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
     metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
     chat = app.extensions["tocsin_chat"] = build_chat(app, settings, config, dsn)
-    for blueprint in chat.routes:
+    paging = PagingTransport(settings.paging, lambda: app.extensions.get("tocsin"), config.users)
+    for blueprint in [*chat.routes, *paging.blueprints()]:
         app.register_blueprint(blueprint)
 
     @app.before_serving
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
-        registry = build_registry(settings, chat.channels(), {u.id: u.name for u in config.users})
+        names = {u.id: u.name for u in config.users}
+        registry = build_registry(settings, [*chat.channels(), *paging.channels()], names)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts
@@ -92,6 +95,7 @@ def create_app(
     @app.after_serving
     async def close_database() -> None:
         await chat.stop()
+        await paging.stop()
         app.extensions.pop("tocsin_pools", None)
         if "delivery" in state:
             await state.pop("delivery").stop()

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.discord.settings import DiscordSettings, DiscordSettingsError, read_discord_settings
 from bot.email.settings import TLS_MODES, EmailSettings, check_address
 from bot.mattermost.settings import MattermostSettings, MattermostSettingsError, read_mattermost_settings
+from bot.paging.settings import PagingSettings, PagingSettingsError, read_paging_settings
 from bot.slack.settings import DEFAULT_API_URL, SlackSettings
 from bot.telegram.settings import TelegramSettings, TelegramSettingsError, read_telegram_settings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
@@ -78,6 +79,7 @@ class Settings:
     discord: DiscordSettings | None = None  # None: Discord off (DISCORD_BOT_TOKEN unset)
     mattermost: MattermostSettings | None = None  # None: Mattermost off (MATTERMOST_BOT_TOKEN unset)
     email: EmailSettings | None = None  # None: email off (EMAIL_SMTP_HOST unset)
+    paging: PagingSettings = field(default_factory=PagingSettings)  # ntfy, Pushover, Twilio, ACTION_LINK_KEY
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
     delivery_lease: float = 120.0  # how long a worker's claim on a message lasts; a dead worker's expires after it
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -199,6 +201,14 @@ def _chat_settings(
         return (read_discord_settings(env.str, public_url, alertmanager_url),
                 read_mattermost_settings(env.str, public_url, alertmanager_url))
     except (DiscordSettingsError, MattermostSettingsError) as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _paging_settings(env: _Env, public_url: str) -> PagingSettings:
+    """ntfy's, Pushover's and Twilio's settings and the link key, through the same reader."""
+    try:
+        return read_paging_settings(env.str, public_url)
+    except PagingSettingsError as exc:
         raise SettingsError(str(exc)) from None
 
 
@@ -344,6 +354,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         discord=discord,
         mattermost=mattermost,
         email=email,
+        paging=_paging_settings(env, http.public_url),
         delivery=delivery,
         delivery_lease=lease,
         raw=dict(env.values),

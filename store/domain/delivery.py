@@ -20,6 +20,10 @@ SMS = "sms"
 VOICE = "voice"
 # Channels that reach a phone: each message is a new alarm (never an edit), sent only while the incident is triggered.
 PHONE_CHANNELS = frozenset({NTFY, PUSHOVER, SMS, VOICE})
+# Paged streams that also hear the acknowledgement and resolution: Pushover's emergency messages repeat until
+# told to stop (the channel cancels them).
+STOP_EVENTS = frozenset({"acknowledged", "resolved"})
+STOPPED_BY_ACK = frozenset({PUSHOVER})
 # The event kinds that page people: an escalation step, and one of a person's notification rules.
 PAGE_EVENTS = frozenset({"escalated", "paged"})
 USER_PREFIX = "user:"  # a Discord or Mattermost target that is a person (a direct message), not a channel

@@ -148,34 +148,40 @@ async def forget_expired_links(conn: asyncpg.Connection) -> int:
     return int(status.split()[-1])
 
 
-async def reserve_send(conn: asyncpg.Connection, number: str, interval: float) -> float:
-    """Take the number's send slot: 0 when free (and now taken), else the seconds until it frees."""
+async def reserve_send(conn: asyncpg.Connection, number: str, interval: float) -> tuple[float, datetime | None]:
+    """Take the number's send slot: (0, the slot's time) when free, else (seconds until it frees, None)."""
     taken = await conn.fetchval(
         """
-        INSERT INTO phone_sends AS p (number, last_sent_at) VALUES ($1, now())
-        ON CONFLICT (number) DO UPDATE SET last_sent_at = now()
-        WHERE p.last_sent_at <= now() - make_interval(secs => $2)
-        RETURNING true
+        INSERT INTO phone_sends AS p (number, last_sent_at) VALUES ($1, clock_timestamp())
+        ON CONFLICT (number) DO UPDATE SET last_sent_at = clock_timestamp()
+        WHERE p.last_sent_at <= clock_timestamp() - make_interval(secs => $2)
+        RETURNING last_sent_at
         """,
         number,
         interval,
     )
-    if taken:
-        return 0.0
+    if taken is not None:
+        return 0.0, taken
     wait = await conn.fetchval(
-        "SELECT EXTRACT(EPOCH FROM last_sent_at + make_interval(secs => $2) - now())::float8 FROM phone_sends "
-        "WHERE number = $1",
+        "SELECT EXTRACT(EPOCH FROM last_sent_at + make_interval(secs => $2) - clock_timestamp())::float8 "
+        "FROM phone_sends WHERE number = $1",
         number,
         interval,
     )
-    return max(float(wait or 0.0), 0.01)
+    return max(float(wait or 0.0), 0.01), None
+
+
+async def release_send(conn: asyncpg.Connection, number: str, taken_at: datetime) -> None:
+    """Give back a slot whose message was not sent (the provider refused it), so its retry need not wait."""
+    await conn.execute("DELETE FROM phone_sends WHERE number = $1 AND last_sent_at = $2", number, taken_at)
 
 
 async def latest_incident_texted(conn: asyncpg.Connection, number: str) -> int | None:
     """The incident of the latest text message sent to this number (an SMS reply is about it)."""
     return await conn.fetchval(
         """
-        SELECT incident_id FROM deliveries WHERE channel = 'sms' AND target = $1 AND state = 'sent'
+        SELECT incident_id FROM deliveries
+        WHERE channel = 'sms' AND target = $1 AND state = 'sent' AND external_ref IS DISTINCT FROM 'skipped'
         ORDER BY sent_at DESC, id DESC LIMIT 1
         """,
         number,
