@@ -35,12 +35,12 @@ REFUSED_STATUS = {"altered": 403, "expired": 410, "used": 410}
 VERBS = {ACK: ("Acknowledge", "Acknowledged"), "resolve": ("Resolve", "Resolved")}
 
 
-def page(status: int, heading: str, tone: str = "", **context: Any) -> Response:
+def page(http_status: int, heading: str, tone: str = "", **context: Any) -> Response:
     """The link page with these words."""
     html = ENV.get_template("act.html").render(heading=heading, tone=tone, **{
         "incident": None, "status": "", "person": None, "message": "", "confirm": None, "dashboard": None,
         "action": "", **context})
-    return Response(html, status=status, content_type="text/html; charset=utf-8", headers=HEADERS)
+    return Response(html, status=http_status, content_type="text/html; charset=utf-8", headers=HEADERS)
 
 
 def _still_to_do(action: str, incident: Incident) -> bool:

@@ -3,9 +3,9 @@ library's RequestValidator for `X-Twilio-Signature` (an HMAC-SHA1 of the URL and
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 
-import aiohttp
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -32,8 +32,9 @@ class TwilioProvider:
         return f"{self.settings.api_url}/2010-04-01/Accounts/{self.settings.account_sid}/{resource}.json"
 
     async def _create(self, resource: str, form: dict[str, str]) -> str:
-        auth = aiohttp.BasicAuth(self.settings.account_sid, self.settings.auth_token)
-        data = await self.http.call("POST", self._url(resource), resource, data=form, auth=auth)
+        credentials = base64.b64encode(f"{self.settings.account_sid}:{self.settings.auth_token}".encode()).decode()
+        headers = {"Authorization": f"Basic {credentials}"}
+        data = await self.http.call("POST", self._url(resource), resource, data=form, headers=headers)
         return str((data or {}).get("sid") or "")
 
     async def send_sms(self, to: str, text: str) -> str:
