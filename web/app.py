@@ -85,7 +85,7 @@ def create_app(
         db = await create_database(dsn, settings.database)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
         names = {u.id: u.name for u in config.users}
-        registry = build_registry(settings, [*chat.channels(), *paging.channels()], names)
+        registry = build_registry(settings, [*chat.channels(), *paging.channels()], names, paging.email_actions)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts

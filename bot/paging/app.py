@@ -17,7 +17,10 @@ from bot.paging.phone import PhoneChannel, PhoneProvider
 from bot.paging.pushover import PushoverApi, PushoverChannel
 from bot.paging.settings import PagingSettings
 from bot.paging.twilio import TwilioProvider
+from store.domain.action_links import ACK, RESOLVE
+from store.domain.incident import Status
 from store.domain.users import User
+from store.models import Incident
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,14 @@ class PagingTransport:
         if self.phone is not None:
             found += [PhoneChannel("sms", self.phone, self.paging), PhoneChannel("voice", self.phone, self.paging)]
         return found
+
+    def email_actions(self, incident: Incident, address: str) -> list[tuple[str, str]]:
+        """One-tap links for a mail to a paged person's address: Acknowledge while triggered, Resolve while open."""
+        user = self.paging.user_for("email", address)
+        wanted = [(ACK, "Acknowledge")] if incident.status is Status.TRIGGERED else []
+        wanted += [(RESOLVE, "Resolve")] if incident.status is not Status.RESOLVED else []
+        found = [(label, self.paging.link(incident.id, action, user, "email")) for action, label in wanted]
+        return [(label, url) for label, url in found if url]
 
     def blueprints(self) -> list[Blueprint]:
         """/act/{token} (with a link key), /twilio/sms and /twilio/voice, /pushover/callback."""

@@ -3,16 +3,23 @@ the link's person through its channel; a used, altered or expired link is refuse
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from store import lifecycle
+from bot.email.client import EmailChannel
+from bot.paging.app import PagingTransport
+from bot.paging.settings import PagingSettings
+from store import escalation, lifecycle, paging
 from store.db import Database
 from store.domain import action_links
 from store.domain.incident import ActionSource, Status
 from store.incidents import get_incident
+from store.runtime import Runtime
+from tests.support.email_delivery import email_settings, mail_stack
 from tests.support.escalation import Clock
 from tests.support.paging import LINK_KEY, T0, make_config, open_paged_incident
-from tests.support.paging_world import paging_world
+from tests.support.paging_world import PUBLIC, paging_world
+from tests.support.smtp import SmtpSink
 
 
 def link(incident_id: int, action: str = "ack", user: str = "alice", channel: str = "sms") -> str:
@@ -79,3 +86,26 @@ async def test_a_link_for_something_already_done_says_who_did_it_and_stays_unuse
             source = await conn.fetchval("SELECT source FROM incident_events WHERE incident_id = $1 AND kind = "
                                          "'resolved'", incident_id)
         assert source == "email"
+
+
+async def test_a_paged_persons_mail_carries_acknowledge_and_resolve_links(db: Database) -> None:
+    config = make_config([{"method": "email", "after": "0m"}])
+    clock = Clock()
+    transport = PagingTransport(PagingSettings(link_key=LINK_KEY, public_url=PUBLIC),
+                                lambda: Runtime(db=db, config=config, clock=clock), config.users)
+    sink = SmtpSink()
+    async with mail_stack(db, sink, lambda port: EmailChannel(email_settings(port),
+                                                              actions=transport.email_actions)) as worker:
+        incident_id = await open_paged_incident(db, config)
+        await escalation.escalate_due(db, config, T0)
+        await paging.notify_due(db, config, T0)
+        worker.wake()
+        (mail,) = await sink.wait_for(1)
+        assert mail.recipients == ["alice@example.com"]
+        text = mail.message.get_body(("plain",)).get_content()
+        urls = re.findall(r"(Acknowledge|Resolve): (https://tocsin\.example/act/\S+)", text)
+        assert [label for label, _ in urls] == ["Acknowledge", "Resolve"]
+        link = action_links.verify(LINK_KEY, urls[0][1].rsplit("/", 1)[1], T0)
+        assert (link.incident_id, link.action, link.user_id, link.channel) == (incident_id, "ack", "alice", "email")
+        assert urls[0][1] in mail.message.get_body(("html",)).get_content()
+    assert transport.email_actions(await get_incident(db, incident_id), "ops@example.com") == []
