@@ -20,8 +20,8 @@ async def escalate_job(runtime: Runtime) -> int:
     """Fire the escalation steps, then the people's notification rules, that are due now (so a rule at 0m fires
     in the same run as the step that paged); returns how many fired."""
     try:
-        fired = len(await escalate_due(runtime.db, runtime.config, runtime.clock()))
-        return fired + len(await notify_due(runtime.db, runtime.config, runtime.clock()))
+        fired = len(await escalate_due(runtime.jobs_db, runtime.config, runtime.clock()))
+        return fired + len(await notify_due(runtime.jobs_db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("escalation run skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0
@@ -39,7 +39,7 @@ async def forget_links_job(runtime: Runtime) -> int:
 async def handoff_job(runtime: Runtime) -> int:
     """Announce the handoffs that just happened; returns how many were announced by this replica."""
     try:
-        return len(await announce_handoffs(runtime.db, runtime.config, runtime.clock()))
+        return len(await announce_handoffs(runtime.jobs_db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("handoff run skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0

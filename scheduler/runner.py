@@ -11,7 +11,8 @@ from scheduler.jobs import escalate_job, forget_links_job, handoff_job
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
-INTERVAL_SECONDS = 5.0
+INTERVAL_SECONDS = 5.0  # handoff announcements
+ESCALATION_SECONDS = 1.0  # escalation steps: a step due now fires within a second (one indexed query when none is due)
 
 
 def create_scheduler() -> AsyncIOScheduler:
@@ -24,10 +25,11 @@ def create_scheduler() -> AsyncIOScheduler:
 
 
 def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = INTERVAL_SECONDS) -> None:
-    """Escalation steps with notification rules and handoff announcements, every `interval` seconds; the clean-up of
-    expired one-tap links hourly."""
+    """Escalation steps with notification rules every second (or `interval`, when shorter), handoff announcements
+    every `interval`, the clean-up of expired one-tap links hourly."""
     options = {"max_instances": 1, "coalesce": True}
-    scheduler.add_job(escalate_job, "interval", seconds=interval, args=[runtime], id="escalate", **options)
+    every = min(interval, ESCALATION_SECONDS)
+    scheduler.add_job(escalate_job, "interval", seconds=every, args=[runtime], id="escalate", **options)
     scheduler.add_job(handoff_job, "interval", seconds=interval, args=[runtime], id="handoffs", **options)
     scheduler.add_job(forget_links_job, "interval", hours=1, args=[runtime], id="forget_links", **options)
 

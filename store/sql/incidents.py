@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,53 +13,26 @@ from store.errors import NotFound
 from store.models import Incident
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An incident as ingest read it: the row, the summary of its alerts (None before any) and its version."""
+
+    incident: Incident
+    derived: dict[str, Any] | None
+    version: str  # the row version (xmin) read: an update WHERE it still holds changes what was read
+
+
+def _held(row: Any) -> Held:
+    return Held(Incident.from_record(row), row["derived"], row["version"])
+
+
 async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = False) -> Incident:
     """One incident by id (locked when for_update), or NotFound."""
-    lock = " FOR UPDATE" if for_update else ""
+    lock = " FOR NO KEY UPDATE" if for_update else ""  # an alert insert (its key share) never waits
     row = await conn.fetchrow(f"SELECT * FROM incidents WHERE id = $1{lock}", incident_id)
     if row is None:
         raise NotFound.incident(incident_id)
     return Incident.from_record(row)
-
-
-async def lock_open_in_group(conn: asyncpg.Connection, group_key: str) -> Incident | None:
-    """The open incident of a group, locked for this transaction."""
-    row = await conn.fetchrow(
-        "SELECT * FROM incidents WHERE group_key = $1 AND status <> 'resolved' FOR UPDATE", group_key
-    )
-    return Incident.from_record(row) if row else None
-
-
-async def lock_recently_resolved(conn: asyncpg.Connection, group_key: str, since: datetime) -> Incident | None:
-    """The group's latest incident resolved after `since`, locked (for reopen_within)."""
-    row = await conn.fetchrow(
-        """
-        SELECT * FROM incidents
-        WHERE group_key = $1 AND status = 'resolved' AND resolved_at >= $2
-        ORDER BY resolved_at DESC LIMIT 1
-        FOR UPDATE
-        """,
-        group_key,
-        since,
-    )
-    return Incident.from_record(row) if row else None
-
-
-async def lock_open_or_recent(conn: asyncpg.Connection, group_key: str, since: datetime) -> Incident | None:
-    """The group's open incident, else its latest one resolved after `since`; locked. One round trip."""
-    row = await conn.fetchrow(
-        """
-        SELECT * FROM incidents
-        WHERE group_key = $1
-          AND (status <> 'resolved' OR (status = 'resolved' AND resolved_at >= $2))
-        ORDER BY status = 'resolved', resolved_at DESC
-        LIMIT 1
-        FOR UPDATE
-        """,
-        group_key,
-        since,
-    )
-    return Incident.from_record(row) if row else None
 
 
 async def insert_open(
@@ -75,7 +49,7 @@ async def insert_open(
     now: datetime,
     description: str = "",
     channels: dict[str, Any] | None = None,
-) -> Incident | None:
+) -> Held | None:
     """Insert a triggered incident; None when the group already has an open one (another writer won)."""
     row = await conn.fetchrow(
         """
@@ -84,7 +58,7 @@ async def insert_open(
                                created_at, updated_at, triggered_at, channels)
         VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10, $11)
         ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
-        RETURNING *
+        RETURNING *, xmin::text AS version
         """,
         group_key,
         route_id,
@@ -98,10 +72,10 @@ async def insert_open(
         now,
         channels or {},
     )
-    return Incident.from_record(row) if row else None
+    return _held(row) if row else None
 
 
-async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Incident:
+async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Held:
     """Turn a resolved incident back to triggered; escalation starts again from now."""
     row = await conn.fetchrow(
         """
@@ -109,27 +83,71 @@ async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> I
         SET status = 'triggered', triggered_at = $2, updated_at = $2, reopen_count = reopen_count + 1,
             acknowledged_at = NULL, acknowledged_by = NULL, resolved_at = NULL, resolved_by = NULL
         WHERE id = $1
-        RETURNING *
+        RETURNING *, xmin::text AS version
         """,
         incident_id,
         now,
     )
-    return Incident.from_record(row)
+    return _held(row)
 
 
-async def apply_fields(
-    conn: asyncpg.Connection, incident_id: int, fields: IncidentFields, external_url: str, now: datetime
-) -> None:
-    """Store the fields derived from the incident's alerts."""
-    await conn.execute(
+async def find_for_groups(
+    conn: asyncpg.Connection, group_keys: list[str], reopen_since: list[datetime]
+) -> dict[str, Held]:
+    """Each group's open incident, else its latest resolved after its `reopen_since`; read, not locked."""
+    rows = await conn.fetch(
+        """
+        SELECT i.*
+        FROM unnest($1::text[], $2::timestamptz[]) AS k(group_key, since),
+        LATERAL (
+            SELECT *, xmin::text AS version FROM incidents
+            WHERE group_key = k.group_key
+              AND (status <> 'resolved' OR (status = 'resolved' AND resolved_at >= k.since))
+            ORDER BY status = 'resolved', resolved_at DESC
+            LIMIT 1
+        ) AS i
+        """,
+        group_keys,
+        reopen_since,
+    )
+    return {r["group_key"]: _held(r) for r in rows}
+
+
+async def read_held(conn: asyncpg.Connection, incident_ids: list[int], *, lock: bool = False) -> dict[int, Held]:
+    """These incidents with their alert summaries and versions (locked, in id order, when `lock`)."""
+    clause = " ORDER BY id FOR NO KEY UPDATE" if lock else ""
+    rows = await conn.fetch(
+        f"SELECT *, xmin::text AS version FROM incidents WHERE id = ANY($1::bigint[]){clause}", incident_ids
+    )
+    return {r["id"]: _held(r) for r in rows}
+
+
+async def apply_derived(
+    conn: asyncpg.Connection,
+    held: Held,
+    fields: IncidentFields,
+    derived: dict[str, Any],
+    external_url: str,
+    now: datetime,
+    *,
+    resolve: bool,
+) -> Incident | None:
+    """Store the fields derived from the incident's alerts (and resolve it, when `resolve`), if it is still
+    the version read; None when someone changed it meanwhile. The row is locked from here to the commit."""
+    row = await conn.fetchrow(
         """
         UPDATE incidents
-        SET title = $2, severity = $3, labels = $4, summary = $5, links = $6,
-            alert_count = $7, firing_alert_count = $8,
-            external_url = CASE WHEN $9 = '' THEN external_url ELSE $9 END, updated_at = $10
-        WHERE id = $1
+        SET title = $3, severity = $4, labels = $5, summary = $6, links = $7,
+            alert_count = $8, firing_alert_count = $9, derived = $10,
+            external_url = CASE WHEN $11 = '' THEN external_url ELSE $11 END, updated_at = $12,
+            status = CASE WHEN $13 THEN 'resolved' ELSE status END,
+            resolved_at = CASE WHEN $13 THEN $12 ELSE resolved_at END,
+            resolved_by = CASE WHEN $13 THEN $14 ELSE resolved_by END
+        WHERE id = $1 AND xmin::text = $2
+        RETURNING *
         """,
-        incident_id,
+        held.incident.id,
+        held.version,
         fields.title,
         fields.severity,
         fields.labels,
@@ -137,9 +155,13 @@ async def apply_fields(
         fields.links,
         fields.alert_count,
         fields.firing_count,
+        derived,
         external_url,
         now,
+        resolve,
+        "alertmanager",
     )
+    return Incident.from_record(row) if row else None
 
 
 async def set_status(

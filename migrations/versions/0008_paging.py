@@ -1,14 +1,14 @@
 """paging: each paged person's notification rules, used one-tap links, the per-number send limit
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-10
 """
 
 from migrations.sql import execute_script
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
