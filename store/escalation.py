@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from store import deliveries, paging
+from store.claims import fire_each
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.escalation import next_step, step_number
@@ -62,17 +63,9 @@ async def escalate_now(conn: asyncpg.Connection, config: Config, incident_id: in
 
 async def escalate_due(db: Database, config: Config, now: datetime) -> list[Event]:
     """Fire every step due at `now`, each in its own transaction; returns the timeline entries written."""
-    fired: list[Event] = []
-    for _ in range(MAX_STEPS_PER_CALL):
-        async with db.transaction() as conn:
-            escalation = await escalations_sql.claim_due(conn, now)
-            if escalation is None:
-                return fired
-            event = await _fire(conn, config, escalation, now)
-        if event is not None:
-            fired.append(event)
-    log.warning("escalation backlog: fired %d steps in one call, the rest wait for the next run", len(fired))
-    return fired
+    return await fire_each(db, lambda conn: escalations_sql.claim_due(conn, now),
+                           lambda conn, escalation: _fire(conn, config, escalation, now), MAX_STEPS_PER_CALL,
+                           "escalation")
 
 
 async def _fire(conn: asyncpg.Connection, config: Config, escalation: Escalation, now: datetime) -> Event | None:

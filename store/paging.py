@@ -15,6 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
+from store.claims import fire_each
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.incident import ActionSource, Status
@@ -43,17 +44,8 @@ async def stop(conn: asyncpg.Connection, incident_id: int, user_id: str | None =
 
 async def notify_due(db: Database, config: Config, now: datetime) -> list[Event]:
     """Fire every notification rule due at `now`, each in its own transaction; returns the timeline entries."""
-    fired: list[Event] = []
-    for _ in range(MAX_RULES_PER_CALL):
-        async with db.transaction() as conn:
-            page = await sql.claim_due(conn, now)
-            if page is None:
-                return fired
-            event = await _fire(conn, config, page, now)
-        if event is not None:
-            fired.append(event)
-    log.warning("paging backlog: fired %d rules in one call, the rest wait for the next run", len(fired))
-    return fired
+    return await fire_each(db, lambda conn: sql.claim_due(conn, now), lambda conn, page: _fire(conn, config, page, now),
+                           MAX_RULES_PER_CALL, "paging")
 
 
 async def _fire(conn: asyncpg.Connection, config: Config, page: UserPage, now: datetime) -> Event | None:

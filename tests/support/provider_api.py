@@ -10,28 +10,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.support.discord_api import Call, Fault
 from tests.support.loopback import serve
 
-
-@dataclass
-class Call:
-    """One request a stand-in received, and what it answered."""
-
-    method: str
-    path: str
-    body: Any
-    headers: dict[str, str]
-    status: int = 200
-
-
-@dataclass
-class Fault:
-    """Answer `status` to calls, `count` times or until `until`."""
-
-    status: int
-    count: int | None = None
-    until: float | None = None
-    retry_after: float | None = None
+__all__ = ["Call", "Fault", "StandIn", "post_form"]
 
 
 @dataclass
@@ -60,9 +42,9 @@ class StandIn:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def fail_next(self, count: int, status: int = 429, retry_after: float | None = 1.0) -> None:
-        """Answer the next `count` calls with this status."""
-        self.faults.append(Fault(status, count=count, retry_after=retry_after))
+    def fail_next(self, count: int, status: int = 429, retry_after: float = 1.0) -> None:
+        """Answer the next `count` calls with this status (a 429 with Retry-After)."""
+        self.faults.append(Fault(status, retry_after, count=count))
 
     def fail_for(self, seconds: float, status: int = 500) -> None:
         """Answer every call with this status for a while."""
@@ -98,7 +80,7 @@ class StandIn:
 
 
 def _fault(fault: Fault) -> web.Response:
-    headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.status == 429 and fault.retry_after else {}
+    headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.status == 429 else {}
     message = "Too Many Requests" if fault.status == 429 else "Internal Server Error"
     return web.json_response({"code": fault.status, "message": message, "status": 0, "errors": [message]},
                              status=fault.status, headers=headers)
