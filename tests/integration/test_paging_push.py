@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from store import escalation, paging
+from store import escalation, lifecycle, paging
 from store.db import Database
-from store.domain.incident import Status
+from store.domain.incident import ActionSource, Status
 from store.incidents import get_incident
 from tests.support.escalation import Clock
 from tests.support.incidents import rows
@@ -38,6 +38,8 @@ async def test_the_ntfy_push_acknowledges_in_one_tap_and_the_sms_rule_never_fire
         incident_id = await open_paged_incident(db, config)
         await run_at(world)
         await eventually(lambda: _async(world.ntfy.to(ALICE_TOPIC)), 10, "the ntfy push")
+        # Pushover's too: a page still waiting when the acknowledgement comes is never sent, so nothing to cancel.
+        await eventually(lambda: _async(world.pushover.to(ALICE_PUSHOVER)), 10, "the Pushover push")
         (push,) = world.ntfy.to(ALICE_TOPIC)
         assert push["priority"] == 5 and push["title"].startswith(f"#{incident_id} [critical]")
         assert [a["label"] for a in push["actions"]] == ["Acknowledge", "Resolve"]
@@ -101,3 +103,25 @@ async def _async(value: object) -> object:
 
 async def _receipt_stored(db: Database) -> bool:
     return any(r["channel"] == "pushover" and r["external_ref"] for r in await rows(db))
+
+
+async def test_a_page_held_up_by_a_failing_provider_is_never_sent_after_the_acknowledgement(db: Database) -> None:
+    config = make_config([{"method": "push", "after": "0m"}])
+    async with paging_world(db, config, Clock()) as world:
+        world.ntfy.fail_for(60, status=500)
+        incident_id = await open_paged_incident(db, config)
+        await run_at(world)
+
+        async def failed_once() -> bool:
+            return any(c.status == 500 for c in world.ntfy.calls)
+
+        await eventually(failed_once, 10, "ntfy failing the push")
+        await lifecycle.acknowledge(db, incident_id, "bob", ActionSource.SLACK)
+        world.ntfy.recovered()
+
+        async def settled() -> bool:
+            return any(r["channel"] == "ntfy" and r["state"] == "sent" for r in await rows(db, incident_id))
+
+        await eventually(settled, 10, "the held-up push settled")
+        (row,) = [r for r in await rows(db, incident_id) if r["channel"] == "ntfy"]
+        assert row["external_ref"] == "skipped" and world.ntfy.messages == []
