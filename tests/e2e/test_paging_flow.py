@@ -1,5 +1,5 @@
 """End to end: the real Alertmanager fires into a real `tocsin serve` whose policy pages alice by her rules (push
-at 0, SMS 15 seconds later: time compressed by a short delay); the push reaches the ntfy stand-in, its
+at 0, SMS 30 seconds later: time compressed by a short delay); the push reaches the ntfy stand-in, its
 Acknowledge button is pressed as ntfy's app does, and no SMS is ever sent for that incident. A second incident,
 left alone, gets its SMS: proof that the SMS rule was running and would have fired."""
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 WEBHOOK_TOKEN = "e2e-paging-webhook-token"
 CONFIG = {
     "users": [{"id": "alice", "name": "Alice Example", "phone": ALICE_PHONE, "ntfy_topic": ALICE_TOPIC,
-               "notification_rules": [{"method": "push", "after": "0m"}, {"method": "sms", "after": "15s"}]}],
+               "notification_rules": [{"method": "push", "after": "0m"}, {"method": "sms", "after": "30s"}]}],
     "escalation_policies": [{"id": "page-alice", "steps": [{"after": "0m", "notify": ["user:alice"]}]}],
     "routes": [{"id": "everything", "escalation": "page-alice"}],
 }
@@ -99,6 +99,6 @@ def test_the_push_acknowledge_button_stops_the_sms_that_would_follow(stack: Stac
 
     other = stack.push_about(fire(stack.am, "E2EPagedQueue"))
     other_id = int(other["title"].split()[0].removeprefix("#"))
-    texts = wait_for(lambda: stack.twilio.texts_to(ALICE_PHONE), timeout=60, what="the second incident's SMS")
+    texts = wait_for(lambda: stack.twilio.texts_to(ALICE_PHONE), timeout=120, what="the second incident's SMS")
     assert [t["Body"].split()[1] for t in texts] == [f"#{other_id}"]  # none for the acknowledged incident
     assert stack.incident(other_id)["status"] == "triggered"
