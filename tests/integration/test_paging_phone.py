@@ -108,6 +108,27 @@ async def test_the_call_reads_the_incident_and_keys_acknowledge_or_escalate(db: 
         assert "already carried out" in await again.get_data(as_text=True)  # one action per call
 
 
+async def test_a_forged_keypress_changes_nothing_and_a_signed_2_resolves_as_the_person_called(db: Database) -> None:
+    config = make_config(VOICE_FIRST)
+    async with paging_world(db, config, Clock()) as world:
+        incident_id = await open_paged_incident(db, config)
+        await run_at(world)
+        await eventually(_has(world.twilio.calls_made), 10, "the call")
+        (call,) = world.twilio.calls_made
+        path = world.local(call["Url"])
+        forged = await world.post_signed(path, TwilioApi.call_form(call, "2"), token="0" * 32)
+        assert forged.status_code == 403 and await status_of(db, incident_id) is Status.TRIGGERED
+        resolve = await world.post_signed(path, TwilioApi.call_form(call, "2"))
+        assert resolve.status_code == 200 and "Resolved" in await resolve.get_data(as_text=True)
+        assert await status_of(db, incident_id) is Status.RESOLVED
+        async with db.connection() as conn:
+            events = await conn.fetch("SELECT kind, actor, source FROM incident_events WHERE incident_id = $1",
+                                      incident_id)
+        assert ("resolved", "alice", "voice") in [(e["kind"], e["actor"], e["source"]) for e in events]
+        await run_at(world, 6)  # the SMS rule at 5m never fires for a resolved incident
+        assert world.twilio.texts_to(ALICE_PHONE) == []
+
+
 async def test_at_most_one_message_a_minute_reaches_a_number(db: Database) -> None:
     config = make_config(SMS_FIRST)
     async with paging_world(db, config, Clock()) as world:

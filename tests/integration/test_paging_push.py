@@ -64,6 +64,10 @@ async def test_pushover_emergency_is_acknowledged_through_its_callback_once_push
         (message,) = world.pushover.to(ALICE_PUSHOVER)
         assert message["priority"] == "2" and message["retry"] == "60" and message["expire"] == "3600"
         assert message["callback"] == "https://tocsin.example/pushover/callback"
+        assert message["url"].startswith("https://tocsin.example/act/") and message["url_title"] == (
+            f"Acknowledge #{incident_id}")
+        confirm = await world.client.get(world.local(message["url"]))  # the one-tap link: a GET only asks
+        assert confirm.status_code == 200 and "<form" in await confirm.get_data(as_text=True)
         await eventually(lambda: _receipt_stored(db), 10, "the receipt recorded")
         forged = await world.client.post("/pushover/callback", form={"receipt": message["receipt"],
                                                                      "acknowledged": "1"})

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.support.discord_api import Call, Fault
+from tests.support.discord_api import Call, Fault, take_fault
 from tests.support.loopback import serve
 
 __all__ = ["Call", "Fault", "StandIn", "post_form"]
@@ -59,7 +59,7 @@ class StandIn:
         body: Any = dict(await request.post()) if request.content_type.endswith("form-urlencoded") else raw
         call = Call(request.method, request.path, body, dict(request.headers))
         self.calls.append(call)
-        fault = self._take_fault()
+        fault = take_fault(self.faults)
         response = _fault(fault) if fault else await self.handle(request, call, raw)
         call.status = response.status
         return response
@@ -67,16 +67,6 @@ class StandIn:
     async def handle(self, request: web.Request, call: Call, raw: bytes) -> web.Response:
         """The provider's answer to a call that is not a fault."""
         raise NotImplementedError
-
-    def _take_fault(self) -> Fault | None:
-        now = time.monotonic()
-        for fault in self.faults:
-            if fault.until is not None and now < fault.until:
-                return fault
-            if fault.count:
-                fault.count -= 1
-                return fault
-        return None
 
 
 def _fault(fault: Fault) -> web.Response:
