@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from store import escalation, paging
 from store.db import Database
+from store.domain.config_schema import Config
 from store.domain.incident import Status
 from store.incidents import get_incident
 from tests.support import twilio_api
@@ -39,6 +40,15 @@ async def texts(world: PagingWorld, number: str, count: int = 1) -> list[dict[st
 
 async def status_of(db: Database, incident_id: int) -> Status:
     return (await get_incident(db, incident_id)).status
+
+
+async def a_call_to_alice(db: Database, config: Config, world: PagingWorld) -> tuple[int, dict[str, str]]:
+    """A paged incident and the call its first (voice) rule made."""
+    incident_id = await open_paged_incident(db, config)
+    await run_at(world)
+    await eventually(_has(world.twilio.calls_made), 10, "the call")
+    (call,) = world.twilio.calls_made
+    return incident_id, call
 
 
 async def test_the_sms_names_the_incident_and_a_signed_reply_1_acknowledges_it(db: Database) -> None:
@@ -82,10 +92,7 @@ async def test_a_reply_may_name_another_incident_and_a_stranger_or_nonsense_chan
 async def test_the_call_reads_the_incident_and_keys_acknowledge_or_escalate(db: Database) -> None:
     config = make_config(VOICE_FIRST)
     async with paging_world(db, config, Clock()) as world:
-        incident_id = await open_paged_incident(db, config)
-        await run_at(world)
-        await eventually(_has(world.twilio.calls_made), 10, "the call")
-        (call,) = world.twilio.calls_made
+        incident_id, call = await a_call_to_alice(db, config, world)
         assert call["To"] == ALICE_PHONE and call["Url"].startswith("https://tocsin.example/twilio/voice?t=")
         path = world.local(call["Url"])
         menu = await world.post_signed(path, TwilioApi.call_form(call))
@@ -111,10 +118,7 @@ async def test_the_call_reads_the_incident_and_keys_acknowledge_or_escalate(db: 
 async def test_a_forged_keypress_changes_nothing_and_a_signed_2_resolves_as_the_person_called(db: Database) -> None:
     config = make_config(VOICE_FIRST)
     async with paging_world(db, config, Clock()) as world:
-        incident_id = await open_paged_incident(db, config)
-        await run_at(world)
-        await eventually(_has(world.twilio.calls_made), 10, "the call")
-        (call,) = world.twilio.calls_made
+        incident_id, call = await a_call_to_alice(db, config, world)
         path = world.local(call["Url"])
         forged = await world.post_signed(path, TwilioApi.call_form(call, "2"), token="0" * 32)
         assert forged.status_code == 403 and await status_of(db, incident_id) is Status.TRIGGERED
