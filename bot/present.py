@@ -30,6 +30,10 @@ SOURCE_NAMES = {
     "grafana": "Grafana",
     "pagerduty": "PagerDuty events",
     "jira": "Jira",
+    "ntfy": "ntfy push",
+    "pushover": "Pushover",
+    "sms": "SMS",
+    "voice": "a phone call",
 }
 BY_MACHINE = ("alertmanager", "scheduler", "grafana", "pagerduty", "jira")
 # Emoji shortcodes of the statuses, for the media that read them (Slack, Mattermost).

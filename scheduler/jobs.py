@@ -9,6 +9,8 @@ from store import deliveries
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
+from store.page_actions import forget_expired_links
+from store.paging import notify_due
 from store.runtime import UNAVAILABLE, Runtime
 from store.sla import record_breaches
 
@@ -25,8 +27,23 @@ async def _counted(what: str, run: Callable[[], Awaitable[Sized]]) -> int:
 
 
 async def escalate_job(runtime: Runtime) -> int:
-    """Fire the escalation steps that are due now; returns how many fired."""
-    return await _counted("escalation", lambda: escalate_due(runtime.jobs_db, runtime.config, runtime.clock()))
+    """Fire the escalation steps, then the people's notification rules, that are due now (so a rule at 0m fires
+    in the same run as the step that paged); returns how many fired."""
+
+    async def fire() -> list[object]:
+        fired = await escalate_due(runtime.jobs_db, runtime.config, runtime.clock())
+        return [*fired, *await notify_due(runtime.jobs_db, runtime.config, runtime.clock())]
+
+    return await _counted("escalation", fire)
+
+
+async def forget_links_job(runtime: Runtime) -> int:
+    """Drop the records of expired one-tap links; returns how many."""
+    try:
+        return await forget_expired_links(runtime.db)
+    except UNAVAILABLE as exc:
+        log.warning("link clean-up skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
 
 
 async def handoff_job(runtime: Runtime) -> int:

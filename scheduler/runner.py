@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import escalate_job, handoff_job, sla_job
+from scheduler.jobs import escalate_job, forget_links_job, handoff_job, sla_job
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ def create_scheduler() -> AsyncIOScheduler:
 
 
 def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = INTERVAL_SECONDS) -> None:
-    """Escalation steps every second (or `interval`, when shorter); handoff announcements and SLA breaches every
-    `interval`."""
+    """Escalation steps with notification rules every second (or `interval`, when shorter); handoff announcements
+    and SLA breaches every `interval`; the clean-up of expired one-tap links hourly."""
     options = {"max_instances": 1, "coalesce": True}
     every = min(interval, ESCALATION_SECONDS)
     scheduler.add_job(escalate_job, "interval", seconds=every, args=[runtime], id="escalate", **options)
@@ -42,6 +42,7 @@ def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval:
         **options,
     )
     scheduler.add_job(sla_job, "interval", seconds=interval, args=[runtime], id="sla", **options)
+    scheduler.add_job(forget_links_job, "interval", hours=1, args=[runtime], id="forget_links", **options)
 
 
 def start(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOScheduler:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +17,8 @@ import asyncpg
 from store.db import Database
 from store.domain.delivery import (
     OPEN,
+    STOP_EVENTS,
+    STOPPED_BY_ACK,
     UPDATE,
     RetryPolicy,
     absorbs_updates,
@@ -47,7 +49,7 @@ async def enqueue(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     updates: list[NewDelivery] = []
     for incident_id, incident_events in by_incident.items():
         channels, live_opens = known.get(incident_id, ({}, {}))
-        for channel, target, relevant in _streams(channels, incident_events):
+        for channel, target, relevant in _streams(channels, incident_events, live_opens):
             if not relevant:
                 continue
             item = NewDelivery(incident_id, channel, target, relevant[0].id, relevant[-1].id, relevant[-1].kind)
@@ -72,10 +74,16 @@ async def enqueue_announcement(
     await sql.insert_announcements(conn, announcement_id, "handoff", list(targets))
 
 
-def _streams(channels: dict[str, Any], events: list[Event]) -> list[tuple[str, str, list[Event]]]:
+def _streams(
+    channels: dict[str, Any], events: list[Event], live: Iterable[tuple[str, str]] = ()
+) -> list[tuple[str, str, list[Event]]]:
     """Each (channel, target) these events reach, with the events that reach it: the incident's channels
-    hear what `notifies` says; an escalation step also reaches the people and channels it pages."""
+    hear what `notifies` says; a page also reaches the people and channels it pages; a paged stream that must
+    be told to stop (STOPPED_BY_ACK) hears the acknowledgement and resolution."""
     streams: dict[tuple[str, str], list[Event]] = {}
+    for channel, target in live:
+        if channel in STOPPED_BY_ACK:
+            streams[(channel, target)] = [e for e in events if e.kind in STOP_EVENTS]
     for channel, target in targets_of(channels):
         streams[(channel, target)] = [e for e in events if notifies(channel, e.kind, channels[channel])]
     for event in events:

@@ -10,11 +10,12 @@ for the step's commit (the step happened before the acknowledgement).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
-from store import deliveries
+from store import deliveries, paging
+from store.claims import fire_each
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.escalation import next_step, step_number, total_steps
@@ -41,23 +42,30 @@ async def start(conn: asyncpg.Connection, incident_id: int, policy_id: str, trig
 
 
 async def stop(conn: asyncpg.Connection, incident_id: int) -> bool:
-    """Stop the incident's escalation; call inside the acknowledge or resolve transaction. True if one ran."""
+    """Stop the incident's escalation and its people's notification rules; call inside the acknowledge or resolve
+    transaction. True if an escalation ran."""
+    await paging.stop(conn, incident_id)
     return await escalations_sql.stop(conn, incident_id)
+
+
+async def hurry_next_step(conn: asyncpg.Connection, config: Config, incident_id: int, now: datetime) -> bool:
+    """Make the incident's next escalation step due now (its incident row locked by the caller); False when no
+    step is left to fire."""
+    escalation = await escalations_sql.get(conn, incident_id)
+    policy = config.policy(escalation.policy_id) if escalation and escalation.state == "active" else None
+    upcoming = next_step(policy, escalation.triggered_at, escalation.fired_count) if policy and escalation else None
+    if escalation is None or upcoming is None:
+        return False
+    early = max(upcoming[2] - now, timedelta(0))
+    await escalations_sql.hurry(conn, incident_id, escalation.triggered_at - early, now)
+    return True
 
 
 async def escalate_due(db: Database, config: Config, now: datetime) -> list[Event]:
     """Fire every step due at `now`, each in its own transaction; returns the timeline entries written."""
-    fired: list[Event] = []
-    for _ in range(MAX_STEPS_PER_CALL):
-        async with db.transaction() as conn:
-            escalation = await escalations_sql.claim_due(conn, now)
-            if escalation is None:
-                return fired
-            event = await _fire(conn, config, escalation, now)
-        if event is not None:
-            fired.append(event)
-    log.warning("escalation backlog: fired %d steps in one call, the rest wait for the next run", len(fired))
-    return fired
+    return await fire_each(db, lambda conn: escalations_sql.claim_due(conn, now),
+                           lambda conn, escalation: _fire(conn, config, escalation, now), MAX_STEPS_PER_CALL,
+                           "escalation")
 
 
 async def _fire(conn: asyncpg.Connection, config: Config, escalation: Escalation, now: datetime) -> Event | None:
@@ -87,6 +95,7 @@ async def _fire(conn: asyncpg.Connection, config: Config, escalation: Escalation
     (event,) = await record(
         conn, [NewEvent(incident_id, EventKind.ESCALATED, ACTOR, SOURCE, step_message(number, passes, targets), data)]
     )
+    await paging.start(conn, incident_id, [t["id"] for t in targets if t["kind"] == "user" and t.get("rules")], now)
     following = next_step(policy, escalation.triggered_at, index + 1)
     await escalations_sql.advance(conn, incident_id, index + 1, following[2] if following else None, now)
     return event

@@ -5,6 +5,7 @@ from __future__ import annotations
 from store.db import Database
 from store.domain.incident import Status
 from store.models import Incident
+from store.sql import incidents as incidents_sql
 from store.sql import listing
 
 
@@ -17,3 +18,9 @@ async def open_incidents(db: Database, per_status: int = 50) -> list[Incident]:
             page = await listing.list_incidents(conn, filters, "-created_at", per_status, None)
             found += page.items
     return found
+
+
+async def get_incident(db: Database, incident_id: int) -> Incident:
+    """One incident; NotFound when there is none with this id."""
+    async with db.connection() as conn:
+        return await incidents_sql.get(conn, incident_id)

@@ -109,17 +109,30 @@ async def acknowledge(
     now: datetime | None = None,
 ) -> ActionResult:
     """Acknowledge a triggered incident; `assignee` (default the actor) is who took it."""
-    when = _now(now)
-    taker = assignee or actor
     async with db.transaction() as conn:
-        incident = await _transition(
-            conn, incident_id, "acknowledge", check_acknowledge, Status.ACKNOWLEDGED, taker, when
-        )
-        message = f"Acknowledged by {taker}" + (f" (assigned by {actor})" if taker != actor else "")
-        events = await record(
-            conn, [NewEvent(incident_id, EventKind.ACKNOWLEDGED, actor, source.value, message, {"assignee": taker})]
-        )
-    return announce(ActionResult("acknowledge", incident, events))
+        result = await acknowledge_on(conn, incident_id, actor, source, assignee=assignee, now=now)
+    return announce(result)
+
+
+async def acknowledge_on(
+    conn: asyncpg.Connection,
+    incident_id: int,
+    actor: str,
+    source: ActionSource,
+    *,
+    assignee: str | None = None,
+    now: datetime | None = None,
+) -> ActionResult:
+    """acknowledge() inside the caller's transaction (which must announce the result after commit)."""
+    taker = assignee or actor
+    incident = await _transition(
+        conn, incident_id, "acknowledge", check_acknowledge, Status.ACKNOWLEDGED, taker, _now(now)
+    )
+    message = f"Acknowledged by {taker}" + (f" (assigned by {actor})" if taker != actor else "")
+    events = await record(
+        conn, [NewEvent(incident_id, EventKind.ACKNOWLEDGED, actor, source.value, message, {"assignee": taker})]
+    )
+    return ActionResult("acknowledge", incident, events)
 
 
 async def resolve(
@@ -133,16 +146,30 @@ async def resolve(
     now: datetime | None = None,
 ) -> ActionResult:
     """Resolve an open incident by hand, whatever its alerts say; `note` is kept on the timeline."""
-    when = _now(now)
-    who = resolver or actor
     async with db.transaction() as conn:
-        incident = await _transition(conn, incident_id, "resolve", check_resolve, Status.RESOLVED, who, when)
-        message = f"Resolved by {who}" + (f": {note}" if note else "")
-        data: dict[str, str] = {"resolver": who}
-        if note:
-            data["note"] = note
-        events = await record(conn, [NewEvent(incident_id, EventKind.RESOLVED, actor, source.value, message, data)])
-    return announce(ActionResult("resolve", incident, events))
+        result = await resolve_on(conn, incident_id, actor, source, note, resolver=resolver, now=now)
+    return announce(result)
+
+
+async def resolve_on(
+    conn: asyncpg.Connection,
+    incident_id: int,
+    actor: str,
+    source: ActionSource,
+    note: str | None = None,
+    *,
+    resolver: str | None = None,
+    now: datetime | None = None,
+) -> ActionResult:
+    """resolve() inside the caller's transaction (which must announce the result after commit)."""
+    who = resolver or actor
+    incident = await _transition(conn, incident_id, "resolve", check_resolve, Status.RESOLVED, who, _now(now))
+    message = f"Resolved by {who}" + (f": {note}" if note else "")
+    data: dict[str, str] = {"resolver": who}
+    if note:
+        data["note"] = note
+    events = await record(conn, [NewEvent(incident_id, EventKind.RESOLVED, actor, source.value, message, data)])
+    return ActionResult("resolve", incident, events)
 
 
 async def add_note(

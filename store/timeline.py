@@ -32,6 +32,8 @@ class EventKind:
     POSTMORTEM_SAVED = "postmortem_saved"
     POSTMORTEM_PUBLISHED = "postmortem_published"
     TICKET = "ticket"  # an issue was opened for the incident in another system (Jira)
+    PAGED = "paged"  # one of a person's notification rules fired
+    ESCALATION_REQUESTED = "escalation_requested"  # a paged person asked for the next step now (voice: 3)
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 import webhook.integrations
 import webhook.routes
+from bot.paging.app import PagingTransport
 from scheduler.runner import add_escalation_jobs
 from store import throttle as auth_throttle
 from store.db import Database, create_database
@@ -130,7 +131,8 @@ def create_app(
         settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
     app_metrics = metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
     chat = app.extensions["tocsin_chat"] = build_chat(app, settings, config, dsn)
-    for blueprint in chat.routes:
+    paging = PagingTransport(settings.paging, lambda: app.extensions.get("tocsin"), config.users)
+    for blueprint in [*chat.routes, *paging.blueprints()]:
         app.register_blueprint(blueprint)
 
     @app.before_serving
@@ -144,7 +146,8 @@ def create_app(
         runtime.intake.start()
         names = {u.id: u.name for u in config.users}
         state["outgoing"] = outgoing = build_outgoing(settings, db, lambda: runtime.routes, names)
-        registry = build_registry(settings, [*chat.channels(), *outgoing.channels()], names)
+        channels = [*chat.channels(), *paging.channels(), *outgoing.channels()]
+        registry = build_registry(settings, channels, names, paging.email_actions)
         registry.add_family(outgoing.webhooks)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "ingest": ingest_pool, "delivery": delivery.pool}
@@ -160,6 +163,7 @@ def create_app(
     async def close_database() -> None:
         app.extensions.pop(auth_throttle.EXTENSION, None)
         await _bounded("stopping the chat bots", chat.stop())
+        await _bounded("closing the paging providers' connections", paging.stop())
         app.extensions.pop("tocsin_pools", None)
         if "intake" in state:
             await _bounded("storing the webhooks taken", state.pop("intake").stop(grace=SHUTDOWN_STEP))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import Channel, ChannelRegistry, DeliveryWorker, WorkerSettings
-from bot.email.client import EmailChannel
+from bot.email.client import ActionLinks, EmailChannel
 from scheduler import jobs
 from scheduler.runner import create_scheduler, stop_scheduler
 from store.db import Database, create_database
@@ -36,13 +36,14 @@ class DeliveryService:
 
 
 def build_registry(
-    settings: Settings, chat_channels: Iterable[Channel] = (), names: Mapping[str, str] | None = None
+    settings: Settings, chat_channels: Iterable[Channel] = (), names: Mapping[str, str] | None = None,
+    email_actions: ActionLinks | None = None,
 ) -> ChannelRegistry:
-    """The channels the settings turn on: email, and the chat bots' channels (Slack, Telegram) when on;
-    `names` are the config users' names by id, for mails."""
+    """The channels the settings turn on: email, and the chat bots' and paging channels when on; `names` are the
+    config users' names by id, for mails, and `email_actions` their one-tap links."""
     registry = ChannelRegistry(chat_channels)
     if settings.email is not None:
-        registry.register(EmailChannel(settings.email, names=names))
+        registry.register(EmailChannel(settings.email, names=names, actions=email_actions))
     return registry
 
 

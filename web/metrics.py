@@ -39,7 +39,7 @@ OPEN_STATUSES = ("triggered", "acknowledged")
 RESPONSE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200)
 REFRESH_SECONDS = 10.0
 # The surfaces that count refused credentials (store.throttle), shown at 0 before any failure.
-AUTH_SURFACES = ("api", "dashboard", "webhook", "events", "slack", "telegram", "discord", "mattermost")
+AUTH_SURFACES = ("api", "dashboard", "webhook", "events", "slack", "telegram", "discord", "mattermost", "paging")
 
 
 def webhook_outcome(status: int) -> str:

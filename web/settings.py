@@ -18,6 +18,7 @@ from bot.outgoing.settings import (
     read_jira_settings,
     read_pagerduty_settings,
 )
+from bot.paging.settings import PagingSettings, PagingSettingsError, read_paging_settings
 from bot.slack.settings import DEFAULT_API_URL, SlackSettings
 from bot.telegram.settings import TelegramSettings, TelegramSettingsError, read_telegram_settings
 from store.domain.contacts import check_email, check_slack_channel, check_telegram_chat
@@ -101,6 +102,7 @@ class Settings:
     email: EmailSettings | None = None  # None: email off (EMAIL_SMTP_HOST unset)
     pagerduty: PagerDutySettings = field(default_factory=PagerDutySettings)  # routes' `pagerduty` forwards here
     jira: JiraSettings | None = None  # None: no Jira (JIRA_URL unset); routes with `jira` are then refused
+    paging: PagingSettings = field(default_factory=PagingSettings)  # ntfy, Pushover, Twilio, ACTION_LINK_KEY
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
     delivery_lease: float = 120.0  # how long a worker's claim on a message lasts; a dead worker's expires after it
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -237,6 +239,14 @@ def _outgoing_settings(env: _Env) -> tuple[PagerDutySettings, JiraSettings | Non
     try:
         return read_pagerduty_settings(env.str), read_jira_settings(env.str)
     except OutgoingSettingsError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _paging_settings(env: _Env, public_url: str) -> PagingSettings:
+    """ntfy's, Pushover's and Twilio's settings and the link key, through the same reader."""
+    try:
+        return read_paging_settings(env.str, public_url)
+    except PagingSettingsError as exc:
         raise SettingsError(str(exc)) from None
 
 
@@ -417,6 +427,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email=email,
         pagerduty=pagerduty,
         jira=jira,
+        paging=_paging_settings(env, http.public_url),
         delivery=delivery,
         delivery_lease=lease,
         raw=dict(env.values),

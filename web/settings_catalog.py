@@ -17,7 +17,7 @@ class Setting:
 
 
 GROUPS = ("HTTP", "Security", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email",
-          "Delivery", "Slack", "Telegram", "Discord", "Mattermost", "Integrations")
+          "Delivery", "Slack", "Telegram", "Discord", "Mattermost", "Integrations", "Paging")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
@@ -120,6 +120,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JIRA_API_TOKEN", "unset", "Jira Cloud: an API token of that account", "Integrations", secret=True),
     Setting("JIRA_PAT", "unset", "Jira Data Center: a personal access token (instead of `JIRA_EMAIL` and "
             "`JIRA_API_TOKEN`)", "Integrations", secret=True),
+    Setting("ACTION_LINK_KEY", "unset", "random secret (at least 32 characters) that signs one-tap acknowledge and "
+            "resolve links in pushes, texts and mails; required when ntfy, Pushover or Twilio is on", "Paging",
+            secret=True),
+    Setting("NTFY_URL", "unset", "the ntfy server (`https://ntfy.sh` or your own); push through ntfy is on when it "
+            "is set", "Paging"),
+    Setting("NTFY_TOKEN", "unset", "ntfy access token (`tk_…`), for a server or topic that needs one", "Paging",
+            secret=True),
+    Setting("PUSHOVER_APP_TOKEN", "unset", "the Pushover application's API token; Pushover is on when it is set",
+            "Paging", secret=True),
+    Setting("PUSHOVER_API_URL", "`https://api.pushover.net`", "Pushover API base URL (proxies, tests)", "Paging"),
+    Setting("TWILIO_ACCOUNT_SID", "unset", "Twilio Account SID (`AC…`); SMS and voice through Twilio are on when "
+            "it is set", "Paging"),
+    Setting("TWILIO_AUTH_TOKEN", "unset", "Twilio Auth Token: authenticates Tocsin's calls and checks "
+            "`X-Twilio-Signature` on `/twilio/sms` and `/twilio/voice`; required with the SID", "Paging",
+            secret=True),
+    Setting("TWILIO_FROM", "unset", "the Twilio number texts and calls come from, E.164 (`+14155550100`); required "
+            "with the SID", "Paging"),
+    Setting("TWILIO_API_URL", "`https://api.twilio.com`", "Twilio REST API base URL (proxies, tests)", "Paging"),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -14,6 +14,9 @@ from bot.email.render import render_email
 from bot.email.settings import EmailSettings
 from store.models import Delivery, Event, Incident
 
+# One-tap links (label, URL) for a mail to this address about this incident (none for an address of no person).
+ActionLinks = Callable[[Incident, str], list[tuple[str, str]]]
+
 
 class EmailChannel:
     """Sends incident mails to one address per delivery; later mails reply to the first (one thread)."""
@@ -21,16 +24,23 @@ class EmailChannel:
     name = "email"
 
     def __init__(
-        self, settings: EmailSettings, tls_context: ssl.SSLContext | None = None, names: Mapping[str, str] | None = None
+        self,
+        settings: EmailSettings,
+        tls_context: ssl.SSLContext | None = None,
+        names: Mapping[str, str] | None = None,
+        actions: ActionLinks | None = None,
     ) -> None:
         self.settings = settings
+        self.actions = actions
         self.tls_context = tls_context
         self.names = dict(names or {})
         self.domain = parseaddr(settings.from_addr)[1].rpartition("@")[2] or "tocsin.invalid"
 
     def build(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> EmailMessage:
         """The mail for this delivery: multipart text and HTML, with threading headers on updates."""
-        rendered = render_email(incident, delivery.event_kind, recent_events, self.settings.public_url, self.names)
+        actions = self.actions(incident, delivery.target) if self.actions else []
+        rendered = render_email(incident, delivery.event_kind, recent_events, self.settings.public_url, self.names,
+                                actions)
         message = EmailMessage()
         message["Subject"] = rendered.subject
         message["From"] = self.settings.from_addr

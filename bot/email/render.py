@@ -73,8 +73,10 @@ def render_email(
     recent_events: Sequence[Event],
     public_url: str,
     names: Mapping[str, str] | None = None,
+    actions: Sequence[tuple[str, str]] = (),
 ) -> RenderedEmail:
-    """The mail announcing `event_kind` (opened, acknowledged, resolved...) for the incident as it stands."""
+    """The mail announcing `event_kind` (opened, acknowledged, resolved...) for the incident as it stands;
+    `actions` are one-tap links (label, URL) for a paged person."""
     shown = present.present(incident, recent_events, public_url=public_url, names=names)
     subject = subject_for(incident, event_kind)
     status = ANNOUNCES.get(event_kind, incident.status.value.upper())
@@ -87,6 +89,7 @@ def render_email(
         "shown": shown,
         "labels": sorted(incident.labels.items()),
         "links": [(link.name, link.url) for link in shown.links],
+        "actions": list(actions),
         "events": list(recent_events)[-EVENTS_SHOWN:],
         "event_line": lambda event: present.event_line(event, names),
         "person": lambda actor: present.person(actor, names),

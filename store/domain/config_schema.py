@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping, matchers_of
 from store.domain.config_integrations import read_integrations, read_jira, read_pagerduty, read_webhooks
+from store.domain.config_paging import PAGING_KEYS, read_paging
 from store.domain.config_response import (
     read_severity_sla,
     read_templates,
@@ -43,7 +44,7 @@ from store.domain.templates import Template
 from store.domain.users import User
 
 TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "sla", "templates", "integrations", "webhooks")
-USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id")
+USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id", *PAGING_KEYS)
 POLICY_KEYS = ("id", "steps", "repeat")
 STEP_KEYS = ("after", "notify")
 ROUTE_KEYS = (
@@ -108,6 +109,10 @@ class Config:
         """The user with this Telegram user id, or None."""
         return next((u for u in self.users if u.telegram_id == telegram_id), None)
 
+    def user_by_phone(self, phone: str) -> User | None:
+        """The user with this phone number (E.164), or None."""
+        return next((u for u in self.users if u.phone == phone), None)
+
     def schedule(self, schedule_id: str) -> Schedule | None:
         """The schedule with this id, or None."""
         return next((s for s in self.schedules if s.id == schedule_id), None)
@@ -168,6 +173,7 @@ def read_users(value: object, problems: Problems) -> tuple[User, ...]:
     telegram_ids: dict[str, str] = {}
     discord_ids: dict[str, str] = {}
     mattermost_ids: dict[str, str] = {}
+    phones: dict[str, str] = {}
     for item, path in each_mapping(value, "users", problems, "users"):
         mark = problems.mark()
         fields = Fields(item, path, problems, USER_KEYS, ("id",))
@@ -183,9 +189,14 @@ def read_users(value: object, problems: Problems) -> tuple[User, ...]:
         check_unique(discord_ids, discord_id, fields.at("discord_id"), problems, "discord_id")
         mattermost_id = fields.text("mattermost_id", MATTERMOST_USER, MATTERMOST_USER_EXPECTED)
         check_unique(mattermost_ids, mattermost_id, fields.at("mattermost_id"), problems, "mattermost_id")
+        have = {"email": email, "slack_id": slack_id, "telegram_id": telegram, "discord_id": discord_id,
+                "mattermost_id": mattermost_id}
+        paging = read_paging(fields, have)
+        check_unique(phones, paging.phone, fields.at("phone"), problems, "phone")  # an SMS reply names its sender
         if problems.clean_since(mark) and user_id:
             telegram_id = int(telegram) if telegram else None
-            users.append(User(user_id, name or user_id, email, slack_id, telegram_id, discord_id, mattermost_id))
+            users.append(User(user_id, name or user_id, email, slack_id, telegram_id, discord_id, mattermost_id,
+                              paging.phone, paging.ntfy_topic, paging.pushover_user, paging.notification_rules))
     return tuple(users)
 
 

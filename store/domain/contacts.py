@@ -64,3 +64,18 @@ def split_telegram_chat(chat: str) -> tuple[int, int | None]:
     """A checked chat as (chat id, forum topic id or None)."""
     chat_id, _, topic = check_telegram_chat(chat).partition(":")
     return int(chat_id), int(topic) if topic else None
+
+
+PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
+PHONE_EXPECTED = "expected a phone number in E.164 form: + then the country code and number, such as +4915112345678"
+NTFY_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NTFY_TOPIC_EXPECTED = "expected an ntfy topic: 1 to 64 letters, digits, '_' or '-' (hard to guess on a public server)"
+PUSHOVER_KEY = re.compile(r"[A-Za-z0-9]{30}")
+PUSHOVER_USER_EXPECTED = "expected a Pushover user (or group) key: 30 letters and digits, from the Pushover app"
+
+
+def check_phone(text: str) -> str:
+    """The E.164 number unchanged, or ValueError."""
+    if not PHONE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a phone number; {PHONE_EXPECTED}")
+    return text

@@ -15,6 +15,18 @@ SLACK = "slack"
 TELEGRAM = "telegram"
 DISCORD = "discord"
 MATTERMOST = "mattermost"
+NTFY = "ntfy"
+PUSHOVER = "pushover"
+SMS = "sms"
+VOICE = "voice"
+# Channels that reach a phone: each message is a new alarm (never an edit), sent only while the incident is triggered.
+PHONE_CHANNELS = frozenset({NTFY, PUSHOVER, SMS, VOICE})
+# Paged streams that also hear the acknowledgement and resolution: Pushover's emergency messages repeat until
+# told to stop (the channel cancels them).
+STOP_EVENTS = frozenset({"acknowledged", "resolved"})
+STOPPED_BY_ACK = frozenset({PUSHOVER})
+# The event kinds that page people: an escalation step, and one of a person's notification rules.
+PAGE_EVENTS = frozenset({"escalated", "paged"})
 USER_PREFIX = "user:"  # a Discord or Mattermost target that is a person (a direct message), not a channel
 OPEN = "open"
 UPDATE = "update"
@@ -49,7 +61,8 @@ def notifies(channel: str, event_kind: str, spec: object = None) -> bool:
 
 
 def absorbs_updates(channel: str) -> bool:
-    """True when an unsent open message shows the latest state anyway (chat), so later changes join it."""
+    """True when an unsent open message shows the latest state anyway (chat), so later changes join it (a phone's
+    waiting alarm, too: one alarm a person has not yet had is enough)."""
     return channel != EMAIL
 
 
@@ -112,18 +125,23 @@ def retry_delay(
 
 
 def page_targets(kind: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(channel, target) pairs an escalation step pages: each user's contacts, and the channels it names."""
-    if kind != "escalated":
+    """(channel, target) pairs a page reaches: each user's contacts in it (none for a user whose notification
+    rules page them one by one), and the channels it names."""
+    if kind not in PAGE_EVENTS:
         return []
     pairs: list[tuple[str, str]] = []
     for target in data.get("targets", []):
-        if target.get("kind") == "user":
+        if target.get("kind") == "user" and not target.get("rules"):
             contacts = (
                 (SLACK, target.get("slack_id")),
                 (TELEGRAM, target.get("telegram_id")),
                 (DISCORD, _person(target.get("discord_id"))),
                 (MATTERMOST, _person(target.get("mattermost_id"))),
                 (EMAIL, target.get("email")),
+                (NTFY, target.get("ntfy_topic")),
+                (PUSHOVER, target.get("pushover_user")),
+                (SMS, target.get("phone")),
+                (VOICE, target.get("voice")),
             )
             pairs += [(channel, str(value)) for channel, value in contacts if value]
         elif target.get("kind") == "slack_channel" and target.get("id"):

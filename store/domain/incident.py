@@ -29,6 +29,10 @@ class ActionSource(StrEnum):
     GRAFANA = "grafana"
     PAGERDUTY = "pagerduty"  # PagerDuty-style events sent to Tocsin
     JIRA = "jira"
+    NTFY = "ntfy"  # a one-tap link or action button of an ntfy push
+    PUSHOVER = "pushover"
+    SMS = "sms"
+    VOICE = "voice"
 
 
 SEVERITY_RANK: dict[str, int] = {"critical": 4, "error": 3, "warning": 2, "info": 1}

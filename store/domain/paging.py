@@ -8,23 +8,22 @@ from typing import Any
 
 from store.domain.config_schema import Config
 from store.domain.escalation import Target
+from store.domain.notify import rules_text
 from store.domain.oncall import on_call_at
 from store.domain.users import User
 
 
 def user_target(user: User, via: str | None = None) -> dict[str, Any]:
-    """A user and every contact they have, as the delivery layer reads it from the event's data."""
-    target: dict[str, Any] = {
-        "kind": "user",
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "slack_id": user.slack_id,
-        "telegram_id": user.telegram_id,
-    }
-    for key in ("discord_id", "mattermost_id"):  # the newer contacts, only when the user has them
-        if getattr(user, key):
-            target[key] = getattr(user, key)
+    """A user as the delivery layer reads it from the event's data: every contact they have (a phone as a text
+    message), or, for a user with notification rules, the rules in words (they page them one by one)."""
+    target: dict[str, Any] = {"kind": "user", "id": user.id, "name": user.name}
+    if user.notification_rules:
+        target["rules"] = rules_text(user.notification_rules)
+    else:
+        target.update(email=user.email, slack_id=user.slack_id, telegram_id=user.telegram_id)
+        for key in ("discord_id", "mattermost_id", "ntfy_topic", "pushover_user", "phone"):  # only when set
+            if getattr(user, key):
+                target[key] = getattr(user, key)
     if via is not None:
         target["via"] = via
     return target
@@ -71,6 +70,12 @@ def contact_words(target: dict[str, Any]) -> list[str]:
         words.append("Mattermost DM")
     if target.get("email"):
         words.append("email")
+    if target.get("ntfy_topic") or target.get("pushover_user"):
+        words.append("push")
+    if target.get("phone"):
+        words.append("SMS")
+    if target.get("voice"):
+        words.append("voice call")
     return words
 
 
@@ -78,7 +83,8 @@ def describe_resolved(target: dict[str, Any]) -> str:
     """One resolved target in words: "Carol (Slack DM, email)", "#C0LEADS", "Telegram chat -1001"."""
     kind = target["kind"]
     if kind == "user":
-        contacts = ", ".join(contact_words(target)) or "no contact"
+        contacts = f"notification rules: {target['rules']}" if target.get("rules") else \
+            ", ".join(contact_words(target)) or "no contact"
         via = target.get("via", "")
         prefix = f"on call for {via.removeprefix('schedule:')}; " if via else ""
         return f"{target.get('name') or target['id']} ({prefix}{contacts})"

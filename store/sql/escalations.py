@@ -174,3 +174,16 @@ async def list_handoffs(conn: asyncpg.Connection, schedule_id: str) -> list[Hand
         "SELECT * FROM handoff_announcements WHERE schedule_id = $1 ORDER BY handoff_at, id", schedule_id
     )
     return [HandoffAnnouncement.from_record(r) for r in rows]
+
+
+async def hurry(conn: asyncpg.Connection, incident_id: int, triggered_at: datetime, now: datetime) -> None:
+    """Move an active escalation's clock so that its next step is due now (the later steps keep their spacing)."""
+    await conn.execute(
+        """
+        UPDATE incident_escalations SET triggered_at = $2, next_due_at = $3, updated_at = $3
+        WHERE incident_id = $1 AND state = 'active'
+        """,
+        incident_id,
+        triggered_at,
+        now,
+    )

@@ -84,6 +84,10 @@ def test_every_declared_setting_is_read_and_nothing_else(tmp_path: Path, monkeyp
         "MATTERMOST_ACTION_SECRET": "s" * 32, "MATTERMOST_COMMAND_TOKEN": "c" * 26, "MATTERMOST_CHANNEL_ID": "a" * 26,
         "PAGERDUTY_EVENTS_URL": "http://pagerduty.test/v2/enqueue", "JIRA_URL": "http://jira.test",
         "JIRA_EMAIL": "tocsin@example.com", "JIRA_API_TOKEN": "t",
+        "ACTION_LINK_KEY": "k" * 32, "NTFY_URL": "http://ntfy.test", "NTFY_TOKEN": "tk_x",
+        "PUSHOVER_APP_TOKEN": "p" * 30, "PUSHOVER_API_URL": "http://pushover.test",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "f" * 32, "TWILIO_FROM": "+14155550100",
+        "TWILIO_API_URL": "http://twilio.test",
     }
     assert set(full) | {"SLACK_TOKEN", "JIRA_PAT"} == set(BY_NAME), "give every declared setting a value here"
     others = ("SLACK_BOT_TOKEN", "JIRA_EMAIL", "JIRA_API_TOKEN")  # read only when their alternatives are unset
@@ -163,7 +167,8 @@ def _probe(path: str) -> tuple[set[str], set[str]]:
 
 def test_the_config_reference_lists_exactly_the_keys_the_parser_takes() -> None:
     documented = _documented_keys()
-    assert set(documented) == {"", "users[]", "schedules[]", "schedules[].layers[]", "schedules[].overrides[]",
+    assert set(documented) == {"", "users[]", "users[].notification_rules[]", "schedules[]", "schedules[].layers[]",
+                               "schedules[].overrides[]",
                                "schedules[].announce", "escalation_policies[]", "escalation_policies[].steps[]",
                                "routes[]", "routes[].sla", "sla.critical", "templates[]", "routes[].pagerduty",
                                "routes[].jira", "integrations[]", "webhooks[]"}

@@ -41,11 +41,12 @@ async def test_runner_runs_each_job_alone_and_coalesces_missed_runs(db: Database
     scheduler = create_scheduler()
     add_escalation_jobs(scheduler, Runtime(db=db, config=make_config()), interval=5)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"escalate", "handoffs", "sla"}
+    assert set(jobs) == {"escalate", "handoffs", "sla", "forget_links"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True
     assert jobs["handoffs"].trigger.interval == timedelta(seconds=5)
     assert jobs["escalate"].trigger.interval == timedelta(seconds=1)  # a due step fires within a second
+    assert jobs["forget_links"].trigger.interval == timedelta(hours=1)
 
 
 async def test_runner_starts_and_stops_on_the_running_loop(db: Database) -> None:

@@ -140,7 +140,7 @@ class DiscordApi:
             return self._webhook(method, parts, body)
         if auth != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
-        fault = self._take_fault()
+        fault = take_fault(self.faults)
         if fault is not None:
             return _fault(fault)
         if parts[:1] == ["channels"] and len(parts) >= 3 and parts[2] == "messages":
@@ -186,15 +186,6 @@ class DiscordApi:
         self.followups.append({"token": parts[2], "method": method, "body": body})
         return web.json_response({"id": str(next(self._ids)), **(body or {})})
 
-    def _take_fault(self) -> Fault | None:
-        now = time.monotonic()
-        for fault in self.faults:
-            if fault.until is not None and now < fault.until:
-                return fault
-            if fault.count:
-                fault.count -= 1
-                return fault
-        return None
 
 
 def invalid_message(body: Any) -> str | None:
@@ -228,6 +219,18 @@ def invalid_message(body: Any) -> str | None:
 def _error(status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> web.Response:
     return web.json_response({"code": code, "message": message, **({"errors": errors} if errors else {})},
                              status=status)
+
+
+def take_fault(faults: list[Fault]) -> Fault | None:
+    """The fault the next call meets: one still in its time window, else one with calls left (counted down)."""
+    now = time.monotonic()
+    for fault in faults:
+        if fault.until is not None and now < fault.until:
+            return fault
+        if fault.count:
+            fault.count -= 1
+            return fault
+    return None
 
 
 def _fault(fault: Fault) -> web.Response:

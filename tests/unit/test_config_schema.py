@@ -128,7 +128,7 @@ def test_top_level_problems(data: object, expected: str) -> None:
 @pytest.mark.parametrize(
     ("user", "expected"),
     [
-        ({"id": "dave", "phone": "1"}, "users[3].phone: unknown key; expected one of id, name, email"),
+        ({"id": "dave", "pager": "1"}, "users[3].pager: unknown key; expected one of id, name, email"),
         ({"name": "Dave"}, "users[3].id: missing; this key is required"),
         ({"id": "da ve"}, "users[3].id: got the text 'da ve'; expected letters, digits"),
         ({"id": 7}, "users[3].id: got the number 7; expected letters, digits"),
