@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from nacl.signing import SigningKey
 from quart import Quart
 
 from store.db import create_database
@@ -17,6 +18,9 @@ from store.settings import DatabaseSettings
 from store.throttle import EXTENSION
 from store.tokens import create_token
 from tests.conftest import load_sample
+from tests.support import discord_api, mattermost_api
+from tests.support.discord_api import DiscordApi
+from tests.support.mattermost_api import MattermostApi, command_form
 from tests.support.slack_api import SlackApi, signed_headers
 from tests.support.telegram_api import FakeTelegramApi
 from web.app import create_app
@@ -194,3 +198,44 @@ async def test_slack_signatures_and_telegram_secret(database_url: str) -> None:
     finally:
         await telegram.stop()
         await slack_api.stop()
+
+
+async def test_discord_signatures_and_mattermost_tokens(database_url: str) -> None:
+    discord, mattermost = await DiscordApi().start(), await MattermostApi().start()
+    try:
+        settings = load_settings(env(
+            database_url, DISCORD_BOT_TOKEN=discord_api.TOKEN, DISCORD_PUBLIC_KEY=discord.public_key,
+            DISCORD_APPLICATION_ID=discord_api.APPLICATION_ID, DISCORD_API_URL=discord.api_url,
+            MATTERMOST_URL=mattermost.url, MATTERMOST_BOT_TOKEN=mattermost_api.TOKEN,
+            MATTERMOST_ACTION_SECRET="mattermost-action-secret-of-the-test",
+            MATTERMOST_COMMAND_TOKEN=mattermost_api.COMMAND_TOKEN, AUTH_FAILURE_LIMIT="2"))
+        app = create_app(settings, database_url)
+        async with app.test_app():
+            client = app.test_client()
+            forger = SigningKey.generate()  # signs as well as Discord does, with a key Tocsin does not know
+
+            async def ping(key: SigningKey | None, who: tuple[str, int]) -> int:
+                body, headers = discord.signed({"type": 1, "id": "1", "application_id": discord_api.APPLICATION_ID},
+                                               key=key)
+                response = await client.post("/discord/interactions", data=body, headers=headers,
+                                             scope_base={"client": who})
+                return response.status_code
+
+            async def command(token: str, who: tuple[str, int]) -> int:
+                response = await client.post("/mattermost/command", data=command_form("help", "u" * 26, "alice", token),
+                                             headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                             scope_base={"client": who})
+                return response.status_code
+
+            assert [await ping(forger, ATTACKER) for _ in range(2)] == [401, 401]
+            assert await ping(None, ATTACKER) == 429
+            assert await ping(None, ALERTMANAGER) == 200
+            other = ("192.0.2.77", 1)
+            assert [await command("wrongcommandtoken000000000", other) for _ in range(2)] == [401, 401]
+            assert await command(mattermost_api.COMMAND_TOKEN, other) == 429
+            assert await command(mattermost_api.COMMAND_TOKEN, ALERTMANAGER) == 200
+            assert await metric(app, "discord") == 2 and await metric(app, "mattermost") == 2
+            assert await failure_rows(app) == {ATTACKER[0]: 2, other[0]: 2}
+    finally:
+        await discord.stop()
+        await mattermost.stop()
