@@ -12,7 +12,7 @@ import pytest
 from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
 from bot.outgoing.settings import JiraSettings, PagerDutySettings
 from bot.present import present
-from store import deliveries, lifecycle, tickets
+from store import deliveries, escalation, lifecycle, tickets
 from store.db import Database
 from store.domain.config_schema import Config, parse_config
 from store.domain.delivery import RetryPolicy
@@ -21,6 +21,7 @@ from store.domain.routing import Route
 from store.ingest import ingest_batch
 from store.sql import incidents as incidents_sql
 from tests.support.api import running_app
+from tests.support.escalation import CONFIG_DATA, T0, Clock
 from tests.support.incidents import firing_body, open_incident, rows
 from tests.support.jira_api import JiraApi
 from tests.support.pagerduty_api import PagerDutyApi
@@ -281,3 +282,27 @@ async def test_the_dashboard_shows_the_incidents_jira_issue(db: Database, databa
         detail = await (await client.get(f"/api/v1/incidents/{incident_id}")).get_json()
     assert f'<a href="{url}" rel="noreferrer">Jira OPS-7</a>' in page
     assert detail["tickets"] == [{"system": "jira", "key": "OPS-7", "url": url}]
+
+
+async def test_an_escalation_step_reaches_the_webhooks_that_name_escalated(db: Database) -> None:
+    receiver = await WebhookReceiver(SECRET).start()
+    config = parse_config({**CONFIG_DATA, "webhooks": [{"id": "pages", "url": receiver.url, "secret": SECRET,
+                                                        "events": ["escalated"]}]})
+    outgoing = build_outgoing(Settings(), db, lambda: config.routes, {})
+    registry = ChannelRegistry(outgoing.channels())
+    registry.add_family(outgoing.webhooks)
+    worker = DeliveryWorker(db, registry, FAST)
+    await worker.start()
+    try:
+        body = firing_body("g1", annotations={"summary": "g1 is down"})
+        (incident_id,) = (await ingest_batch(db, parse_webhook(body), config.routes, Clock())).incident_ids
+        (step,) = await escalation.escalate_due(db, config, T0)
+        await eventually(lambda: _events(receiver, 1), 15, "the escalated webhook")
+    finally:
+        await worker.stop()
+        await outgoing.close()
+        await receiver.stop()
+    assert receiver.events() == ["escalated"] and receiver.refused == []  # not told of the opening
+    sent = receiver.received[-1].json
+    assert sent["incident"]["id"] == incident_id and sent["event"]["id"] == step.id
+    assert sent["event"]["data"]["targets"] == step.data["targets"] and sent["event"]["message"] == step.message
