@@ -127,6 +127,20 @@ async def test_webhooks_get_each_change_signed_in_order_through_429_and_500(worl
     assert audit["state"] == "sent" and audit["reference"] == "HTTP 200" and audit["target"] == "audit"
 
 
+async def test_a_receivers_retry_after_sets_the_next_attempt_or_gives_up_past_the_give_up_time(world: World) -> None:
+    world.audit.fail_next(1, 429, retry_after=1800)  # FAST's backoff is at most 0.3 s and it gives up after an hour
+    world.chat.fail_next(1, 503, retry_after=7200)
+    await world.start()
+    await world.open()
+    await eventually(lambda: _errored(world.db, "webhook:audit", "HTTP 429"), 15, "audit's 429")
+    await eventually(lambda: _state(world.db, "webhook:chat", "failed"), 15, "chat given up")
+    by_channel = {r["channel"]: r for r in await rows(world.db)}
+    audit, chat = by_channel["webhook:audit"], by_channel["webhook:chat"]
+    assert audit["state"] == "pending" and audit["attempts"] == 1
+    assert (audit["next_attempt_at"] - audit["updated_at"]).total_seconds() >= 1800
+    assert chat["attempts"] == 1 and "HTTP 503" in chat["last_error"]
+
+
 async def test_a_receiver_that_is_down_delays_only_its_own_messages(world: World) -> None:
     port = world.audit.port
     await world.audit.stop()
