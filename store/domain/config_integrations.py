@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 from store.domain.config_fields import Fields, Problems, check_unique, describe, each_mapping, matchers_of
+from store.domain.jinja_templates import check_template
 from store.domain.links import safe_url
 from store.domain.matchers import LABEL_NAME
 from store.domain.outgoing import INTEGRATION_KINDS, WEBHOOK_EVENTS, Integration, JiraTarget, PagerDutyTarget, Webhook
-from store.domain.templates import check_template
 
 INTEGRATION_KEYS = ("id", "kind", "routing_key", "labels")
 WEBHOOK_KEYS = ("id", "url", "events", "secret", "match", "template")
