@@ -20,7 +20,7 @@ from bot.present import event_line
 from store import deliveries, tickets
 from store.db import Database
 from store.domain.incident import ActionSource, Status
-from store.domain.message_templates import TemplateFailed, render
+from store.domain.jinja_templates import TemplateFailed, render
 from store.domain.outgoing import JIRA, STATUS_EVENTS, JiraTarget
 from store.domain.routing import RouteTable
 from store.errors import StoreError

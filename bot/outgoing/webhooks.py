@@ -22,7 +22,7 @@ from bot.outgoing.http import GIVE_UP_NOW, Http, failed
 from store import deliveries
 from store.db import Database
 from store.domain.delivery import notifies
-from store.domain.message_templates import TemplateFailed, render
+from store.domain.jinja_templates import TemplateFailed, render
 from store.domain.outgoing import WEBHOOK_EVENTS, WEBHOOK_PREFIX, Webhook
 from store.domain.routing import RouteTable
 from store.errors import StoreError

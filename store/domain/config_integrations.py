@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from store.domain.config_fields import Fields, Problems, check_unique, describe, each_mapping, matchers_of
+from store.domain.jinja_templates import check_template
 from store.domain.links import safe_url
 from store.domain.matchers import LABEL_NAME
-from store.domain.message_templates import check_template
 from store.domain.outgoing import INTEGRATION_KINDS, WEBHOOK_EVENTS, Integration, JiraTarget, PagerDutyTarget, Webhook
 
 INTEGRATION_KEYS = ("id", "kind", "routing_key", "labels")

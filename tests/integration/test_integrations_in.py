@@ -34,7 +34,7 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[Any]:
-    settings = replace(api_settings(database_url), webhook=WebhookSettings(token=TOKEN))
+    settings = replace(api_settings(database_url, anonymous_read=True), webhook=WebhookSettings(token=TOKEN))
     config = parse_config(CONFIG, Route(id="default"))
     app = create_app(settings, database_url, config=config)
     async with app.test_app():
@@ -76,6 +76,8 @@ async def test_grafana_alerts_become_one_incident_per_group_with_grafanas_links(
     assert row["title"] == "High memory usage (Infra)"
     assert row["links"]["dashboard"].startswith("https://grafana.example.com/d/mem-dash?from=")
     assert "viewPanel=4" in row["links"]["panel"] and "alertmanager" not in row["links"]
+    page = await (await client.get(f"/incidents/{incident_id}")).get_data(as_text=True)
+    assert ">Grafana dashboard</a>" in page and ">Grafana panel</a>" in page and "viewPanel=4" in page
     opened = await one(db, "SELECT * FROM incident_events WHERE incident_id = $1 AND kind = 'opened'", incident_id)
     assert (opened["actor"], opened["source"], opened["message"]) == ("grafana", "grafana", "Opened by Grafana")
     # Grafana sends the group again (a retry, then five minutes later with new values): the same two alerts.

@@ -12,7 +12,7 @@ import pytest
 from bot.delivery import ChannelRegistry, DeliveryWorker, WorkerSettings
 from bot.outgoing.settings import JiraSettings, PagerDutySettings
 from bot.present import present
-from store import deliveries, lifecycle, tickets
+from store import deliveries, escalation, lifecycle, tickets
 from store.db import Database
 from store.domain.config_schema import Config, parse_config
 from store.domain.delivery import RetryPolicy
@@ -21,6 +21,7 @@ from store.domain.routing import Route
 from store.ingest import ingest_batch
 from store.sql import incidents as incidents_sql
 from tests.support.api import running_app
+from tests.support.escalation import CONFIG_DATA, T0, Clock
 from tests.support.incidents import firing_body, open_incident, rows
 from tests.support.jira_api import JiraApi
 from tests.support.pagerduty_api import PagerDutyApi
@@ -126,6 +127,20 @@ async def test_webhooks_get_each_change_signed_in_order_through_429_and_500(worl
     assert audit["state"] == "sent" and audit["reference"] == "HTTP 200" and audit["target"] == "audit"
 
 
+async def test_a_receivers_retry_after_sets_the_next_attempt_or_gives_up_past_the_give_up_time(world: World) -> None:
+    world.audit.fail_next(1, 429, retry_after=1800)  # FAST's backoff is at most 0.3 s and it gives up after an hour
+    world.chat.fail_next(1, 503, retry_after=7200)
+    await world.start()
+    await world.open()
+    await eventually(lambda: _errored(world.db, "webhook:audit", "HTTP 429"), 15, "audit's 429")
+    await eventually(lambda: _state(world.db, "webhook:chat", "failed"), 15, "chat given up")
+    by_channel = {r["channel"]: r for r in await rows(world.db)}
+    audit, chat = by_channel["webhook:audit"], by_channel["webhook:chat"]
+    assert audit["state"] == "pending" and audit["attempts"] == 1
+    assert (audit["next_attempt_at"] - audit["updated_at"]).total_seconds() >= 1800
+    assert chat["attempts"] == 1 and "HTTP 503" in chat["last_error"]
+
+
 async def test_a_receiver_that_is_down_delays_only_its_own_messages(world: World) -> None:
     port = world.audit.port
     await world.audit.stop()
@@ -133,7 +148,9 @@ async def test_a_receiver_that_is_down_delays_only_its_own_messages(world: World
     incident_id = await world.open()
     await lifecycle.resolve(world.db, incident_id, "alice", ActionSource.API)
     await eventually(lambda: _events(world.chat, 2), 15, "the other webhook's messages while audit is down")
-    await eventually(lambda: world.sent("pagerduty", 2), 15, "PagerDuty's events while audit is down")
+    # PagerDuty's trigger and resolve (one delivery or two, as the burst coalesced) while audit is down
+    await eventually(lambda: _pagerduty_status(world.pagerduty, incident_id, "resolved", 2), 15,
+                     "PagerDuty's events while audit is down")
     audit = [r for r in await rows(world.db) if r["channel"] == "webhook:audit"]
     assert audit and all(r["state"] in ("pending", "sending") for r in audit)
     await eventually(lambda: _errored(world.db, "webhook:audit", "cannot reach"), 15, "audit's failed attempts")
@@ -279,3 +296,27 @@ async def test_the_dashboard_shows_the_incidents_jira_issue(db: Database, databa
         detail = await (await client.get(f"/api/v1/incidents/{incident_id}")).get_json()
     assert f'<a href="{url}" rel="noreferrer">Jira OPS-7</a>' in page
     assert detail["tickets"] == [{"system": "jira", "key": "OPS-7", "url": url}]
+
+
+async def test_an_escalation_step_reaches_the_webhooks_that_name_escalated(db: Database) -> None:
+    receiver = await WebhookReceiver(SECRET).start()
+    config = parse_config({**CONFIG_DATA, "webhooks": [{"id": "pages", "url": receiver.url, "secret": SECRET,
+                                                        "events": ["escalated"]}]})
+    outgoing = build_outgoing(Settings(), db, lambda: config.routes, {})
+    registry = ChannelRegistry(outgoing.channels())
+    registry.add_family(outgoing.webhooks)
+    worker = DeliveryWorker(db, registry, FAST)
+    await worker.start()
+    try:
+        body = firing_body("g1", annotations={"summary": "g1 is down"})
+        (incident_id,) = (await ingest_batch(db, parse_webhook(body), config.routes, Clock())).incident_ids
+        (step,) = await escalation.escalate_due(db, config, T0)
+        await eventually(lambda: _events(receiver, 1), 15, "the escalated webhook")
+    finally:
+        await worker.stop()
+        await outgoing.close()
+        await receiver.stop()
+    assert receiver.events() == ["escalated"] and receiver.refused == []  # not told of the opening
+    sent = receiver.received[-1].json
+    assert sent["incident"]["id"] == incident_id and sent["event"]["id"] == step.id
+    assert sent["event"]["data"]["targets"] == step.data["targets"] and sent["event"]["message"] == step.message

@@ -23,7 +23,7 @@ from bot.present import event_line, present
 from bot.slack.render import incident_blocks
 from bot.telegram.render import render_incident
 from store.domain.incident import Status
-from store.domain.message_templates import TemplateFailed
+from store.domain.jinja_templates import TemplateFailed
 from store.domain.outgoing import JiraTarget, Webhook
 from store.models import Delivery
 from tests.support.incident_values import T0, make_event, make_incident
