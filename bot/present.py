@@ -26,6 +26,7 @@ SOURCE_NAMES = {
     "web": "the dashboard",
     "alertmanager": "Alertmanager",
     "scheduler": "the scheduler",
+    "cli": "the command line",
 }
 BY_MACHINE = ("alertmanager", "scheduler")
 # Emoji shortcodes of the statuses, for the media that read them (Slack, Mattermost).

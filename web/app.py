@@ -21,6 +21,7 @@ from web.api import oncall
 from web.api.auth import read_guard
 from web.chat import build_chat
 from web.config_loader import default_route
+from web.config_sync import ConfigSync
 from web.dashboard import create_blueprint as dashboard_blueprint
 from web.dashboard.settings import DashboardSettings
 from web.delivery import build_registry, start_delivery
@@ -82,6 +83,8 @@ def create_app(
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
+        state["config"] = sync = ConfigSync(settings, runtime, config)
+        await sync.start()
         registry = build_registry(settings, chat.channels(), {u.id: u.name for u in config.users})
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
@@ -92,6 +95,8 @@ def create_app(
     @app.after_serving
     async def close_database() -> None:
         await chat.stop()
+        if "config" in state:
+            await state.pop("config").stop()
         app.extensions.pop("tocsin_pools", None)
         if "delivery" in state:
             await state.pop("delivery").stop()

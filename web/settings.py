@@ -72,6 +72,7 @@ class Settings:
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     channels: ChannelDefaults = field(default_factory=ChannelDefaults)
     config_path: Path | None = None
+    config_watch: bool = False  # TOCSIN_CONFIG_WATCH: apply the file whenever it changes
     alertmanager_url: str | None = None
     slack: SlackSettings | None = None
     telegram: TelegramSettings | None = None  # None: Telegram off (TELEGRAM_BOT_TOKEN unset)
@@ -338,6 +339,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook=webhook,
         channels=channels,
         config_path=config_path,
+        config_watch=env.bool("TOCSIN_CONFIG_WATCH", False),
         alertmanager_url=alertmanager_url,
         slack=read_slack_settings(env, http.public_url, alertmanager_url),
         telegram=_telegram_settings(env, http.public_url, alertmanager_url),

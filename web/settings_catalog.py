@@ -38,7 +38,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DB_CONN_MAX_LIFETIME", "`300s`", "a connection is replaced after this long", "Database"),
     Setting("TOCSIN_DATA_DIR", "`./tocsin-data`", "where the embedded PostgreSQL keeps its files", "Database"),
     Setting("TOCSIN_CONFIG", "`tocsin.yml` if present", "the config file: users, schedules, escalation policies, "
-            "routes ([configuration.md](configuration.md))", "Config file"),
+            "routes ([configuration.md](configuration.md)); `tocsin serve` stores it as a new config version when "
+            "it was edited", "Config file"),
+    Setting("TOCSIN_CONFIG_WATCH", "`false`", "look at the config file every 5 s and apply it when it changed "
+            "(as `tocsin config apply` does; a bad file changes nothing and is logged)", "Config file"),
     Setting("WEBHOOK_TOKEN", "unset", "bearer token Alertmanager must send; unset = open, with a warning at start",
             "Alertmanager", secret=True),
     Setting("WEBHOOK_MAX_BYTES", "`5242880`", "largest webhook body accepted (413 above it)", "Alertmanager"),

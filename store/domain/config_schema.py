@@ -31,8 +31,10 @@ from store.domain.routing import DEFAULT_REOPEN_WITHIN, Route, RouteTable
 from store.domain.schedule import Schedule
 from store.domain.users import User
 
-TOP_KEYS = ("users", "schedules", "escalation_policies", "routes")
-USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id")
+TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "chat_strangers")
+USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id", "role")
+CHAT_STRANGERS = ("read", "act")  # the first is the default
+USER_ROLES = ("responder", "viewer", "admin")
 POLICY_KEYS = ("id", "steps", "repeat")
 STEP_KEYS = ("after", "notify")
 ROUTE_KEYS = (
@@ -77,6 +79,7 @@ class Config:
     schedules: tuple[Schedule, ...] = ()
     policies: tuple[Policy, ...] = ()
     routes: RouteTable = field(default_factory=RouteTable)
+    chat_strangers: str = "read"  # "act": chat members who are no config user may act (as responders)
 
     def user(self, user_id: str) -> User | None:
         """The user with this id, or None."""
@@ -108,10 +111,20 @@ def parse_config(data: object, default_route: Route | None = None) -> Config:
     schedules, schedule_ids = read_schedules(top.data.get("schedules"), problems, user_ids)
     policies, policy_ids = read_policies(top.data.get("escalation_policies"), problems, user_ids, schedule_ids)
     routes = read_routes(top.data.get("routes"), problems, policy_ids)
+    strangers = _choice(top, "chat_strangers", CHAT_STRANGERS)
     if problems.items:
         raise ConfigError(problems.items)
     table = RouteTable(routes=routes, default=default_route or Route(id="default"))
-    return Config(users=users, schedules=schedules, policies=policies, routes=table)
+    return Config(users=users, schedules=schedules, policies=policies, routes=table, chat_strangers=strangers)
+
+
+def _choice(fields: Fields, key: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    value = fields.data.get(key, choices[0])
+    if value not in choices:
+        fields.wrong(key, f"expected {', '.join(sorted(choices)[:-1])} or {sorted(choices)[-1]}")
+        return choices[0]
+    return str(value)
 
 
 def _ids_seen(section: object) -> set[str]:
@@ -144,9 +157,11 @@ def read_users(value: object, problems: Problems) -> tuple[User, ...]:
         check_unique(discord_ids, discord_id, fields.at("discord_id"), problems, "discord_id")
         mattermost_id = fields.text("mattermost_id", MATTERMOST_USER, MATTERMOST_USER_EXPECTED)
         check_unique(mattermost_ids, mattermost_id, fields.at("mattermost_id"), problems, "mattermost_id")
+        role = _choice(fields, "role", USER_ROLES) if fields.ok else "responder"
         if problems.clean_since(mark) and user_id:
             telegram_id = int(telegram) if telegram else None
-            users.append(User(user_id, name or user_id, email, slack_id, telegram_id, discord_id, mattermost_id))
+            users.append(User(user_id, name or user_id, email, slack_id, telegram_id, discord_id, mattermost_id,
+                              role))
     return tuple(users)
 
 

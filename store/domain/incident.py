@@ -25,6 +25,7 @@ class ActionSource(StrEnum):
     API = "api"
     WEB = "web"
     SCHEDULER = "scheduler"
+    CLI = "cli"
 
 
 SEVERITY_RANK: dict[str, int] = {"critical": 4, "error": 3, "warning": 2, "info": 1}

@@ -16,3 +16,4 @@ class User:
     telegram_id: int | None = None
     discord_id: str | None = None  # a Discord user id (snowflake)
     mattermost_id: str | None = None  # a Mattermost user id (26 characters), or "@username"
+    role: str = "responder"  # viewer | responder | admin: what they may do from chat

@@ -7,7 +7,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from web.api import alerts, docs_page, incidents, openapi, outside_ops, stats
+from web.api import alerts, docs_page, incidents, openapi, operations, outside_ops, stats
 from web.api.registry import Registry
 from web.settings import HttpSettings
 
@@ -25,6 +25,7 @@ def create_blueprint(http: HttpSettings, alertmanager_url: str | None = None) ->
     incidents.register(api, http.public_url, http.anonymous_read, alertmanager_url)
     alerts.register(api, http.public_url, http.anonymous_read)
     stats.register(api, http.anonymous_read)
+    operations.register(api, http.anonymous_read)
     doc = openapi.document(api.endpoints, http.anonymous_read, _version(), outside_ops.operations(http.anonymous_read))
 
     @api.blueprint.get("/api/v1/openapi.json")

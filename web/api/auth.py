@@ -14,7 +14,8 @@ from store.runtime import Runtime
 from store.tokens import Principal, authenticate
 
 ANONYMOUS = Principal("anonymous", Role.VIEWER, "anonymous")
-READ, WRITE = "read", "write"
+READ, WRITE, ADMIN = "read", "write", "admin"
+NEEDED = {READ: Role.VIEWER, WRITE: Role.RESPONDER, ADMIN: Role.ADMIN}
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -34,7 +35,7 @@ def _bearer() -> str | None:
 
 
 async def authorize(access: str, anonymous_read: bool) -> Principal:
-    """The caller, allowed to `access` ('read' or 'write'); raises 401 or 403."""
+    """The caller, allowed to `access` ('read', 'write' or 'admin'); raises 401 or 403."""
     token = _bearer()
     if token is None:
         if access == READ and anonymous_read:
@@ -44,7 +45,7 @@ async def authorize(access: str, anonymous_read: bool) -> Principal:
     principal = await authenticate(runtime.db, token)  # Unavailable (503) when the database is down
     if principal is None:
         raise _unauthorized("unknown or revoked token")
-    needed = Role.VIEWER if access == READ else Role.RESPONDER
+    needed = NEEDED[access]
     if not role_allows(principal.role, needed):
         raise ApiError(
             403, "forbidden", f"token {principal.name!r} has role {principal.role}; this needs {needed} or better"
@@ -54,15 +55,25 @@ async def authorize(access: str, anonymous_read: bool) -> Principal:
 View = Callable[..., Awaitable[Any]]
 
 
-def read_guard(anonymous_read: bool) -> Callable[[View], View]:
-    """A decorator that lets only viewers or better (or anyone, with ANONYMOUS_READ) call a view."""
+def guard_for(access: str, anonymous_read: bool = False) -> Callable[[View], View]:
+    """A decorator that lets only callers allowed to `access` call a view."""
 
     def guard(view: View) -> View:
         @functools.wraps(view)
         async def guarded(*args: Any, **kwargs: Any) -> Any:
-            await authorize(READ, anonymous_read)
+            await authorize(access, anonymous_read)
             return await view(*args, **kwargs)
 
         return guarded  # type: ignore[return-value]
 
     return guard
+
+
+def admin_guard() -> Callable[[View], View]:
+    """Only admin tokens: for tokens, config versions, maintenance windows and heartbeats' management."""
+    return guard_for(ADMIN)
+
+
+def read_guard(anonymous_read: bool) -> Callable[[View], View]:
+    """A decorator that lets only viewers or better (or anyone, with ANONYMOUS_READ) call a view."""
+    return guard_for(READ, anonymous_read)

@@ -1,0 +1,123 @@
+"""Keep this replica's runtime config equal to the newest stored config version plus the stored overrides.
+
+A NOTIFY (kinds `config` or `overrides`) wakes the refresh at once; a periodic check catches anything a
+lost connection missed. A new version is parsed whole on this replica before anything changes: if it cannot
+be applied here (a time zone this machine lacks, say), the config in force stays, the problem is logged and
+shown on /readyz with the version and the reason, and nothing is half-applied. The swap is one assignment
+of `runtime.config`, so every reader sees the old config or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from store.config import ConfigFileError, parse_config_text
+from store.config_versions import CONFIG_KIND
+from store.domain.config_schema import Config
+from store.domain.overrides import KEEP_ENDED, ScheduleOverride, with_overrides
+from store.domain.routing import Route
+from store.errors import UNAVAILABLE
+from store.escalation import replan
+from store.events import EventListener
+from store.overrides import OVERRIDES_KIND, live_overrides
+from store.runtime import Runtime
+from store.sql import config_versions as versions_sql
+from store.sql import overrides as overrides_sql
+
+log = logging.getLogger(__name__)
+CHECK_EVERY = 5.0
+WATCHED = {CONFIG_KIND, OVERRIDES_KIND}
+
+
+class LiveConfig:
+    """Refreshes `runtime.config` from the database; `base` is the config in force until a version is stored."""
+
+    def __init__(self, runtime: Runtime, base: Config, default_route: Route | None, interval: float = CHECK_EVERY):
+        self.runtime = runtime
+        self.base = base
+        self.default_route = default_route
+        self.interval = interval
+        self.version: int | None = None
+        self.generation: tuple[int, int] | None = None
+        self.overrides: list[ScheduleOverride] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: EventListener | None = None
+
+    async def refresh(self) -> bool:
+        """Look for a newer version or changed overrides and swap them in; True when the config changed."""
+        async with self.runtime.db.connection() as conn:
+            number = await versions_sql.latest_number(conn)
+            generation = await overrides_sql.generation(conn)
+            stored = await versions_sql.latest(conn) if number is not None and number != self.version else None
+        changed = False
+        if stored is not None:
+            old = self.base
+            changed = self._take_version(stored.version, stored.body)
+            if changed and self.version is not None:
+                await replan(self.runtime.db, old, self.base, self.runtime.clock())
+        if generation != self.generation:
+            self.overrides = await live_overrides(self.runtime.db, self.runtime.clock() - KEEP_ENDED)
+            self.generation = generation
+            changed = True
+        if changed:
+            self.runtime.config = with_overrides(self.base, self.overrides)
+            self.runtime.config_version = self.version
+        return changed
+
+    def _take_version(self, number: int, body: str) -> bool:
+        source = f"config version {number}"
+        try:
+            parsed = parse_config_text(body, source, self.default_route)
+        except ConfigFileError as exc:
+            reason = "; ".join(exc.lines)
+            if not (self.runtime.config_problem or "").startswith(f"{source} cannot"):
+                log.error("%s cannot be applied on this replica; keeping version %s: %s", source,
+                          self.version if self.version is not None else "from the file", reason)
+            self.runtime.config_problem = f"{source} cannot be applied on this replica: {reason}"
+            return False
+        if self.version is not None:
+            log.info("config version %d in force (was %d)", number, self.version)
+        self.base, self.version = parsed, number
+        self.runtime.config_problem = None
+        return True
+
+    def start(self) -> None:
+        """Listen for NOTIFY and check periodically, in the background."""
+        self._listener = EventListener(self.runtime.db.dsn, self._on_event, self._wake.set)
+        self._listener.start()
+        self._task = asyncio.create_task(self._run(), name="tocsin-live-config")
+
+    async def stop(self) -> None:
+        """Stop listening and checking."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+
+    def _on_event(self, payload: str) -> None:
+        try:
+            kinds = set(json.loads(payload).get("kinds", ()))
+        except (ValueError, AttributeError, TypeError):
+            return
+        if kinds & WATCHED:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            self._wake.clear()
+            try:
+                await self.refresh()
+            except UNAVAILABLE as exc:
+                log.warning("config check skipped: the database is unavailable (%s)", type(exc).__name__)
+            except Exception:
+                log.exception("config check failed")
