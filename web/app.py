@@ -85,7 +85,7 @@ def create_app(
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
         state["config"] = sync = ConfigSync(settings, runtime, config)
         await sync.start()
-        registry = build_registry(settings, chat.channels(), {u.id: u.name for u in config.users})
+        registry = build_registry(settings, chat.channels(), chat.names)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts

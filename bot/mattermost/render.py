@@ -133,5 +133,7 @@ def help_text(silence_enabled: bool) -> str:
              "`/incident note ID TEXT` add a note to its timeline"]
     if silence_enabled:
         lines.append("`/incident silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
-    lines += ["`/incident oncall` who is on call now", "`/incident new TITLE` open an incident by hand"]
+    lines += ["`/incident oncall` who is on call now",
+              "`/incident override @USER DURATION [SCHEDULE]` put someone on call from now",
+              "`/incident new TITLE` open an incident by hand"]
     return "\n".join(lines)

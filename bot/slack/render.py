@@ -191,6 +191,8 @@ def help_text(command: str, silence_enabled: bool) -> str:
     lines += [
         f"`{command} note ID TEXT` add a note to its timeline",
         f"`{command} oncall` who is on call now",
+        f"`{command} override @USER DURATION [SCHEDULE]` put someone on call from now (yourself, or anyone as an "
+        "admin)",
         f"`{command} new TITLE` open an incident by hand",
         f"`{command} help` this help",
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from telegram import BotCommand, LinkPreviewOptions, Update, User
@@ -12,6 +11,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.actions import ChatActions, Reply
+from bot.commands import CommandError, parse_override
+from bot.people import Directory
 from bot.telegram.render import MAX_TEXT, render_incident_list, shorten
 from store.domain.incident import ActionSource
 
@@ -22,6 +23,7 @@ COMMANDS = (
     BotCommand("ack", "Acknowledge an incident: /ack ID"),
     BotCommand("resolve", "Resolve an incident: /resolve ID [note]"),
     BotCommand("oncall", "Who is on call now"),
+    BotCommand("override", "Put someone on call: /override @USER DURATION [SCHEDULE]"),
     BotCommand("help", "What this bot can do"),
 )
 HELP = (
@@ -30,6 +32,7 @@ HELP = (
     "/ack ID — acknowledge incident ID\n"
     "/resolve ID [note] — resolve it, with an optional note\n"
     "/oncall — who is on call now\n"
+    "/override @USER DURATION [SCHEDULE] — put someone (or me) on call from now, e.g. /override @alice 2h\n"
     "/help — this text"
 )
 
@@ -39,17 +42,18 @@ class Authorizer:
     """Trusted chats (TELEGRAM_CHAT_ID) and config users by telegram_id."""
 
     chat_ids: frozenset[int] = frozenset()
-    users: Mapping[int, str] = field(default_factory=dict)  # telegram_id -> config user id
+    directory: Directory = field(default_factory=Directory)
 
     def actor(self, user: User | None, chat_id: int | None) -> str | None:
-        """Who acts (config user id, else the Telegram name), or None when not allowed."""
+        """Who may speak here (config user id, else the Telegram name), or None; what they may do is the chat
+        core's to say (roles, chat_strangers)."""
         if user is None:
             return None
-        config_user = self.users.get(user.id)
+        config_user = self.directory.by("telegram_id").get(str(user.id))
         if config_user is not None:
             return config_user
         if chat_id is not None and chat_id in self.chat_ids:
-            return telegram_name(user)
+            return self.directory.outsider(telegram_name(user), user.id)
         return None
 
 
@@ -89,6 +93,7 @@ class Handlers:
         application.add_handler(CommandHandler("ack", self.ack))
         application.add_handler(CommandHandler("resolve", self.resolve))
         application.add_handler(CommandHandler("oncall", self.oncall))
+        application.add_handler(CommandHandler("override", self.override))
         application.add_handler(CallbackQueryHandler(self.button))
         application.add_error_handler(self.error)
 
@@ -138,6 +143,19 @@ class Handlers:
             return
         note = parts[2].strip() if len(parts) > 2 else None
         reply = await self.actions.resolve(parts[1], actor, SOURCE, note or None)
+        await self._reply(update, reply_text(reply), html=False)
+
+    async def override(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/override @USER DURATION [SCHEDULE]: the shared grammar's override, for Telegram."""
+        actor = await self._allowed(update)
+        if actor is None:
+            return
+        try:
+            command = parse_override(list(context.args or []), "/override @USER DURATION [SCHEDULE]")
+        except CommandError as exc:
+            await self._reply(update, str(exc).replace("`", ""), html=False)
+            return
+        reply = await self.actions.override(command.user, command.duration or "", command.schedule, actor, SOURCE)
         await self._reply(update, reply_text(reply), html=False)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

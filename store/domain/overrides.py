@@ -23,10 +23,10 @@ class ScheduleOverride:
     override: Override
     id: int | None = None
 
-    def describe(self) -> str:
+    def describe(self, name: str | None = None) -> str:
         """The override in words: "override 7 (alice from 2026-12-24T17:00:00Z until 2026-12-27T08:00:00Z)"."""
         o = self.override
-        name = f"override {self.id}" if self.id is not None else "the config file's override"
+        name = name or (f"override {self.id}" if self.id is not None else "the config file's override")
         return f"{name} ({o.user} from {rfc3339(o.start)} until {rfc3339(o.end)})"
 
 
@@ -68,5 +68,5 @@ def with_overrides(config: Config, stored: Iterable[ScheduleOverride]) -> Config
 def refusal(new: ScheduleOverride, clashing: Sequence[ScheduleOverride]) -> str:
     """Why an override is refused: it overlaps others of the same schedule, all named."""
     others = "; ".join(c.describe() for c in clashing)
-    return (f"{new.describe()} overlaps {others} in schedule {new.schedule_id}; "
+    return (f"{new.describe('the new override')} overlaps {others} in schedule {new.schedule_id}; "
             "delete that one first or pick other times")
