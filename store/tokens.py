@@ -28,7 +28,7 @@ class Principal:
     @property
     def user_id(self) -> str | None:
         """The config user the caller acts as (a token made with --user), else None."""
-        return None if self.actor.startswith(("token:", "anonymous")) else self.actor
+        return None if self.actor.startswith(("token:", "sso:", "anonymous")) else self.actor
 
 
 def _now() -> datetime:

@@ -73,7 +73,7 @@ def create_app(
     app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
-        settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
+        settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn, settings.oidc)))
     metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
     chat = app.extensions["tocsin_chat"] = build_chat(app, settings, config, dsn)
     for blueprint in chat.routes:

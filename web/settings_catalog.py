@@ -16,8 +16,8 @@ class Setting:
     secret: bool = False
 
 
-GROUPS = ("HTTP", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email", "Delivery",
-          "Slack", "Telegram", "Discord", "Mattermost")
+GROUPS = ("HTTP", "Single sign-on", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email",
+          "Delivery", "Slack", "Telegram", "Discord", "Mattermost")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
@@ -29,6 +29,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ANONYMOUS_READ", "`false`", "let the dashboard and the GET API be read without a token", "HTTP"),
     Setting("METRICS_ENABLED", "`true`", "serve Prometheus metrics at `/metrics`", "HTTP"),
     Setting("METRICS_PORT", "unset", "serve `/metrics` on this port instead of the main one", "HTTP"),
+    Setting("OIDC_ISSUER", "unset", "OpenID Connect issuer URL (`https://id.example.com/realms/ops`); the "
+            "dashboard offers single sign-on when it is set (its discovery document is read from "
+            "`ISSUER/.well-known/openid-configuration`)", "Single sign-on"),
+    Setting("OIDC_CLIENT_ID", "unset", "the client id registered at the provider; required with `OIDC_ISSUER`; the "
+            "redirect URI to register is `PUBLIC_URL/auth/oidc/callback`", "Single sign-on"),
+    Setting("OIDC_CLIENT_SECRET", "unset", "the client's secret (unset: a public client, PKCE only)",
+            "Single sign-on", secret=True),
+    Setting("OIDC_ROLE_CLAIM", "`groups`", "the ID token claim holding the person's groups (a list or one text)",
+            "Single sign-on"),
+    Setting("OIDC_ROLES", "unset", "groups to roles, `group=role,…` (`ops=responder,sre-leads=admin,staff=viewer`); "
+            "the highest role of a person's groups applies, and someone in none of them is refused",
+            "Single sign-on"),
     Setting("LOG_LEVEL", "`info`", "`debug`, `info`, `warning`, `error` or `critical`", "Logging"),
     Setting("LOG_FORMAT", "`text`", "`text`, or `json` for one JSON object per line", "Logging"),
     Setting("DATABASE_URL", "unset: embedded PostgreSQL", "`postgresql://user:password@host:5432/db`", "Database",

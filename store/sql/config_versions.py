@@ -1,4 +1,4 @@
-"""Queries on config_versions (every config file applied) and shared_secrets."""
+"""Queries on config_versions: every config file applied."""
 
 from __future__ import annotations
 
@@ -71,11 +71,3 @@ async def recent(conn: asyncpg.Connection, limit: int) -> list[ConfigVersion]:
     """The newest versions, newest first."""
     rows = await conn.fetch("SELECT * FROM config_versions ORDER BY version DESC LIMIT $1", limit)
     return [ConfigVersion.from_record(r) for r in rows]
-
-
-async def shared_secret(conn: asyncpg.Connection, name: str, candidate: str) -> str:
-    """The secret stored under `name`; `candidate` is stored first when there is none (the first replica wins)."""
-    await conn.execute(
-        "INSERT INTO shared_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", name, candidate
-    )
-    return await conn.fetchval("SELECT value FROM shared_secrets WHERE name = $1", name)

@@ -67,6 +67,8 @@ def test_every_declared_setting_is_read_and_nothing_else(tmp_path: Path, monkeyp
         "LOG_LEVEL": "debug", "LOG_FORMAT": "json", "DATABASE_URL": "postgresql://u:p@h/db",
         "DB_MAX_OPEN_CONNS": "5", "DB_MAX_IDLE_CONNS": "1", "DB_CONN_MAX_LIFETIME": "60s",
         "TOCSIN_DATA_DIR": str(tmp_path), "TOCSIN_CONFIG": str(tmp_path / "tocsin.yml"), "TOCSIN_CONFIG_WATCH": "true",
+        "OIDC_ISSUER": "https://id.example.com/realms/ops", "OIDC_CLIENT_ID": "tocsin", "OIDC_CLIENT_SECRET": "s",
+        "OIDC_ROLE_CLAIM": "roles", "OIDC_ROLES": "ops=responder,leads=admin",
         "WEBHOOK_TOKEN": "t" * 20,
         "WEBHOOK_MAX_BYTES": "2048", "ALERTMANAGER_URL": "http://am:9093", "SLACK_CHANNEL": "C0123ABCD",
         "TELEGRAM_CHAT_ID": "-1001", "EMAIL_TO": "ops@example.com", "EMAIL_SMTP_HOST": "smtp.example.com",
