@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 async def escalate_job(runtime: Runtime) -> int:
     """Fire the escalation steps that are due now; returns how many fired."""
     try:
-        return len(await escalate_due(runtime.db, runtime.config, runtime.clock()))
+        return len(await escalate_due(runtime.jobs_db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("escalation run skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0
@@ -26,7 +26,7 @@ async def escalate_job(runtime: Runtime) -> int:
 async def handoff_job(runtime: Runtime) -> int:
     """Announce the handoffs that just happened; returns how many were announced by this replica."""
     try:
-        return len(await announce_handoffs(runtime.db, runtime.config, runtime.clock()))
+        return len(await announce_handoffs(runtime.jobs_db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("handoff run skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0

@@ -11,7 +11,8 @@ from scheduler.jobs import escalate_job, handoff_job
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
-INTERVAL_SECONDS = 5.0
+INTERVAL_SECONDS = 5.0  # handoff announcements
+ESCALATION_SECONDS = 1.0  # escalation steps: a step due now fires within a second (one indexed query when none is due)
 
 
 def create_scheduler() -> AsyncIOScheduler:
@@ -24,9 +25,10 @@ def create_scheduler() -> AsyncIOScheduler:
 
 
 def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = INTERVAL_SECONDS) -> None:
-    """Escalation steps and handoff announcements, every `interval` seconds."""
+    """Escalation steps every second (or `interval`, when shorter) and handoff announcements every `interval`."""
     options = {"max_instances": 1, "coalesce": True}
-    scheduler.add_job(escalate_job, "interval", seconds=interval, args=[runtime], id="escalate", **options)
+    every = min(interval, ESCALATION_SECONDS)
+    scheduler.add_job(escalate_job, "interval", seconds=every, args=[runtime], id="escalate", **options)
     scheduler.add_job(handoff_job, "interval", seconds=interval, args=[runtime], id="handoffs", **options)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import orjson
 
 from store.errors import UNAVAILABLE, Unavailable
 from store.settings import DatabaseSettings
@@ -34,13 +34,17 @@ class TocsinConnection(asyncpg.Connection):
         return super().get_reset_query()
 
 
+def _encode_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _unavailable(exc: BaseException) -> Unavailable:
     return exc if isinstance(exc, Unavailable) else Unavailable.database(exc)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog")
 
 
 class Database:
@@ -93,8 +97,11 @@ class Database:
         return self.pool.get_size(), self.pool.get_idle_size()
 
 
-async def create_database(dsn: str, settings: DatabaseSettings) -> Database:
-    """Open the pool: at most DB_MAX_OPEN_CONNS, keeping DB_MAX_IDLE_CONNS idle ones."""
+async def create_database(
+    dsn: str, settings: DatabaseSettings, server_settings: dict[str, str] | None = None
+) -> Database:
+    """Open the pool: at most DB_MAX_OPEN_CONNS, keeping DB_MAX_IDLE_CONNS idle ones; `server_settings`
+    (such as statement_timeout) apply to each of its connections."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min(settings.max_idle_conns, settings.max_open_conns),
@@ -103,5 +110,6 @@ async def create_database(dsn: str, settings: DatabaseSettings) -> Database:
         connection_class=TocsinConnection,
         init=_init_connection,
         command_timeout=30,
+        server_settings=server_settings,
     )
     return Database(pool, settings, dsn)

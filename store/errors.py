@@ -83,6 +83,8 @@ UNAVAILABLE = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
 )
+# A statement that ran past its connection's statement_timeout or lock_timeout: rolled back, try again later.
+TIMED_OUT = (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError)
 
 
 class ApiError(Exception):

@@ -190,7 +190,7 @@ async def open_manual(
     if severity not in SEVERITIES:
         raise Invalid("severity", f"{severity!r}: expected one of {', '.join(SEVERITIES)}")
     async with db.transaction() as conn:
-        incident = await incidents_sql.insert_open(
+        held = await incidents_sql.insert_open(
             conn,
             group_key=f"manual|{uuid.uuid4()}",
             route_id=MANUAL_ROUTE,
@@ -204,8 +204,9 @@ async def open_manual(
             description=description,
             channels=channels or {},
         )
-        if incident is None:  # a fresh uuid cannot collide; this would be a bug
+        if held is None:  # a fresh uuid cannot collide; this would be a bug
             raise RuntimeError("manual incident insert returned nothing")
+        incident = held.incident
         events = await record(
             conn, [NewEvent(incident.id, EventKind.OPENED, actor, source.value, f"Opened by {actor}")]
         )

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
-from store.errors import UNAVAILABLE, DatabaseUnavailable, Unavailable
+from store.errors import TIMED_OUT, UNAVAILABLE, DatabaseUnavailable, Unavailable
 
-__all__ = ["UNAVAILABLE", "Runtime", "unavailable_error", "utc_now"]
+if TYPE_CHECKING:
+    from store.intake import Intake
+
+__all__ = ["TIMED_OUT", "UNAVAILABLE", "Runtime", "unavailable_error", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -28,6 +32,13 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     config_version: int | None = None  # the stored version in force (None: the file given at start, or none)
     config_problem: str | None = None  # why the newest stored version cannot be applied on this replica
+    intake: Intake | None = None  # the webhooks' shared transactions, when serving
+    background: Database | None = None  # connections of the scheduler's jobs, which requests cannot take
+
+    @property
+    def jobs_db(self) -> Database:
+        """The pool scheduler jobs use: the background pool when serving, else the one pool."""
+        return self.background or self.db
 
     @property
     def routes(self) -> RouteTable:

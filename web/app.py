@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from quart import Quart, Response, jsonify
@@ -10,11 +13,12 @@ from werkzeug.exceptions import HTTPException
 
 import webhook.routes
 from scheduler.runner import add_escalation_jobs
-from store.db import create_database
+from store.db import Database, create_database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
 from store.errors import ApiError, StoreError
 from store.errors import http_error as store_http_error
+from store.intake import Intake, IntakeSettings
 from store.runtime import Runtime
 from web import api, health, metrics
 from web.api import oncall
@@ -57,6 +61,42 @@ def _register_errors(app: Quart) -> None:
         return _error_json(ApiError(500, "internal_error", "an unexpected error occurred; see the server log"))
 
 
+INGEST_WORKERS = 2  # webhook transactions at once: each takes everything waiting, so two keep the CPU busy
+SHUTDOWN_STEP = 10.0  # seconds any one shutdown step may take before it is abandoned (and logged)
+
+
+async def _ingest_pool(dsn: str, settings: Settings) -> Database:
+    """The webhooks' own connections, one per intake worker; a statement that runs past WEBHOOK_MAX_WAIT
+    (waiting for a lock included) is cancelled, so a webhook never holds a connection for long."""
+    limit = str(max(1, round(settings.webhook.max_wait * 1000)))
+    sized = replace(settings.database, max_open_conns=INGEST_WORKERS, max_idle_conns=INGEST_WORKERS)
+    return await create_database(dsn, sized, {"statement_timeout": limit, "lock_timeout": limit})
+
+
+async def _bounded(what: str, step: Awaitable[Any], seconds: float = SHUTDOWN_STEP) -> None:
+    """Run one shutdown step for at most `seconds`; say what was still running when it is abandoned."""
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        log.warning("shutdown: %s took longer than %.0f s; abandoned", what, seconds)
+    except Exception:
+        log.exception("shutdown: %s failed", what)
+
+
+async def _close_pool(name: str, pool: Database) -> None:
+    """Close a pool, waiting for its connections at most SHUTDOWN_STEP; then cut the ones still held."""
+    try:
+        await asyncio.wait_for(pool.close(), SHUTDOWN_STEP)
+    except TimeoutError:
+        open_, idle = pool.usage()
+        log.warning("shutdown: the %s pool still had %d of %d connections in use after %.0f s; terminated",
+                    name, open_ - idle, open_, SHUTDOWN_STEP)
+        pool.pool.terminate()
+    except Exception:
+        log.exception("shutdown: closing the %s pool failed", name)
+        pool.pool.terminate()
+
+
 def create_app(
     settings: Settings, dsn: str, routes: RouteTable | None = None, config: Config | None = None
 ) -> Quart:
@@ -82,27 +122,37 @@ def create_app(
     @app.before_serving
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
+        state["ingest_pool"] = ingest_pool = await _ingest_pool(dsn, settings)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
         state["config"] = sync = ConfigSync(settings, runtime, config)
         await sync.start()
+        runtime.intake = state["intake"] = Intake(ingest_pool, lambda: runtime.routes, lambda: runtime.clock(),
+                                                  IntakeSettings(max_wait=settings.webhook.max_wait,
+                                                                 workers=INGEST_WORKERS))
+        runtime.intake.start()
         registry = build_registry(settings, chat.channels(), chat.names)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
-        app.extensions["tocsin_pools"] = {"main": db, "delivery": delivery.pool}
+        app.extensions["tocsin_pools"] = {"main": db, "ingest": ingest_pool, "delivery": delivery.pool}
         app.extensions["tocsin_delivery_report"] = delivery.worker.publish_counts
-        add_escalation_jobs(state["delivery"].scheduler, runtime)
+        # Escalation runs on the background pool: a flood of webhooks or clicks cannot hold it up.
+        runtime.background = delivery.pool
+        add_escalation_jobs(delivery.scheduler, runtime)
         await chat.start()
 
     @app.after_serving
     async def close_database() -> None:
-        await chat.stop()
+        await _bounded("stopping the chat bots", chat.stop())
         if "config" in state:
-            await state.pop("config").stop()
+            await _bounded("stopping the config follower", state.pop("config").stop())
         app.extensions.pop("tocsin_pools", None)
+        if "intake" in state:
+            await _bounded("storing the webhooks taken", state.pop("intake").stop(grace=SHUTDOWN_STEP))
         if "delivery" in state:
-            await state.pop("delivery").stop()
+            await _bounded("stopping the delivery worker", state.pop("delivery").stop())
         runtime: Runtime | None = app.extensions.pop("tocsin", None)
-        if runtime is not None:
-            await runtime.db.close()
+        for name, pool in (("ingest", state.pop("ingest_pool", None)), ("main", runtime.db if runtime else None)):
+            if pool is not None:
+                await _close_pool(name, pool)
 
     if settings.webhook.token is None:
         log.warning("WEBHOOK_TOKEN is not set: anyone who can reach this server can post alerts")

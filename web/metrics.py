@@ -26,6 +26,7 @@ from quart import Blueprint, Quart, Response, g, request
 
 from store import lifecycle
 from store.domain.incident import SEVERITIES
+from store.intake import Intake
 from store.runtime import UNAVAILABLE, Runtime
 from store.sql import stats as stats_sql
 
@@ -72,6 +73,15 @@ class Metrics:
         self.pool = Gauge("tocsin_db_pool_connections", "Database connections of this process, by pool and state",
                           ["pool", "state"], registry=r)
         self.pool_max = Gauge("tocsin_db_pool_max_connections", "Largest size of each pool", ["pool"], registry=r)
+        self.webhooks_waiting = Gauge("tocsin_webhooks_waiting", "Webhooks waiting for an ingest transaction",
+                                      registry=r)
+        self.ingest = Counter("tocsin_ingest_transactions", "Ingest transactions committed (each stores one or "
+                              "more webhooks)", registry=r)
+        self.ingested_webhooks = Counter("tocsin_ingest_webhooks", "Webhooks stored by those transactions",
+                                         registry=r)
+        self.overloaded = Counter("tocsin_webhooks_overloaded", "Webhooks answered 503 because no transaction "
+                                  "took them within WEBHOOK_MAX_WAIT (nothing stored)", registry=r)
+        self._intake_seen = (0, 0, 0)
         self._channels: set[str] = set()
         self._refreshed_at = float("-inf")
 
@@ -87,6 +97,8 @@ class Metrics:
         """Read the pools now; re-read the counts kept in the database at most every REFRESH_SECONDS."""
         self.observe_pools(extensions.get("tocsin_pools", {}))
         runtime: Runtime | None = extensions.get("tocsin")
+        if runtime is not None and runtime.intake is not None:
+            self.observe_intake(runtime.intake)
         if runtime is None or time.monotonic() - self._refreshed_at < REFRESH_SECONDS:
             return
         try:
@@ -120,6 +132,16 @@ class Metrics:
             self.oldest_pending.labels(channel).set(oldest.get(channel, 0.0))
         if report is not None:
             report(by_state)
+
+    def observe_intake(self, intake: Intake) -> None:
+        """Webhooks waiting now; transactions, webhooks stored and refused since the last look."""
+        self.webhooks_waiting.set(intake.waiting())
+        now = (intake.transactions, intake.batches, intake.overloaded)
+        for counter, before, after in zip((self.ingest, self.ingested_webhooks, self.overloaded), self._intake_seen,
+                                          now, strict=True):
+            if after > before:
+                counter.inc(after - before)
+        self._intake_seen = now
 
     def observe_pools(self, pools: Mapping[str, Any]) -> None:
         """Size, connections in use and idle of each pool (store.db.Database) of this process."""

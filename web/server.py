@@ -1,65 +1,130 @@
-"""Run the app under hypercorn until SIGINT or SIGTERM, then shut down cleanly."""
+"""Run the app under uvicorn (httptools) until SIGINT or SIGTERM, then shut down cleanly.
+
+uvicorn with httptools spends about half the CPU per request that hypercorn's h11 did (measured by
+tests/perf/bench_outage.py and in the issue's note), which is most of what a small webhook costs. Its
+protocol is extended here with read deadlines, so a client that trickles its request cannot hold a
+connection: the headers must arrive within HEADER_READ_TIMEOUT, the body within BODY_READ_TIMEOUT.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import signal
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
+import uvicorn
 from quart import Quart
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from web.settings import HttpSettings
 
-
-def hypercorn_config(http: HttpSettings) -> Config:
-    """Listen address, TLS and shutdown grace from the settings."""
-    config = Config()
-    host = f"[{http.host}]" if ":" in http.host else http.host
-    config.bind = [f"{host}:{http.port}"]
-    config.graceful_timeout = 10
-    config.keep_alive_timeout = 75
-    config.backlog = 1024
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    if http.tls_cert_file and http.tls_key_file:
-        config.certfile = str(http.tls_cert_file)
-        config.keyfile = str(http.tls_key_file)
-    return config
+log = logging.getLogger(__name__)
+HEADER_READ_TIMEOUT = 10.0  # seconds from a connection's (or request's) first byte to its complete headers
+BODY_READ_TIMEOUT = 60.0  # seconds from the headers to the whole body (a 5 MB webhook on a slow link)
+GRACE_SECONDS = 10  # requests in flight at shutdown get this long to finish
 
 
-def metrics_config(http: HttpSettings) -> Config:
-    """The plain-HTTP listener of METRICS_PORT (same host as the main server)."""
-    config = Config()
-    host = f"[{http.host}]" if ":" in http.host else http.host
-    config.bind = [f"{host}:{http.metrics_port}"]
-    config.graceful_timeout = 2
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    return config
+class GuardedHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol with deadlines for reading a request's headers and its body."""
+
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """A new connection: its first request's headers are due within HEADER_READ_TIMEOUT."""
+        super().connection_made(transport)
+        self._arm(HEADER_READ_TIMEOUT, "headers")
+
+    def on_message_begin(self) -> None:
+        """A request starts (the first on this connection, or a later keep-alive one)."""
+        super().on_message_begin()
+        if self._deadline is None:
+            self._arm(HEADER_READ_TIMEOUT, "headers")
+
+    def on_headers_complete(self) -> None:
+        """The headers are in: now the body is due."""
+        super().on_headers_complete()
+        self._arm(BODY_READ_TIMEOUT, "body")
+
+    def on_message_complete(self) -> None:
+        """The whole request is in: no deadline until the next one begins."""
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the deadline with the connection."""
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self, seconds: float, part: str) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._too_slow, part, seconds)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self, part: str, seconds: float) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            log.info("closed a connection from %s: its request %s took longer than %.0f s to arrive",
+                     (self.client or ("?",))[0], part, seconds)
+            self.transport.close()
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to serve_until_signalled."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Signals are handled by the caller, which stops every server together."""
+        yield
+
+
+def uvicorn_config(app: Any, host: str, port: int, http: HttpSettings | None = None) -> uvicorn.Config:
+    """Listen address, TLS (main server only), keep-alive and shutdown grace, with the guarded protocol."""
+    tls = http is not None and http.tls_cert_file and http.tls_key_file
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=GuardedHttpTools,
+        loop="none",  # the caller's loop (uvloop when installed)
+        lifespan="on",
+        backlog=1024,
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        access_log=False,
+        log_config=None,  # keep Tocsin's own logging
+        server_header=False,
+        ssl_certfile=str(http.tls_cert_file) if tls and http else None,
+        ssl_keyfile=str(http.tls_key_file) if tls and http else None,
+    )
 
 
 async def serve_until_signalled(app: Quart, http: HttpSettings) -> None:
     """Serve until SIGINT or SIGTERM; in-flight requests finish within the grace period."""
-    stop = asyncio.Event()
+    import signal
+
+    servers = [_Server(uvicorn_config(app, http.host, http.port, http))]
+    metrics_app = app.extensions.get("tocsin_metrics_app")
+    if metrics_app is not None and http.metrics_port is not None:
+        servers.append(_Server(uvicorn_config(metrics_app, http.host, http.metrics_port)))
 
     def stopping() -> None:
-        stop.set()
         # Long-lived responses (the dashboard's event streams) end now, so the grace period is not spent on them.
         for hook in app.extensions.get("tocsin_on_stop", ()):
             hook()
+        for server in servers:
+            server.should_exit = True
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping)
-    servers = [serve(app, hypercorn_config(http), shutdown_trigger=stop.wait)]  # type: ignore[arg-type]
-    metrics_app = app.extensions.get("tocsin_metrics_app")
-    if metrics_app is not None and http.metrics_port is not None:
-        servers.append(serve(metrics_app, metrics_config(http), shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    await asyncio.gather(*servers)
+    # A server that cannot start (its port taken, the app's startup failed) exits the process; uvicorn says why.
+    await asyncio.gather(*(s.serve() for s in servers))
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -193,6 +193,13 @@ class _Env:
         return path
 
 
+def _max_wait(env: _Env) -> float:
+    wait = env.duration("WEBHOOK_MAX_WAIT", 5.0)
+    if not 0.5 <= wait <= 300:
+        raise SettingsError(f"WEBHOOK_MAX_WAIT={wait:g}s: expected a duration from 0.5s to 5m (such as 5s)")
+    return wait
+
+
 def parse_duration(text: str, name: str = "duration") -> float:
     """'30s', '15m', '2h', '1d' (or plain seconds) to seconds."""
     match = DURATION.match(text.strip())
@@ -358,7 +365,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=env.path("TOCSIN_DATA_DIR", Path("./tocsin-data")) or Path("./tocsin-data"),
     )
     webhook = WebhookSettings(
-        token=env.str("WEBHOOK_TOKEN"), max_bytes=env.int("WEBHOOK_MAX_BYTES", 5_242_880, 1024, 2**30) or 0
+        token=env.str("WEBHOOK_TOKEN"),
+        max_bytes=env.int("WEBHOOK_MAX_BYTES", 5_242_880, 1024, 2**30) or 0,
+        max_wait=_max_wait(env),
     )
     config_path = env.path("TOCSIN_CONFIG")
     if config_path is None and Path("tocsin.yml").is_file():

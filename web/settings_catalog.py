@@ -57,6 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEBHOOK_TOKEN", "unset", "bearer token Alertmanager must send; unset = open, with a warning at start",
             "Alertmanager", secret=True),
     Setting("WEBHOOK_MAX_BYTES", "`5242880`", "largest webhook body accepted (413 above it)", "Alertmanager"),
+    Setting("WEBHOOK_MAX_WAIT", "`5s`", "longest a webhook waits to be stored: past it, `503` with `Retry-After` and "
+            "nothing stored, so Alertmanager sends it again later", "Alertmanager"),
     Setting("ALERTMANAGER_URL", "unset", "Alertmanager's base URL, for silences (buttons, `/incident silence`, "
             "the API) and links", "Alertmanager"),
     Setting("SLACK_CHANNEL", "unset", "the default route's Slack channel id (`C0123ABCD`)", "Default route"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from store.domain.alerts import AlertBatch, AlertSignal, SkippedAlert
@@ -28,6 +29,11 @@ def parse_time(value: Any, field: str) -> datetime | None:
         raise ValueError(f"{field} must be an RFC 3339 time, got {json.dumps(value)[:60]}")
     if value.startswith("0001-01-01"):
         return None
+    return _instant(value, field)
+
+
+@lru_cache(maxsize=4096)  # the alerts of a group often share startsAt; a resent group repeats them all
+def _instant(value: str, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -44,14 +50,12 @@ def _string_map(value: Any, field: str, *, required: bool) -> dict[str, str]:
         raise ValueError(f"{field} must be an object of strings")
     if required and not value:
         raise ValueError(f"{field} must not be empty")
-    out: dict[str, str] = {}
     for key, item in value.items():
-        if not isinstance(item, str):
-            raise ValueError(f"{field}.{key} must be a string, got {type(item).__name__}")
-        if len(item) > MAX_LABEL_LENGTH:
+        if type(item) is not str or len(item) > MAX_LABEL_LENGTH:
+            if not isinstance(item, str):
+                raise ValueError(f"{field}.{key} must be a string, got {type(item).__name__}")
             raise ValueError(f"{field}.{key} is longer than {MAX_LABEL_LENGTH} characters")
-        out[key] = item
-    return out
+    return value  # decoded JSON: keys are strings already
 
 
 def labels_fingerprint(labels: dict[str, str]) -> str:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
 from typing import Any
 
+import orjson
 from quart import Blueprint, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from store.domain.alerts import AlertBatch
 from store.errors import ApiError
 from store.ingest import IngestResult, ingest_batch
-from store.runtime import UNAVAILABLE, Runtime, unavailable_error
+from store.intake import Overloaded
+from store.runtime import TIMED_OUT, UNAVAILABLE, Runtime, unavailable_error
 from webhook.alertmanager import PayloadError, parse_webhook
 from webhook.settings import WebhookSettings
 
@@ -38,7 +40,7 @@ def _check_token(settings: WebhookSettings) -> None:
         raise ApiError(401, "unauthorized", "wrong bearer token: it does not match WEBHOOK_TOKEN")
 
 
-async def _read_json(settings: WebhookSettings) -> Any:
+async def _read_body(settings: WebhookSettings) -> bytes:
     content_type = request.mimetype or ""
     if content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {content_type!r}")
@@ -50,8 +52,14 @@ async def _read_json(settings: WebhookSettings) -> Any:
         raise _too_large(settings) from None
     if len(raw) > settings.max_bytes:
         raise _too_large(settings)
+    return raw
+
+
+def _decode(raw: bytes) -> Any:
     try:
-        return json.loads(NUL_ESCAPE.sub(rb"\1\\ufffd", raw))  # shown as the replacement character
+        if b"\\u0000" in raw:  # rare; the pattern is slow on large bodies, so look for it only when needed
+            raw = NUL_ESCAPE.sub(rb"\1\\ufffd", raw)  # shown as the replacement character
+        return orjson.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
 
@@ -65,6 +73,43 @@ def _answer(result: IngestResult) -> dict[str, Any]:
     return {"incidents": result.incident_ids, "skipped": skipped}
 
 
+def _overloaded(reason: str, settings: WebhookSettings) -> ApiError:
+    error = ApiError(503, "overloaded", f"{reason}; nothing was stored: send it again later")
+    error.headers = {"Retry-After": str(max(1, round(settings.max_wait)))}
+    return error
+
+
+def _batch(raw: bytes) -> AlertBatch:
+    """The body as a batch: 400 not JSON, 422 not an Alertmanager webhook or no usable alert."""
+    try:
+        batch = parse_webhook(_decode(raw))
+    except PayloadError as exc:
+        raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
+    if batch.skipped and not batch.alerts:
+        details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
+        raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
+    return batch
+
+
+async def _store(runtime: Runtime, raw: bytes, settings: WebhookSettings) -> IngestResult:
+    """Parse and store the body (with other webhooks' when serving, in its turn); every failure here means
+    nothing was stored, and a 5xx makes Alertmanager send the same body again."""
+    try:
+        if runtime.intake is None:
+            return await ingest_batch(runtime.db, _batch(raw), runtime.routes, runtime.clock)
+        async with runtime.intake.admitted() as deadline:
+            return await runtime.intake.submit(_batch(raw), deadline)
+    except Overloaded as exc:
+        log.warning("webhook not stored: %s", exc)
+        raise _overloaded(str(exc), settings) from None
+    except TIMED_OUT as exc:
+        log.warning("webhook not stored: a statement ran past WEBHOOK_MAX_WAIT (%s)", type(exc).__name__)
+        raise _overloaded(f"storing took longer than WEBHOOK_MAX_WAIT ({settings.max_wait:g} s)", settings) from None
+    except UNAVAILABLE as exc:
+        log.warning("webhook not stored, database unavailable: %s", type(exc).__name__)
+        raise unavailable_error(exc) from None
+
+
 def create_blueprint(settings: WebhookSettings) -> Blueprint:
     """The Alertmanager webhook route, reading the runtime from app.extensions['tocsin']."""
     bp = Blueprint("webhook", __name__)
@@ -72,21 +117,8 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     @bp.post("/api/v1/webhooks/alertmanager")
     async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
         _check_token(settings)
-        body = await _read_json(settings)
-        try:
-            batch = parse_webhook(body)
-        except PayloadError as exc:
-            raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
-        if batch.skipped and not batch.alerts:
-            details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
-            raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
-        runtime: Runtime = current_app.extensions["tocsin"]
-        try:
-            result = await ingest_batch(runtime.db, batch, runtime.routes, runtime.clock)
-        except UNAVAILABLE as exc:
-            # Nothing was stored: a 5xx makes Alertmanager send the same body again.
-            log.warning("webhook not stored, database unavailable: %s", type(exc).__name__)
-            raise unavailable_error(exc) from None
+        raw = await _read_body(settings)
+        result = await _store(current_app.extensions["tocsin"], raw, settings)
         g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
         return _answer(result), 200
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from store.domain.alerts import AlertSignal
-from store.domain.incident import highest_severity
+from store.domain.derived import SHARED_KEYS, AlertView, Derived, full, severity_of
 from store.domain.routing import Route
 
 
@@ -33,7 +33,7 @@ def group_labels_for(route: Route, alert: AlertSignal, am_group_labels: Mapping[
 
 @dataclass(frozen=True, slots=True)
 class AlertFacts:
-    """What the incident's derived fields need to know of one stored alert."""
+    """What the incident's derived fields need to know of one stored alert (tests and tools build these)."""
 
     status: str
     labels: Mapping[str, str]
@@ -66,12 +66,12 @@ def common_items(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
     return common
 
 
-def _title(alerts: Sequence[AlertFacts], common_annotations: Mapping[str, str], group_labels: Mapping[str, str]) -> str:
-    summary = common_annotations.get("summary", "").strip()
+def _title(state: Derived, group_labels: Mapping[str, str]) -> str:
+    summary = (state.shared.get("summary") or "").strip()
     if summary:
         return summary[:300]
-    names = sorted({a.labels.get("alertname", "") for a in alerts} - {""})
-    alertname = group_labels.get("alertname") or (names[0] if len(names) == 1 else ", ".join(names[:3]))
+    names = state.names
+    alertname = group_labels.get("alertname") or (names[0] if len(names) == 1 else ", ".join(names))
     others = [v for k, v in sorted(group_labels.items()) if k != "alertname" and v]
     title = alertname or "Alert"
     if others:
@@ -79,16 +79,15 @@ def _title(alerts: Sequence[AlertFacts], common_annotations: Mapping[str, str], 
     return title[:300]
 
 
-def _summary(alerts: Sequence[AlertFacts], common_annotations: Mapping[str, str]) -> str:
-    for key in ("summary", "description"):
-        if common_annotations.get(key):
-            return common_annotations[key]
-    firing = [a for a in alerts if a.status == "firing"] or list(alerts)
-    texts = [a.annotations.get("summary") or a.annotations.get("description") or "" for a in firing]
-    texts = [t for t in texts if t]
-    if not texts:
+def _summary(state: Derived) -> str:
+    for key in SHARED_KEYS:
+        if state.shared.get(key):
+            return state.shared[key] or ""
+    text = state.shown("text")
+    if text is None:
         return ""
-    return texts[0] + (f" (and {len(texts) - 1} more)" if len(texts) > 1 else "")
+    others = (state.firing_with_text if state.firing_count else state.all_with_text) - 1
+    return text.value + (f" (and {others} more)" if others > 0 else "")
 
 
 def alertmanager_link(external_url: str, group_labels: Mapping[str, str]) -> str:
@@ -99,27 +98,28 @@ def alertmanager_link(external_url: str, group_labels: Mapping[str, str]) -> str
     return f"{external_url.rstrip('/')}/#/alerts?filter={quote('{' + matchers + '}')}"
 
 
-def derive_fields(alerts: Sequence[AlertFacts], group_labels: Mapping[str, str], external_url: str) -> IncidentFields:
-    """Title, severity, common labels, summary and links of an incident from all of its alerts."""
-    common_annotations = common_items([a.annotations for a in alerts])
-    firing = [a for a in alerts if a.status == "firing"]
-    severity_source = firing or list(alerts)
+def fields_of(state: Derived, group_labels: Mapping[str, str], external_url: str) -> IncidentFields:
+    """Title, severity, common labels, summary and links of an incident from the summary of its alerts."""
     links: dict[str, str] = {}
-    generator = next((a.generator_url for a in severity_source if a.generator_url), "")
-    if generator:
-        links["source"] = generator
-    runbook = next((a.annotations["runbook_url"] for a in severity_source if a.annotations.get("runbook_url")), "")
-    if runbook:
-        links["runbook"] = runbook
+    for kind in ("source", "runbook"):
+        shown = state.shown(kind)
+        if shown is not None:
+            links[kind] = shown.value
     am_link = alertmanager_link(external_url, group_labels)
     if am_link:
         links["alertmanager"] = am_link
     return IncidentFields(
-        title=_title(alerts, common_annotations, group_labels),
-        severity=highest_severity([a.labels.get("severity") for a in severity_source]),
-        labels=common_items([a.labels for a in alerts]),
-        summary=_summary(alerts, common_annotations),
+        title=_title(state, group_labels),
+        severity=severity_of(state),
+        labels=dict(state.labels),
+        summary=_summary(state),
         links=links,
-        alert_count=len(alerts),
-        firing_count=len(firing),
+        alert_count=state.alert_count,
+        firing_count=state.firing_count,
     )
+
+
+def derive_fields(alerts: Sequence[AlertFacts], group_labels: Mapping[str, str], external_url: str) -> IncidentFields:
+    """The fields from every alert at once (alerts in the order they were stored)."""
+    views = [AlertView.of(i, a.status, a.labels, a.annotations, a.generator_url) for i, a in enumerate(alerts, 1)]
+    return fields_of(full(views), group_labels, external_url)

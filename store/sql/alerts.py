@@ -2,62 +2,151 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from store.domain.alerts import AlertSignal
-from store.domain.grouping import AlertFacts
+from store.domain.derived import AlertView
 from store.models import Alert
 
 
-async def lock_instances(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> list[Alert]:
-    """Lock the stored alerts with these identities and the older firing instances of their fingerprints.
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An alert row as ingest needs it: identity, incident and what it contributes to that incident."""
 
-    One round trip answers both "which of these are repeats" and "will anything be superseded". The
-    LATERAL form keeps the plan on the identity and firing-fingerprint indexes whatever the array sizes.
+    id: int
+    incident_id: int
+    fingerprint: str
+    starts_at: datetime
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str
+
+    def view(self, status: str | None = None) -> AlertView:
+        """Its contribution to its incident (as it was with `status`, when given)."""
+        return AlertView.of(self.id, status or self.status, self.labels, self.annotations, self.generator_url)
+
+
+_STORED = "a.id, a.incident_id, a.fingerprint, a.starts_at, a.status, a.labels, a.annotations, a.generator_url"
+
+
+def _stored(row: Any) -> Stored:
+    return Stored(row["id"], row["incident_id"], row["fingerprint"], row["starts_at"], row["status"],
+                  row["labels"], row["annotations"], row["generator_url"])
+
+
+RECEIPT_EVERY = timedelta(seconds=10)  # a repeat's receipt is written at most this often per alert
+
+
+async def count_repeats(
+    conn: asyncpg.Connection, alerts: list[AlertSignal], targets: list[int | None], now: datetime
+) -> tuple[dict[int, int], set[int]]:
+    """Find the alerts stored exactly as given (in their target incident, or anywhere for None): repeats.
+
+    A repeat changes nothing but its receipt (`last_received_at`, `receive_count`), written when the last
+    one is older than RECEIPT_EVERY: an Alertmanager pair's second copy, or a resend moments later, writes
+    nothing at all. One round trip. Returns ({position of a repeat: its incident}, positions of the other
+    alerts that are stored already, as last committed).
     """
     rows = await conn.fetch(
         """
-        SELECT a.* FROM alerts a
-        WHERE a.id IN (
-            SELECT x.id FROM unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at),
-            LATERAL (
-                SELECT id FROM alerts WHERE fingerprint = k.fingerprint AND starts_at = k.starts_at
-                UNION ALL
-                SELECT id FROM alerts
-                WHERE status = 'firing' AND fingerprint = k.fingerprint AND starts_at < k.starts_at
-            ) AS x
+        WITH k AS (
+            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[])
+                WITH ORDINALITY AS k(fingerprint, starts_at, status, annotations, generator_url, target, pos)
+        ),
+        found AS (
+            SELECT k.pos, a.id, a.incident_id, a.last_received_at,
+                   a.status = k.status AND a.annotations = k.annotations AND a.generator_url = k.generator_url
+                   AND (k.target IS NULL OR a.incident_id = k.target) AS same
+            FROM k JOIN alerts a ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+        ),
+        stale AS (  -- locked in id order, as every writer locks alert rows, so writers never deadlock here
+            SELECT a.id FROM alerts a JOIN found f ON f.id = a.id
+            WHERE f.same AND f.last_received_at < $8
+            ORDER BY a.id
+            FOR NO KEY UPDATE OF a
+        ),
+        receipts AS (
+            UPDATE alerts a SET last_received_at = $7, receive_count = a.receive_count + 1
+            FROM stale WHERE a.id = stale.id
+            RETURNING a.id
         )
+        SELECT f.pos, f.incident_id, f.same FROM found f
+        """,
+        [a.fingerprint for a in alerts],
+        [a.starts_at for a in alerts],
+        [a.status for a in alerts],
+        [a.annotations for a in alerts],
+        [a.generator_url for a in alerts],
+        targets,
+        now,
+        now - RECEIPT_EVERY,
+    )
+    repeated = {r["pos"] - 1: r["incident_id"] for r in rows if r["same"]}
+    return repeated, {r["pos"] - 1 for r in rows if not r["same"]}
+
+
+async def lock_known(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> list[Stored]:
+    """Lock and read the stored rows of these identities (those another writer inserted meanwhile)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_STORED} FROM alerts a
+        JOIN unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at)
+          ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
         ORDER BY a.id
-        FOR UPDATE OF a
+        FOR NO KEY UPDATE OF a
         """,
         [a.fingerprint for a in alerts],
         [a.starts_at for a in alerts],
     )
-    return [Alert.from_record(r) for r in rows]
+    return [_stored(r) for r in rows]
 
 
-_UPSERT = """
-    INSERT INTO alerts AS a (incident_id, fingerprint, starts_at, ends_at, status, labels, annotations,
-                             generator_url, created_at, updated_at, last_received_at)
-    SELECT $1, k.fingerprint, k.starts_at, k.ends_at, k.status, k.labels, k.annotations, k.generator_url,
-           $9, $9, $9
-    FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::jsonb[],
-                $8::text[]) AS k(fingerprint, starts_at, ends_at, status, labels, annotations, generator_url)
-    ON CONFLICT ON CONSTRAINT alerts_identity DO UPDATE
-    SET incident_id = EXCLUDED.incident_id, ends_at = EXCLUDED.ends_at, status = EXCLUDED.status,
-        labels = EXCLUDED.labels, annotations = EXCLUDED.annotations,
-        generator_url = EXCLUDED.generator_url,
-        updated_at = CASE WHEN a.status IS DISTINCT FROM EXCLUDED.status THEN $9 ELSE a.updated_at END,
-        last_received_at = $9, receive_count = a.receive_count + 1
-"""
+async def insert_new(
+    conn: asyncpg.Connection, incident_ids: list[int], alerts: list[AlertSignal], now: datetime
+) -> tuple[dict[tuple[str, datetime], int], list[Stored]]:
+    """Insert alert instances (each into its incident), leaving out identities another writer stored first,
+    and resolve the older firing instances of their fingerprints: Alertmanager holds one alert per
+    fingerprint, so an older instance ended when the newer one started.
 
-
-def _upsert_args(incident_id: int, alerts: list[AlertSignal], now: datetime) -> list[Any]:
-    return [
-        incident_id,
+    Returns the new rows' ids by identity, and the superseded rows as they are now.
+    """
+    rows = await conn.fetch(
+        f"""
+        WITH inserted AS (
+            INSERT INTO alerts (incident_id, fingerprint, starts_at, ends_at, status, labels, annotations,
+                                generator_url, created_at, updated_at, last_received_at)
+            SELECT k.incident_id, k.fingerprint, k.starts_at, k.ends_at, k.status, k.labels, k.annotations,
+                   k.generator_url, $9, $9, $9
+            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[],
+                        $7::jsonb[], $8::text[])
+                 AS k(incident_id, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url)
+            ORDER BY k.fingerprint, k.starts_at
+            ON CONFLICT ON CONSTRAINT alerts_identity DO NOTHING
+            RETURNING id, fingerprint, starts_at
+        ),
+        superseded AS (
+            UPDATE alerts a SET status = 'resolved', ends_at = s.next_start, updated_at = $9
+            FROM (
+                SELECT o.id, min(i.starts_at) AS next_start
+                FROM inserted i JOIN alerts o
+                  ON o.status = 'firing' AND o.fingerprint = i.fingerprint AND o.starts_at < i.starts_at
+                GROUP BY o.id
+            ) AS s
+            WHERE a.id = s.id AND a.status = 'firing'
+            RETURNING {_STORED}
+        )
+        SELECT true AS new, id, NULL::bigint AS incident_id, fingerprint, starts_at, NULL AS status,
+               NULL::jsonb AS labels, NULL::jsonb AS annotations, NULL AS generator_url
+        FROM inserted
+        UNION ALL
+        SELECT false, * FROM superseded
+        """,
+        incident_ids,
         [a.fingerprint for a in alerts],
         [a.starts_at for a in alerts],
         [a.ends_at for a in alerts],
@@ -66,69 +155,104 @@ def _upsert_args(incident_id: int, alerts: list[AlertSignal], now: datetime) -> 
         [a.annotations for a in alerts],
         [a.generator_url for a in alerts],
         now,
-    ]
-
-
-async def upsert(conn: asyncpg.Connection, incident_id: int, alerts: list[AlertSignal], now: datetime) -> None:
-    """Insert new alert instances and update known ones (a repeat never adds a row)."""
-    await conn.execute(_UPSERT, *_upsert_args(incident_id, alerts, now))
-
-
-async def upsert_returning_facts(
-    conn: asyncpg.Connection, incident_id: int, alerts: list[AlertSignal], now: datetime
-) -> list[AlertFacts]:
-    """upsert, answering with the facts of all of the incident's alerts as they are after it (in id order).
-
-    The outer SELECT sees the table as it was before the INSERT, so the rows the INSERT wrote are taken
-    from its RETURNING and the others from the table: one round trip instead of two.
-    """
-    rows = await conn.fetch(
-        f"""
-        WITH up AS ({_UPSERT} RETURNING a.id, a.status, a.labels, a.annotations, a.generator_url)
-        SELECT * FROM up
-        UNION ALL
-        SELECT id, status, labels, annotations, generator_url FROM alerts
-        WHERE incident_id = $1 AND id NOT IN (SELECT id FROM up)
-        ORDER BY id
-        """,
-        *_upsert_args(incident_id, alerts, now),
     )
-    return [AlertFacts(r["status"], r["labels"], r["annotations"], r["generator_url"]) for r in rows]
+    ids = {(r["fingerprint"], r["starts_at"]): r["id"] for r in rows if r["new"]}
+    superseded = sorted((_stored(r) for r in rows if not r["new"]), key=lambda s: s.id)
+    return ids, superseded
 
 
-async def resolve_superseded(
-    conn: asyncpg.Connection, alerts: list[AlertSignal], now: datetime
-) -> list[Alert]:
-    """Resolve older firing instances of these fingerprints: Alertmanager holds one alert per fingerprint.
+async def update_known(
+    conn: asyncpg.Connection, ids: list[int], incident_ids: list[int], changed: list[AlertSignal | None],
+    now: datetime,
+) -> None:
+    """Count a receipt of each row; move it to its incident and take the new state where `changed` gives one."""
+    def pick(attr: str) -> list[Any]:
+        return [getattr(c, attr) if c is not None else None for c in changed]
 
-    An older instance ends when the next newer one started; the rows come back in id order.
-    """
-    rows = await conn.fetch(
+    await conn.execute(
         """
-        UPDATE alerts a SET status = 'resolved', ends_at = s.next_start, updated_at = $3
-        FROM (
-            SELECT o.id, min(k.starts_at) AS next_start
-            FROM unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at)
-            JOIN alerts o ON o.status = 'firing' AND o.fingerprint = k.fingerprint AND o.starts_at < k.starts_at
-            GROUP BY o.id
-        ) AS s
-        WHERE a.id = s.id AND a.status = 'firing'
-        RETURNING a.*
+        UPDATE alerts a
+        SET incident_id = k.incident_id,
+            status = coalesce(k.status, a.status),
+            ends_at = CASE WHEN k.status IS NULL THEN a.ends_at ELSE k.ends_at END,
+            labels = coalesce(k.labels, a.labels),
+            annotations = coalesce(k.annotations, a.annotations),
+            generator_url = coalesce(k.generator_url, a.generator_url),
+            updated_at = CASE WHEN k.status IS DISTINCT FROM NULL AND k.status <> a.status THEN $8
+                              ELSE a.updated_at END,
+            last_received_at = $8,
+            receive_count = a.receive_count + 1
+        FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::jsonb[],
+                    $7::text[]) AS k(id, incident_id, status, ends_at, labels, annotations, generator_url)
+        WHERE a.id = k.id
         """,
-        [a.fingerprint for a in alerts],
-        [a.starts_at for a in alerts],
+        ids,
+        incident_ids,
+        pick("status"),
+        pick("ends_at"),
+        pick("labels"),
+        pick("annotations"),
+        pick("generator_url"),
         now,
     )
-    return sorted((Alert.from_record(r) for r in rows), key=lambda a: a.id)
 
 
-async def facts_of_incident(conn: asyncpg.Connection, incident_id: int) -> list[AlertFacts]:
-    """What the incident's derived fields are computed from, for all of its alerts."""
-    rows = await conn.fetch(
-        "SELECT status, labels, annotations, generator_url FROM alerts WHERE incident_id = $1 ORDER BY id",
+# What an alert must have to be picked for each kind (store/domain/derived.py PICKS).
+_HAVING = {
+    "text": "(coalesce(a.annotations ->> 'summary', '') <> '' OR coalesce(a.annotations ->> 'description', '') <> '')",
+    "source": "a.generator_url <> ''",
+    "runbook": "coalesce(a.annotations ->> 'runbook_url', '') <> ''",
+}
+
+
+async def first_having(conn: asyncpg.Connection, incident_id: int, kind: str) -> AlertView | None:
+    """The incident's oldest firing alert having a value of `kind`, else its oldest having one.
+
+    It walks the incident's alerts in id order (firing ones first, on their own index) and stops at the
+    first that has one: one row when, as usual, the incident's alerts all have it or none does.
+    """
+    having = _HAVING[kind]
+    row = await conn.fetchrow(
+        f"""
+        SELECT * FROM (
+            (SELECT {_STORED} FROM alerts a WHERE a.incident_id = $1 AND a.status = 'firing' AND {having}
+             ORDER BY a.id LIMIT 1)
+            UNION ALL
+            (SELECT {_STORED} FROM alerts a WHERE a.incident_id = $1 AND {having} ORDER BY a.id LIMIT 1)
+        ) AS r
+        ORDER BY r.status = 'firing' DESC, r.id
+        LIMIT 1
+        """,
         incident_id,
     )
-    return [AlertFacts(r["status"], r["labels"], r["annotations"], r["generator_url"]) for r in rows]
+    return _stored(row).view() if row else None
+
+
+async def views_of_incident(conn: asyncpg.Connection, incident_id: int) -> list[AlertView]:
+    """What every alert of the incident contributes (only when an alert left it: the one whole read)."""
+    rows = await conn.fetch(f"SELECT {_STORED} FROM alerts a WHERE a.incident_id = $1 ORDER BY a.id", incident_id)
+    return [_stored(r).view() for r in rows]
+
+
+async def shared_annotation(conn: asyncpg.Connection, incident_id: int, key: str) -> str | None:
+    """The value of annotation `key` all of the incident's alerts have ('' when absent), or None.
+
+    It stops at the first alert that differs from the oldest, so it reads few rows unless nearly all agree.
+    """
+    row = await conn.fetchrow(
+        """
+        WITH first AS (
+            SELECT coalesce(annotations ->> $2, '') AS v FROM alerts WHERE incident_id = $1 ORDER BY id LIMIT 1
+        )
+        SELECT v, NOT EXISTS (
+            SELECT 1 FROM alerts WHERE incident_id = $1 AND coalesce(annotations ->> $2, '') <> first.v
+        ) AS everywhere
+        FROM first
+        """,
+        incident_id,
+        key,
+    )
+    return row["v"] if row is not None and row["everywhere"] else None
 
 
 async def list_for_incident(conn: asyncpg.Connection, incident_id: int, limit: int = 1000) -> list[Alert]:

@@ -88,7 +88,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime) -> Escalation | Non
         WHERE e.state = 'active' AND e.next_due_at <= $1
         ORDER BY e.next_due_at, e.incident_id
         LIMIT 1
-        FOR UPDATE OF e, i SKIP LOCKED
+        FOR NO KEY UPDATE OF e, i SKIP LOCKED
         """,
         now,
     )

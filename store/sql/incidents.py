@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,53 +13,71 @@ from store.errors import NotFound
 from store.models import Incident
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An incident as ingest read it: the row, the summary of its alerts (None before any) and its version."""
+
+    incident: Incident
+    derived: dict[str, Any] | None
+    version: str  # the row version (xmin) read: an update WHERE it still holds changes what was read
+
+
+def _held(row: Any) -> Held:
+    return Held(Incident.from_record(row), row["derived"], row["version"])
+
+
 async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = False) -> Incident:
     """One incident by id (locked when for_update), or NotFound."""
-    lock = " FOR UPDATE" if for_update else ""
+    lock = " FOR NO KEY UPDATE" if for_update else ""  # an alert insert (its key share) never waits
     row = await conn.fetchrow(f"SELECT * FROM incidents WHERE id = $1{lock}", incident_id)
     if row is None:
         raise NotFound.incident(incident_id)
     return Incident.from_record(row)
 
 
-async def lock_open_in_group(conn: asyncpg.Connection, group_key: str) -> Incident | None:
-    """The open incident of a group, locked for this transaction."""
-    row = await conn.fetchrow(
-        "SELECT * FROM incidents WHERE group_key = $1 AND status <> 'resolved' FOR UPDATE", group_key
-    )
-    return Incident.from_record(row) if row else None
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    """A triggered incident to open for a group."""
+
+    group_key: str
+    route_id: str
+    source: str
+    title: str
+    severity: str
+    group_labels: dict[str, str]
+    external_url: str
+    auto_resolve: bool
+    channels: dict[str, Any]
 
 
-async def lock_recently_resolved(conn: asyncpg.Connection, group_key: str, since: datetime) -> Incident | None:
-    """The group's latest incident resolved after `since`, locked (for reopen_within)."""
-    row = await conn.fetchrow(
+async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now: datetime) -> dict[str, Held]:
+    """Open these groups' incidents in one statement; a group that already has an open one (another writer
+    won) is left out of the answer, which is keyed by group key."""
+    rows = await conn.fetch(
         """
-        SELECT * FROM incidents
-        WHERE group_key = $1 AND status = 'resolved' AND resolved_at >= $2
-        ORDER BY resolved_at DESC LIMIT 1
-        FOR UPDATE
+        INSERT INTO incidents (group_key, route_id, source, status, severity, title, group_labels, external_url,
+                               auto_resolve, created_at, updated_at, triggered_at, channels)
+        SELECT k.group_key, k.route_id, k.source, 'triggered', k.severity, k.title, k.group_labels, k.external_url,
+               k.auto_resolve, $10, $10, $10, k.channels
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
+                    $8::bool[], $9::jsonb[])
+             AS k(group_key, route_id, source, severity, title, group_labels, external_url, auto_resolve, channels)
+        ORDER BY k.group_key
+        ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
+        RETURNING *, xmin::text AS version
         """,
-        group_key,
-        since,
+        [n.group_key for n in new],
+        [n.route_id for n in new],
+        [n.source for n in new],
+        [n.severity for n in new],
+        [n.title for n in new],
+        [n.group_labels for n in new],
+        [n.external_url for n in new],
+        [n.auto_resolve for n in new],
+        [n.channels for n in new],
+        now,
     )
-    return Incident.from_record(row) if row else None
-
-
-async def lock_open_or_recent(conn: asyncpg.Connection, group_key: str, since: datetime) -> Incident | None:
-    """The group's open incident, else its latest one resolved after `since`; locked. One round trip."""
-    row = await conn.fetchrow(
-        """
-        SELECT * FROM incidents
-        WHERE group_key = $1
-          AND (status <> 'resolved' OR (status = 'resolved' AND resolved_at >= $2))
-        ORDER BY status = 'resolved', resolved_at DESC
-        LIMIT 1
-        FOR UPDATE
-        """,
-        group_key,
-        since,
-    )
-    return Incident.from_record(row) if row else None
+    return {r["group_key"]: _held(r) for r in rows}
 
 
 async def insert_open(
@@ -75,7 +94,7 @@ async def insert_open(
     now: datetime,
     description: str = "",
     channels: dict[str, Any] | None = None,
-) -> Incident | None:
+) -> Held | None:
     """Insert a triggered incident; None when the group already has an open one (another writer won)."""
     row = await conn.fetchrow(
         """
@@ -84,7 +103,7 @@ async def insert_open(
                                created_at, updated_at, triggered_at, channels)
         VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10, $11)
         ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
-        RETURNING *
+        RETURNING *, xmin::text AS version
         """,
         group_key,
         route_id,
@@ -98,10 +117,10 @@ async def insert_open(
         now,
         channels or {},
     )
-    return Incident.from_record(row) if row else None
+    return _held(row) if row else None
 
 
-async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Incident:
+async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Held:
     """Turn a resolved incident back to triggered; escalation starts again from now."""
     row = await conn.fetchrow(
         """
@@ -109,27 +128,71 @@ async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> I
         SET status = 'triggered', triggered_at = $2, updated_at = $2, reopen_count = reopen_count + 1,
             acknowledged_at = NULL, acknowledged_by = NULL, resolved_at = NULL, resolved_by = NULL
         WHERE id = $1
-        RETURNING *
+        RETURNING *, xmin::text AS version
         """,
         incident_id,
         now,
     )
-    return Incident.from_record(row)
+    return _held(row)
 
 
-async def apply_fields(
-    conn: asyncpg.Connection, incident_id: int, fields: IncidentFields, external_url: str, now: datetime
-) -> None:
-    """Store the fields derived from the incident's alerts."""
-    await conn.execute(
+async def find_for_groups(
+    conn: asyncpg.Connection, group_keys: list[str], reopen_since: list[datetime]
+) -> dict[str, Held]:
+    """Each group's open incident, else its latest resolved after its `reopen_since`; read, not locked."""
+    rows = await conn.fetch(
+        """
+        SELECT i.*
+        FROM unnest($1::text[], $2::timestamptz[]) AS k(group_key, since),
+        LATERAL (
+            SELECT *, xmin::text AS version FROM incidents
+            WHERE group_key = k.group_key
+              AND (status <> 'resolved' OR (status = 'resolved' AND resolved_at >= k.since))
+            ORDER BY status = 'resolved', resolved_at DESC
+            LIMIT 1
+        ) AS i
+        """,
+        group_keys,
+        reopen_since,
+    )
+    return {r["group_key"]: _held(r) for r in rows}
+
+
+async def read_held(conn: asyncpg.Connection, incident_ids: list[int], *, lock: bool = False) -> dict[int, Held]:
+    """These incidents with their alert summaries and versions (locked, in id order, when `lock`)."""
+    clause = " ORDER BY id FOR NO KEY UPDATE" if lock else ""
+    rows = await conn.fetch(
+        f"SELECT *, xmin::text AS version FROM incidents WHERE id = ANY($1::bigint[]){clause}", incident_ids
+    )
+    return {r["id"]: _held(r) for r in rows}
+
+
+async def apply_derived(
+    conn: asyncpg.Connection,
+    held: Held,
+    fields: IncidentFields,
+    derived: dict[str, Any],
+    external_url: str,
+    now: datetime,
+    *,
+    resolve: bool,
+) -> Incident | None:
+    """Store the fields derived from the incident's alerts (and resolve it, when `resolve`), if it is still
+    the version read; None when someone changed it meanwhile. The row is locked from here to the commit."""
+    row = await conn.fetchrow(
         """
         UPDATE incidents
-        SET title = $2, severity = $3, labels = $4, summary = $5, links = $6,
-            alert_count = $7, firing_alert_count = $8,
-            external_url = CASE WHEN $9 = '' THEN external_url ELSE $9 END, updated_at = $10
-        WHERE id = $1
+        SET title = $3, severity = $4, labels = $5, summary = $6, links = $7,
+            alert_count = $8, firing_alert_count = $9, derived = $10,
+            external_url = CASE WHEN $11 = '' THEN external_url ELSE $11 END, updated_at = $12,
+            status = CASE WHEN $13 THEN 'resolved' ELSE status END,
+            resolved_at = CASE WHEN $13 THEN $12 ELSE resolved_at END,
+            resolved_by = CASE WHEN $13 THEN $14 ELSE resolved_by END
+        WHERE id = $1 AND xmin::text = $2
+        RETURNING *
         """,
-        incident_id,
+        held.incident.id,
+        held.version,
         fields.title,
         fields.severity,
         fields.labels,
@@ -137,9 +200,68 @@ async def apply_fields(
         fields.links,
         fields.alert_count,
         fields.firing_count,
+        derived,
         external_url,
         now,
+        resolve,
+        "alertmanager",
     )
+    return Incident.from_record(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedUpdate:
+    """What apply_derived_many writes to one incident (read at `held.version`)."""
+
+    held: Held
+    fields: IncidentFields
+    derived: dict[str, Any]
+    external_url: str
+    resolve: bool
+
+
+async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpdate], now: datetime) -> set[int]:
+    """apply_derived for several incidents in one statement, locking them in id order (so concurrent writers
+    never deadlock on them); returns the ids written. The others changed since they were read."""
+    if not updates:
+        return set()
+    rows = await conn.fetch(
+        """
+        WITH k AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
+                                 $7::jsonb[], $8::int[], $9::int[], $10::jsonb[], $11::text[], $12::bool[])
+                AS k(id, version, title, severity, labels, summary, links, alert_count, firing_count, derived,
+                     external_url, resolve)
+        ),
+        locked AS (SELECT i.id FROM incidents i JOIN k ON k.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i)
+        UPDATE incidents i
+        SET title = k.title, severity = k.severity, labels = k.labels, summary = k.summary, links = k.links,
+            alert_count = k.alert_count, firing_alert_count = k.firing_count, derived = k.derived,
+            external_url = CASE WHEN k.external_url = '' THEN i.external_url ELSE k.external_url END,
+            updated_at = $13,
+            status = CASE WHEN k.resolve THEN 'resolved' ELSE i.status END,
+            resolved_at = CASE WHEN k.resolve THEN $13 ELSE i.resolved_at END,
+            resolved_by = CASE WHEN k.resolve THEN $14 ELSE i.resolved_by END
+        FROM k JOIN locked ON locked.id = k.id
+        WHERE i.id = k.id AND i.xmin::text = k.version
+        RETURNING i.id
+        """,
+        [u.held.incident.id for u in updates],
+        [u.held.version for u in updates],
+        [u.fields.title for u in updates],
+        [u.fields.severity for u in updates],
+        [u.fields.labels for u in updates],
+        [u.fields.summary for u in updates],
+        [u.fields.links for u in updates],
+        [u.fields.alert_count for u in updates],
+        [u.fields.firing_count for u in updates],
+        [u.derived for u in updates],
+        [u.external_url for u in updates],
+        [u.resolve for u in updates],
+        now,
+        "alertmanager",
+    )
+    return {r["id"] for r in rows}
 
 
 async def set_status(

@@ -196,7 +196,8 @@ def test_oversized_and_deeply_nested_bodies_are_refused_cleanly(app: HostileApp)
     tg_headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "hostile-telegram-secret"}
     assert app.post("/telegram/webhook", huge, tg_headers)[0] == 413
     for depth in (1000, 30000):  # 30000 levels: 60 kB, under WEBHOOK_MAX_BYTES
-        assert app.webhook(nested(depth))[0] == 400
+        # 1,000 levels is JSON the parser reads (then refused as not an Alertmanager body), 30,000 is not.
+        assert app.webhook(nested(depth))[0] == (422 if depth == 1000 else 400)
         status, _ = app.post("/telegram/webhook", nested(depth), tg_headers)
         assert status == 400
         status, answer = app.slack(urlencode({"payload": nested(depth).decode()}).encode())

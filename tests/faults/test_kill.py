@@ -67,4 +67,6 @@ def test_killing_a_replica_mid_delivery_hands_its_claims_to_another_after_the_le
     assert {r["attempts"] for r in rows} == {2}  # the victim's claim, then the survivor's
     assert all(r["sent_at"] >= c["claimed_until"] for r, c in zip(rows, claimed, strict=True))  # after the lease
     assert len(stack.slack_top_level()) == 5
-    assert_each_message_sent_once(stack)
+    # The victim was killed: its Telegram and email sends were not held, so one it made but could not record
+    # may go again from the survivor (allowed only for deliveries taken over); Slack's are exact, above.
+    assert_each_message_sent_once(stack, crashed=True)

@@ -16,7 +16,7 @@ from tests.support.waiting import wait_for
 from tests.support.webhook_load import Sender, group_body
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
-EXIT_BOUND = 20.0  # hypercorn's 10 s grace for requests, then the worker's 5 s for sends, with room to spare
+EXIT_BOUND = 20.0  # uvicorn's 10 s grace for requests, then the worker's 5 s for sends, with room to spare
 
 
 def refuses_connections(port: int) -> bool:

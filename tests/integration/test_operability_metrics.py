@@ -42,8 +42,9 @@ async def test_pools_backlog_age_and_retries_of_an_unreachable_smtp_server(db: D
     async with app.test_app():
         text = await scrape(app)
         assert sample(text, "tocsin_db_pool_max_connections", pool="main") == 7
-        assert sample(text, "tocsin_db_pool_max_connections", pool="delivery") == 3
-        for pool in ("main", "delivery"):
+        assert sample(text, "tocsin_db_pool_max_connections", pool="delivery") == 4
+        assert sample(text, "tocsin_db_pool_max_connections", pool="ingest") == 2
+        for pool in ("main", "ingest", "delivery"):
             opened = sample(text, "tocsin_db_pool_connections", pool=pool, state="open")
             in_use = sample(text, "tocsin_db_pool_connections", pool=pool, state="in_use")
             idle = sample(text, "tocsin_db_pool_connections", pool=pool, state="idle")

@@ -44,7 +44,8 @@ async def test_runner_runs_each_job_alone_and_coalesces_missed_runs(db: Database
     assert set(jobs) == {"escalate", "handoffs"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True
-        assert job.trigger.interval == timedelta(seconds=5)
+    assert jobs["handoffs"].trigger.interval == timedelta(seconds=5)
+    assert jobs["escalate"].trigger.interval == timedelta(seconds=1)  # a due step fires within a second
 
 
 async def test_runner_starts_and_stops_on_the_running_loop(db: Database) -> None:

@@ -120,7 +120,9 @@ async def test_database_down_answers_503_so_alertmanager_retries(database_url: s
     settings = load_settings({"DATABASE_URL": database_url})
     application = create_app(settings, database_url)
     async with application.test_app():
-        await application.extensions["tocsin"].db.pool.close()  # as if PostgreSQL went away
+        pools = application.extensions["tocsin_pools"]
+        for name in ("main", "ingest"):  # as if PostgreSQL went away
+            await pools[name].pool.close()
         client = application.test_client()
         response = await client.post(URL, json=load_sample("05_firing_from_prometheus.json"))
         assert response.status_code == 503

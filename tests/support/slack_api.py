@@ -37,6 +37,7 @@ class Call:
     args: dict[str, Any]
     headers: dict[str, str]
     status: int = 200
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
 
     @property
     def token(self) -> str | None:
