@@ -26,9 +26,11 @@ from store.overrides import OVERRIDES_KIND, live_overrides
 from store.runtime import Runtime
 from store.sql import config_versions as versions_sql
 from store.sql import overrides as overrides_sql
+from store.sql.config_versions import ConfigVersion
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = 5.0
+LOOK_BACK = 20  # a replica that cannot apply the newest version takes the newest of these it can
 WATCHED = {CONFIG_KIND, OVERRIDES_KIND}
 
 
@@ -43,6 +45,7 @@ class LiveConfig:
         self.version: int | None = None
         self.generation: tuple[int, int] | None = None
         self.overrides: list[ScheduleOverride] = []
+        self._refused: int | None = None  # the newest version, when it cannot be applied here
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: EventListener | None = None
@@ -52,13 +55,12 @@ class LiveConfig:
         async with self.runtime.db.connection() as conn:
             number = await versions_sql.latest_number(conn)
             generation = await overrides_sql.generation(conn)
-            stored = await versions_sql.latest(conn) if number is not None and number != self.version else None
-        changed = False
-        if stored is not None:
-            old = self.base
-            changed = self._take_version(stored.version, stored.body)
-            if changed and self.version is not None:
-                await replan(self.runtime.db, old, self.base, self.runtime.clock())
+            newer = []
+            if number is not None and number not in (self.version, self._refused):
+                newer = [v for v in await versions_sql.recent(conn, LOOK_BACK) if v.version > (self.version or 0)]
+        old, changed = self.base, self._take_newest(newer)
+        if changed and old is not self.base and self.version is not None:
+            await replan(self.runtime.db, old, self.base, self.runtime.clock())
         if generation != self.generation:
             self.overrides = await live_overrides(self.runtime.db, self.runtime.clock() - KEEP_ENDED)
             self.generation = generation
@@ -68,22 +70,30 @@ class LiveConfig:
             self.runtime.config_version = self.version
         return changed
 
-    def _take_version(self, number: int, body: str) -> bool:
-        source = f"config version {number}"
-        try:
-            parsed = parse_config_text(body, source, self.default_route)
-        except ConfigFileError as exc:
-            reason = "; ".join(exc.lines)
-            if not (self.runtime.config_problem or "").startswith(f"{source} cannot"):
-                log.error("%s cannot be applied on this replica; keeping version %s: %s", source,
-                          self.version if self.version is not None else "from the file", reason)
-            self.runtime.config_problem = f"{source} cannot be applied on this replica: {reason}"
-            return False
-        if self.version is not None:
-            log.info("config version %d in force (was %d)", number, self.version)
-        self.base, self.version = parsed, number
-        self.runtime.config_problem = None
-        return True
+    def _take_newest(self, newer: list[ConfigVersion]) -> bool:
+        """Take the newest of these versions (newest first) that parses here; the newest's problem is reported."""
+        for stored in newer:
+            source = f"config version {stored.version}"
+            try:
+                parsed = parse_config_text(stored.body, source, self.default_route)
+            except ConfigFileError as exc:
+                if stored is newer[0]:
+                    self._report(stored.version, "; ".join(exc.lines))
+                continue
+            if self.version is not None:
+                log.info("config version %d in force (was %d)", stored.version, self.version)
+            self.base, self.version = parsed, stored.version
+            if stored is newer[0]:
+                self.runtime.config_problem, self._refused = None, None
+            return True
+        return False
+
+    def _report(self, number: int, reason: str) -> None:
+        kept = self.version if self.version is not None else "none"
+        log.error("config version %d cannot be applied on this replica; keeping the newest it can apply "
+                  "(before this check: %s): %s", number, kept, reason)
+        self.runtime.config_problem = f"config version {number} cannot be applied on this replica: {reason}"
+        self._refused = number
 
     def start(self) -> None:
         """Listen for NOTIFY and check periodically, in the background."""

@@ -105,6 +105,19 @@ async def test_a_version_this_replica_cannot_apply_is_reported_and_changes_nothi
     assert await live.refresh() and live.runtime.config_version == 3 and live.runtime.config_problem is None
 
 
+async def test_a_replica_starting_takes_the_newest_version_it_can_apply(db: Database) -> None:
+    await config_versions.apply_text(db, GOOD, "tocsin.yml", "alice", "cli")
+    schedules = [{**CONFIG_DATA["schedules"][0], "timezone": "Mars/Olympus_Mons"}]
+    text = edited(schedules=schedules)
+    async with db.transaction() as conn:
+        await versions_sql.insert(conn, text, config_versions.sha256(text), "tocsin.yml", "bob", "cli", T0)
+    live = LiveConfig(Runtime(db=db, config=Config()), Config(), None)
+    assert await live.refresh()
+    assert live.runtime.config_version == 1 and [u.id for u in live.runtime.config.users] == ["alice", "bob", "carol"]
+    assert (live.runtime.config_problem or "").startswith("config version 2 cannot be applied on this replica: ")
+    assert not await live.refresh()  # the refused version is not parsed again and again
+
+
 async def test_serve_stores_an_edited_file_only(db: Database) -> None:
     started = await config_versions.apply_at_start(db, GOOD, "tocsin.yml", "tocsin serve on a")
     assert started is not None and started.version.applied_via == "serve"
