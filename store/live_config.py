@@ -21,7 +21,7 @@ from store.domain.overrides import KEEP_ENDED, ScheduleOverride, with_overrides
 from store.domain.routing import Route
 from store.errors import UNAVAILABLE
 from store.escalation import replan
-from store.events import EventListener
+from store.events import EventListener, cancel
 from store.overrides import OVERRIDES_KIND, live_overrides
 from store.runtime import Runtime
 from store.sql import config_versions as versions_sql
@@ -103,11 +103,8 @@ class LiveConfig:
 
     async def stop(self) -> None:
         """Stop listening and checking."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None

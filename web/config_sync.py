@@ -13,6 +13,7 @@ from pathlib import Path
 from store import config_versions
 from store.config import ConfigFileError, read_config_text
 from store.domain.config_schema import Config
+from store.events import cancel
 from store.live_config import LiveConfig
 from store.runtime import Runtime
 from web.config_loader import default_route
@@ -97,8 +98,6 @@ class ConfigSync:
         if self._signal:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        for task in [*self._tasks, *([self._watch] if self._watch else [])]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in [*self._tasks, self._watch]:
+            await cancel(task)
         await self.live.stop()

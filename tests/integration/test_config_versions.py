@@ -128,7 +128,8 @@ async def test_serve_stores_an_edited_file_only(db: Database) -> None:
     assert (await config_versions.current(db)).version == newer.version.version  # type: ignore[union-attr]
 
 
-async def test_an_escalation_in_flight_follows_the_new_policy_from_its_next_step(db: Database) -> None:
+async def fired_step_one_then_changed(db: Database, second_after: str) -> tuple[LiveConfig, Clock, int]:
+    """An incident whose step 1 fired under version 1; then version 2 moves step 2 to `second_after` (to alice)."""
     clock = Clock(T0)
     live = LiveConfig(Runtime(db=db, config=Config(), clock=clock), Config(), None)
     await config_versions.apply_text(db, GOOD, "tocsin.yml", "alice", "cli")
@@ -136,9 +137,14 @@ async def test_an_escalation_in_flight_follows_the_new_policy_from_its_next_step
     incident = await open_incident(db, live.runtime.config, clock)
     await escalation.escalate_due(db, live.runtime.config, clock.now)  # step 1 (0m) fires under version 1
     policy = {"id": "default", "steps": [{"after": "0m", "notify": ["schedule:primary"]},
-                                         {"after": "5m", "notify": ["user:alice"]}]}
+                                         {"after": second_after, "notify": ["user:alice"]}]}
     await config_versions.apply_text(db, edited(escalation_policies=[policy]), "tocsin.yml", "alice", "cli")
     await live.refresh()  # replans: step 2 was planned at 15m under version 1
+    return live, clock, incident
+
+
+async def test_an_escalation_in_flight_follows_the_new_policy_from_its_next_step(db: Database) -> None:
+    live, clock, incident = await fired_step_one_then_changed(db, "5m")
     clock.now = T0 + timedelta(minutes=6)
     await escalation.escalate_due(db, live.runtime.config, clock.now)  # due at 5m under version 2
     fired = await escalations(db, incident)
@@ -150,16 +156,7 @@ async def test_an_escalation_in_flight_follows_the_new_policy_from_its_next_step
 
 
 async def test_a_policy_planned_later_by_the_new_version_waits(db: Database) -> None:
-    clock = Clock(T0)
-    live = LiveConfig(Runtime(db=db, config=Config(), clock=clock), Config(), None)
-    await config_versions.apply_text(db, GOOD, "tocsin.yml", "alice", "cli")
-    await live.refresh()
-    incident = await open_incident(db, live.runtime.config, clock)
-    await escalation.escalate_due(db, live.runtime.config, clock.now)
-    policy = {"id": "default", "steps": [{"after": "0m", "notify": ["schedule:primary"]},
-                                         {"after": "40m", "notify": ["user:alice"]}]}
-    await config_versions.apply_text(db, edited(escalation_policies=[policy]), "tocsin.yml", "alice", "cli")
-    await live.refresh()
+    live, clock, incident = await fired_step_one_then_changed(db, "40m")
     clock.now = T0 + timedelta(minutes=16)
     await escalation.escalate_due(db, live.runtime.config, clock.now)
     assert len(await escalations(db, incident)) == 1  # 15m under version 1, 40m under version 2
