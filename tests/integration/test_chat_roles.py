@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from quart import Quart
+
 from bot.commands import parse_command, run
 from bot.slack.handlers import Listeners, SlackPeople
 from bot.slack.settings import SlackSettings
+from bot.telegram.webhook import create_blueprint
 from store.db import Database
 from store.domain.config_schema import parse_config
 from store.domain.incident import ActionSource, Status
@@ -16,8 +19,11 @@ from store.domain.oncall_view import oncall_rows
 from store.domain.overrides import with_overrides
 from store.overrides import live_overrides
 from store.sql import incidents as incidents_sql
+from tests.integration.test_telegram_webhook import ALICE, BOB, Env
 from tests.support.chat_core import NOW, core_on, people_did
 from tests.support.incidents import open_incident
+from tests.support.telegram_api import FakeTelegramApi, message_update
+from tests.support.telegram_bot import ALICE_TG, SECRET, TRUSTED_CHAT, make_bot, telegram_settings
 
 SLACK = ActionSource.SLACK
 CONFIG = parse_config({
@@ -105,3 +111,26 @@ async def test_the_slash_command_grammar_reaches_the_override(db: Database) -> N
     assert "overlaps override 1 (bob from" in text
     stranger = await listeners.run_command({"text": "ack 1", "user_id": "U0STRANGE", "user_name": "eve"})
     assert "Not allowed: eve is not a user of Tocsin's config" in stranger
+
+
+async def test_telegram_override_and_a_stranger_refused_through_the_bot(db: Database) -> None:
+    config = replace(CONFIG, users=tuple(replace(u, telegram_id=ALICE_TG) if u.id == "alice" else u
+                                         for u in CONFIG.users))
+    api = await FakeTelegramApi().start()
+    bot = make_bot(telegram_settings(api.url, webhook=True), core_on(db, config=config))
+    await bot.start()
+    quart = Quart(__name__)
+    quart.register_blueprint(create_blueprint(bot.application, SECRET))
+    env = Env(api, db, bot, quart)
+    try:
+        made = await env.reply(message_update("/override me 2h", TRUSTED_CHAT, ALICE))
+        assert made.startswith("Override 1: Alice is on call in primary until ") and made.endswith(" ✔️")
+        usage = await env.reply(message_update("/override", TRUSTED_CHAT, ALICE), number=2)
+        assert usage == "Who, and for how long? Usage: /override @USER DURATION [SCHEDULE], such as @alice 2h"
+        incident_id = await open_incident(db, "telegram-stranger")
+        refused = await env.reply(message_update(f"/ack {incident_id}", TRUSTED_CHAT, BOB), number=3)
+        assert refused.startswith("Not allowed: @bob_tg is not a user of Tocsin's config")
+        assert await status_of(db, incident_id) is Status.TRIGGERED
+    finally:
+        await bot.stop()
+        await api.stop()
