@@ -70,7 +70,7 @@ async def test_overrides_are_stored_shown_and_refused_when_they_overlap(client: 
         feed = await client.get("/api/v1/schedules/primary.ics", headers=admin)
         return stamp in await feed.get_data(as_text=True)
 
-    await eventually(in_feed, 10, "the override in the .ics feed")
+    await eventually(in_feed, 30, "the override in the .ics feed")
     gone = await client.delete(f"{OVERRIDES}/{override['id']}", headers=admin)
     assert gone.status_code == 200
     assert (await client.delete(f"{OVERRIDES}/{override['id']}", headers=admin)).status_code == 404
@@ -118,7 +118,7 @@ async def test_an_api_override_shows_in_oncall(client: Any, db: Database) -> Non
         body = await (await client.get("/api/v1/oncall", headers=admin)).get_json()
         return body["schedules"][0]["user"] == "carol"
 
-    await eventually(carol_on_call, 10, "the override in /api/v1/oncall (NOTIFY)")
+    await eventually(carol_on_call, 30, "the override in /api/v1/oncall (NOTIFY)")
 
 
 async def test_tokens_are_managed_by_admins(client: Any, db: Database) -> None:
