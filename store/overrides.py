@@ -123,7 +123,8 @@ async def list_overrides(db: Database, schedule_id: str, since: datetime) -> lis
 
 
 def _domain(stored: StoredOverride) -> ScheduleOverride:
-    return ScheduleOverride(stored.schedule_id, Override(stored.user_id, stored.starts_at, stored.ends_at), stored.id)
+    override = Override(stored.user_id, stored.starts_at, stored.ends_at, stored.id)
+    return ScheduleOverride(stored.schedule_id, override, stored.id)
 
 
 async def _audit(conn: asyncpg.Connection, acting: Acting, action: str, stored: StoredOverride, now: datetime) -> None:

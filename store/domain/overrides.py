@@ -31,9 +31,9 @@ class ScheduleOverride:
 
 
 def file_overrides(config: Config, schedule_id: str) -> list[ScheduleOverride]:
-    """The overrides the config file declares for a schedule."""
+    """The overrides the config file declares for a schedule (not those merged in from PostgreSQL)."""
     schedule = config.schedule(schedule_id)
-    return [ScheduleOverride(schedule_id, o) for o in (schedule.overrides if schedule else ())]
+    return [ScheduleOverride(schedule_id, o) for o in (schedule.overrides if schedule else ()) if o.stored_id is None]
 
 
 def overlaps(a: Override, start: datetime, end: datetime) -> bool:

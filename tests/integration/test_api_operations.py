@@ -53,6 +53,14 @@ async def test_overrides_are_stored_shown_and_refused_when_they_overlap(client: 
     override = await made.get_json()
     assert override["user"] == "carol" and override["from"] == f"{DAY}T09:00:00Z"
     assert override["created_by"] == "token:root" and override["created_via"] == "api"
+    stamp = DAY.replace("-", "") + "T090000Z"
+
+    # Merged once NOTIFY wakes the replica: the clash below is then checked against the merged config too.
+    async def in_feed() -> bool:
+        feed = await client.get("/api/v1/schedules/primary.ics", headers=admin)
+        return stamp in await feed.get_data(as_text=True)
+
+    await eventually(in_feed, 30, "the override in the .ics feed")
     clash = await client.post(OVERRIDES, headers=admin, json={**CAROL, "user": "bob",
                                                                 "from": f"{DAY}T17:00:00+01:00"})
     assert clash.status_code == 409
@@ -64,13 +72,6 @@ async def test_overrides_are_stored_shown_and_refused_when_they_overlap(client: 
         "delete that one first or pick other times")
     listed = await (await client.get(OVERRIDES, headers=admin)).get_json()
     assert [o["id"] for o in listed["items"]] == [override["id"]]
-    stamp = DAY.replace("-", "") + "T090000Z"
-
-    async def in_feed() -> bool:  # every replica merges the override once NOTIFY wakes it
-        feed = await client.get("/api/v1/schedules/primary.ics", headers=admin)
-        return stamp in await feed.get_data(as_text=True)
-
-    await eventually(in_feed, 30, "the override in the .ics feed")
     gone = await client.delete(f"{OVERRIDES}/{override['id']}", headers=admin)
     assert gone.status_code == 200
     assert (await client.delete(f"{OVERRIDES}/{override['id']}", headers=admin)).status_code == 404
