@@ -66,22 +66,36 @@ class ConfigSync:
         who = f"{WHO[via]} on {socket.gethostname()}"
         try:
             text = read_config_text(path)
-            self._seen = config_versions.sha256(text)
+        except ConfigFileError as exc:
+            _refused(via, exc)
+            return
+        digest = config_versions.sha256(text)
+        try:
             if via == "serve":
                 applied = await config_versions.apply_at_start(self.runtime.db, text, str(path), who, self.route)
             else:
                 applied = await config_versions.apply_text(self.runtime.db, text, str(path), who, via, self.route)
         except ConfigFileError as exc:
-            log.error("%s: the config file was not applied, nothing changed: %s", via, "; ".join(exc.lines))
+            _refused(via, exc)
+            self._seen = digest  # the watch looks at a refused file again only once it is edited
             return
         except Exception:
+            # Not marked as seen: the watch tries this file again once the database works.
             log.exception("%s: applying the config file failed; nothing changed", via)
             return
+        self._seen = digest
         if applied is not None and applied.created:
             log.info("%s: %s stored as config version %d", via, path, applied.version.version)
-            await self.live.refresh()
+            await self._follow(via)
         elif via != "serve":
             log.info("%s: %s is unchanged (config version %s)", via, path, applied.version.version if applied else "-")
+
+    async def _follow(self, via: str) -> None:
+        """Take the version just stored now; if that fails, NOTIFY and the periodic check take it later."""
+        try:
+            await self.live.refresh()
+        except Exception:
+            log.exception("%s: the stored version is not in force here yet; the next config check takes it", via)
 
     async def _watch_file(self, path: Path) -> None:
         while True:
@@ -101,3 +115,7 @@ class ConfigSync:
         for task in [*self._tasks, self._watch]:
             await cancel(task)
         await self.live.stop()
+
+
+def _refused(via: str, exc: ConfigFileError) -> None:
+    log.error("%s: the config file was not applied, nothing changed: %s", via, "; ".join(exc.lines))
