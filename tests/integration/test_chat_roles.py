@@ -4,7 +4,7 @@ read unless `chat_strangers: act`; overrides from chat (`override @alice 2h`), r
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from quart import Quart
 
@@ -79,6 +79,7 @@ async def test_config_users_act_with_their_role(db: Database) -> None:
 
 async def test_overrides_from_chat_own_others_and_overlaps(db: Database) -> None:
     actions = core_on(db, config=CONFIG)
+    asked = datetime.now(UTC)
     mine = await actions.override("me", "2h", None, "alice", SLACK)
     assert mine.ok, mine.text
     assert mine.text.startswith("Override 1: Alice is on call in primary until ")
@@ -97,6 +98,10 @@ async def test_overrides_from_chat_own_others_and_overlaps(db: Database) -> None
         "There is no schedule 'nosuch'; expected one of: primary.")
     merged = with_overrides(CONFIG, await live_overrides(db, NOW - timedelta(days=1)))
     assert oncall_rows(merged, NOW)[0]["user"] == "alice"  # bob's week, alice's override
+    async with db.connection() as conn:
+        trail = await conn.fetch("SELECT actor, source, action, subject, created_at FROM audit_log")
+    assert [tuple(r)[:4] for r in trail] == [("alice", "slack", "override.add", "schedule:primary/override:1")]
+    assert asked <= trail[0]["created_at"] <= datetime.now(UTC)  # when it was done, by the wall clock
 
 
 async def test_the_slash_command_grammar_reaches_the_override(db: Database) -> None:
