@@ -165,6 +165,25 @@ async def test_a_policy_planned_later_by_the_new_version_waits(db: Database) -> 
     assert len(await escalations(db, incident)) == 2
 
 
+async def test_an_escalation_whose_policy_the_new_version_removes_stops(db: Database) -> None:
+    clock = Clock(T0)
+    live = LiveConfig(Runtime(db=db, config=Config(), clock=clock), Config(), None)
+    await config_versions.apply_text(db, GOOD, "tocsin.yml", "alice", "cli")
+    await live.refresh()
+    incident = await open_incident(db, live.runtime.config, clock)
+    await escalation.escalate_due(db, live.runtime.config, clock.now)  # step 1 fires under version 1
+    calm = {"id": "calm", "steps": [{"after": "0m", "notify": ["user:bob"]}]}
+    routes = [{**CONFIG_DATA["routes"][0], "escalation": "calm"}]
+    await config_versions.apply_text(db, edited(escalation_policies=[calm], routes=routes), "t.yml", "alice", "cli")
+    assert await live.refresh() and live.runtime.config.policy("default") is None
+    clock.now = T0 + timedelta(hours=2)
+    await escalation.escalate_due(db, live.runtime.config, clock.now)
+    assert [e["data"]["step"] for e in await escalations(db, incident)] == [1]  # neither default's nor calm's
+    async with db.connection() as conn:
+        state = await conn.fetchval("SELECT state FROM incident_escalations WHERE incident_id = $1", incident)
+    assert state == "stopped"
+
+
 async def test_concurrent_applies_make_one_version_each_in_order(db: Database) -> None:
     texts = [edited(routes=[{"id": f"r{i}"}]) for i in range(5)]
     await asyncio.gather(*(config_versions.apply_text(db, t, "f.yml", "x", "cli") for t in texts))
