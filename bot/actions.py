@@ -8,18 +8,24 @@ markup. Store errors are mapped to words here, once (explain).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from bot import present
-from store import incidents, lifecycle, postmortems, silence, templates
+from store import incidents, lifecycle, overrides, postmortems, silence, templates
+from store.domain.config_schema import Config
 from store.domain.delivery import manual_channels
 from store.domain.incident import ActionSource, Status, incident_number
 from store.domain.links import incident_url
-from store.domain.oncall_view import oncall_text
+from store.domain.oncall_view import local_time, oncall_text
+from store.domain.schedule import Schedule
 from store.domain.silence import BadDuration, format_duration, parse_duration
-from store.errors import Conflict, Invalid, NotFound, Unavailable
+from store.domain.tokens import Role, role_allows
+from store.domain.users import User
+from store.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from store.models import Incident
 from store.runtime import Runtime
 
@@ -114,7 +120,7 @@ def _capital(text: str) -> str:
 
 def explain(exc: BaseException, what: str) -> str:
     """What a person is told when an action failed (the one mapping of store errors to words)."""
-    if isinstance(exc, Refused | NotFound | Conflict | Invalid):
+    if isinstance(exc, Refused | NotFound | Conflict | Invalid | Forbidden):
         return _capital(str(exc).rstrip(".")) + "."
     if isinstance(exc, Unavailable) and exc.code == "database_unavailable":
         return f"Could not {what}: Tocsin's database is unavailable right now. Try again in a minute."
@@ -122,6 +128,24 @@ def explain(exc: BaseException, what: str) -> str:
         return f"Could not {what}: {exc.message}"
     log.error("chat action %r failed", what, exc_info=exc)
     return f"Could not {what}: an unexpected error occurred (details are in Tocsin's log)."
+
+
+def check_role(config: Config, actor: str, needed: Role = Role.RESPONDER) -> User | None:
+    """The config user acting (None for a chat member outside the config); Refused when they may not act.
+
+    Config users act with their role; anyone else only when the config says `chat_strangers: act` (as a
+    responder), so by default an unknown person's click is refused and nothing changes.
+    """
+    user = config.user(actor)
+    if user is None:
+        if config.chat_strangers == "act" and needed is Role.RESPONDER:
+            return None
+        raise Refused(f"not allowed: {actor} is not a user of Tocsin's config, and the config lets only its users "
+                      "act (chat_strangers: read); nothing was changed")
+    if not role_allows(Role(user.role), needed):
+        raise Refused(f"not allowed: {user.name} has role {user.role} in Tocsin's config, and this needs "
+                      f"{needed}; nothing was changed")
+    return user
 
 
 def done(verb: str, incident: Incident, detail: str = "") -> Reply:
@@ -148,6 +172,10 @@ class ChatActions:
             raise Unavailable("Tocsin is starting or stopping; try again in a moment", code="starting")
         return runtime
 
+    def may_act(self, actor: str, needed: Role = Role.RESPONDER) -> User | None:
+        """The config user acting, or None for an allowed stranger; Refused when they may not (check_role)."""
+        return check_role(self.runtime().config, actor, needed)
+
     async def _attempt(self, what: str, call: Callable[[], Awaitable[Reply]]) -> Reply:
         try:
             return await call()
@@ -159,6 +187,7 @@ class ChatActions:
 
         async def call() -> Reply:
             number = parse_incident_id(incident_id)
+            self.may_act(actor)
             result = await lifecycle.acknowledge(self.runtime().db, number, storable(actor, MAX_ACTOR), source)
             return done("Acknowledged", result.incident)
 
@@ -169,6 +198,7 @@ class ChatActions:
 
         async def call() -> Reply:
             number = parse_incident_id(incident_id)
+            self.may_act(actor)
             text = storable(note, MAX_TEXT) if note else ""
             db = self.runtime().db
             result = await lifecycle.resolve(db, number, storable(actor, MAX_ACTOR), source, text or None)
@@ -181,6 +211,7 @@ class ChatActions:
 
         async def call() -> Reply:
             number = parse_incident_id(incident_id)
+            self.may_act(actor)
             db = self.runtime().db
             result = await lifecycle.add_note(db, number, storable(actor, MAX_ACTOR), source, storable(text, MAX_TEXT))
             return done("Noted on", result.incident)
@@ -195,6 +226,7 @@ class ChatActions:
         async def call() -> Reply:
             number = parse_incident_id(incident_id)
             seconds = parse_silence(duration)
+            self.may_act(actor)
             db = self.runtime().db
             result = await silence.silence(db, self.silencer, number, seconds, storable(actor, MAX_ACTOR), source)
             return done("Silenced", result.incident, f" for {format_duration(seconds)}")
@@ -207,6 +239,7 @@ class ChatActions:
         async def call() -> Reply:
             if not title.strip():
                 raise Refused("a new incident needs a title")
+            self.may_act(actor)
             runtime = self.runtime()
             routes = runtime.routes
             result = await lifecycle.open_manual(
@@ -221,6 +254,7 @@ class ChatActions:
         """Open an incident from a response template: its route's channels, escalation and SLA, its checklist."""
 
         async def call() -> Reply:
+            self.may_act(actor)
             runtime = self.runtime()
             named = storable(title, MAX_TITLE) if title and title.strip() else None
             result = await lifecycle.open_incident(runtime.db, runtime.config, storable(template_id, 64), named,
@@ -234,6 +268,7 @@ class ChatActions:
 
         async def call() -> Reply:
             number, index = parse_incident_id(incident_id), parse_step(step)
+            self.may_act(actor)
             db = self.runtime().db
             item, _ = await templates.check(db, number, index, ticked, storable(actor, MAX_ACTOR), source)
             return Reply(f"#{number} step {index} {'done' if ticked else 'reopened'}: {item.text}")
@@ -279,3 +314,58 @@ class ChatActions:
             return Reply(oncall_text(runtime.config, runtime.clock()))
 
         return await self._attempt("find who is on call", call)
+
+    async def override(
+        self, who: str, duration: str, schedule_id: str | None, actor: str, source: ActionSource
+    ) -> Reply:
+        """Put someone on call in a schedule from now for `duration` (your own; anyone's as an admin)."""
+
+        async def call() -> Reply:
+            runtime = self.runtime()
+            config = runtime.config
+            acting_user = self.may_act(actor)
+            target = find_user(config, who, acting_user)
+            schedule = pick_schedule(config, schedule_id)
+            seconds = parse_silence(duration)
+            role = Role(acting_user.role) if acting_user else Role.RESPONDER
+            acting = overrides.Acting(storable(actor, MAX_ACTOR), acting_user.id if acting_user else None, role,
+                                      source.value)
+            start = runtime.clock()
+            end = start + timedelta(seconds=seconds)
+            made = await overrides.add_override(runtime.db, config, schedule.id, target.id, start, end, acting)
+            until = local_time(made.ends_at, schedule)
+            return Reply(f"Override {made.id}: {target.name} is on call in {schedule.id} until {until}")
+
+        return await self._attempt("add the override", call)
+
+
+_MENTION = re.compile(r"<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>")
+
+
+def find_user(config: Config, word: str, acting: User | None) -> User:
+    """A config user named as typed: `me`, `@alice`, `alice`, a Slack or Discord mention, a Mattermost name."""
+    word = word.strip()
+    if word.lower() == "me" and acting is not None:
+        return acting
+    mention = _MENTION.fullmatch(word)
+    for user in config.users:
+        if mention and mention[1] in (user.slack_id, user.discord_id):
+            return user
+        if not mention and word.removeprefix("@") in (user.id, (user.mattermost_id or "").removeprefix("@")):
+            return user
+    raise Refused(f"'{word[:40]}' is not a user of Tocsin's config (use their config id, such as @alice)")
+
+
+def pick_schedule(config: Config, schedule_id: str | None) -> Schedule:
+    """The schedule named, or the only one there is; Refused otherwise."""
+    known = ", ".join(s.id for s in config.schedules)
+    if schedule_id:
+        schedule = config.schedule(schedule_id)
+        if schedule is None:
+            raise Refused(f"there is no schedule '{schedule_id[:40]}'; expected one of: {known or 'none'}")
+        return schedule
+    if len(config.schedules) == 1:
+        return config.schedules[0]
+    if not config.schedules:
+        raise Refused("no on-call schedules are configured")
+    raise Refused(f"which schedule? There are several: {known}; name one after the duration")

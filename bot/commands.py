@@ -23,11 +23,15 @@ class Command:
     duration: str | None = None  # as typed (checked here, parsed by the chat core); None: the default 1h
     step: int | None = None  # check and uncheck: the checklist step, from 1
     template: str | None = None  # new --template ID
+    user: str = ""  # override: the person, as typed (@alice, a mention, me)
+    schedule: str | None = None  # override: the schedule named, if any
 
 
-ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall", "who": "oncall"}
+ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall", "who": "oncall",
+           "swap": "override", "cover": "override"}
 USAGE = {"ack": "ack ID", "resolve": "resolve ID [note]", "silence": "silence ID [duration]", "note": "note ID TEXT",
          "check": "check ID STEP", "uncheck": "uncheck ID STEP", "postmortem": "postmortem ID"}
+OVERRIDE_USAGE = "override @USER DURATION [SCHEDULE]"
 MAX_TITLE = 300
 
 
@@ -47,6 +51,8 @@ def parse_command(text: str, command: str = "/incident") -> Command:
     rest = words[1:]
     if name in ("list", "oncall", "help"):
         return Command(name)
+    if name == "override":
+        return parse_override(text.strip().split()[1:], f"{command} {OVERRIDE_USAGE}")
     if name == "new":
         return _new(text.strip().split(maxsplit=1)[1] if len(words) > 1 else "", command)
     if name not in USAGE:
@@ -88,6 +94,18 @@ def _new(rest: str, command: str) -> Command:
     return Command("new", text=rest.strip()[:MAX_TITLE])
 
 
+def parse_override(words: list[str], usage: str) -> Command:
+    """`@alice 2h [primary]`: who is on call instead, for how long from now, in which schedule."""
+    if len(words) not in (2, 3):
+        raise CommandError(f"Who, and for how long? Usage: `{usage}`, such as `@alice 2h`")
+    try:
+        parse_silence(words[1])
+    except Refused:
+        raise CommandError(f"`{words[1][:40]}` is not a duration from 1m to 30d, such as 30m, 2h or 1d. "
+                           f"Usage: `{usage}`") from None
+    return Command("override", user=words[0], duration=words[1], schedule=words[2] if len(words) == 3 else None)
+
+
 async def run(
     actions: ChatActions, command: Command, actor: str, source: ActionSource, public_url: str = ""
 ) -> Reply:
@@ -113,4 +131,6 @@ async def run(
         return await actions.note(number, actor, source, command.text)
     if command.name == "silence":
         return await actions.silence(number, actor, source, command.duration)
+    if command.name == "override":
+        return await actions.override(command.user, command.duration or "", command.schedule, actor, source)
     return Reply(f"Unknown command {command.name!r}.", ok=False)

@@ -68,11 +68,20 @@ def _syntax_line(exc: yaml.MarkedYAMLError, source: str) -> str:
     return f"{source}: {where}YAML syntax error: {error}; expected valid YAML (check indentation and quotes)"
 
 
-def load_config(path: Path, default_route: Route | None = None) -> Config:
-    """Read and check the config file; ConfigFileError lists every problem, one line each."""
+def parse_config_text(text: str, source: str, default_route: Route | None = None) -> Config:
+    """Check a config file's text; ConfigFileError lists every problem, one line each (`source` names it)."""
+    data = read_yaml(text, source)
+    try:
+        return parse_config(data, default_route)
+    except ConfigError as exc:
+        raise ConfigFileError(exc.lines(source)) from None
+
+
+def read_config_text(path: Path) -> str:
+    """The config file's text; ConfigFileError when it cannot be read."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError([f"{source}: no such file; expected TOCSIN_CONFIG to name the config file"]) from None
     except IsADirectoryError:
@@ -81,8 +90,8 @@ def load_config(path: Path, default_route: Route | None = None) -> Config:
         raise ConfigFileError([f"{source}: byte {exc.start} is not UTF-8; expected a UTF-8 text file"]) from None
     except OSError as exc:
         raise ConfigFileError([f"{source}: cannot be read ({exc.strerror}); expected a readable file"]) from None
-    data = read_yaml(text, source)
-    try:
-        return parse_config(data, default_route)
-    except ConfigError as exc:
-        raise ConfigFileError(exc.lines(source)) from None
+
+
+def load_config(path: Path, default_route: Route | None = None) -> Config:
+    """Read and check the config file; ConfigFileError lists every problem, one line each."""
+    return parse_config_text(read_config_text(path), str(path), default_route)

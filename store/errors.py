@@ -1,6 +1,6 @@
 """Errors: the store's domain errors, and the HTTP error shape the transports answer with.
 
-Store services raise only domain errors (StoreError): not found, a conflict with the current state (an
+Store services raise only domain errors (StoreError): not found, not allowed, a conflict with the current state (an
 invalid transition), an invalid value, or a backend (the database, Alertmanager) unavailable. Each
 transport maps them once: the API and the dashboard to HTTP statuses (web/errors.py), the chat core to
 words (bot/actions.py).
@@ -41,6 +41,12 @@ class Conflict(StoreError):
     """An action that makes no sense in the current state (an invalid transition, a name taken, silences off)."""
 
     code = "invalid_transition"
+
+
+class Forbidden(StoreError):
+    """The actor's role does not allow this (a responder changing someone else's override, say)."""
+
+    code = "forbidden"
 
 
 class Invalid(StoreError, ValueError):
@@ -117,8 +123,8 @@ class DatabaseUnavailable(ApiError):
         self.headers = {"Retry-After": "5"}
 
 
-STATUSES: tuple[tuple[type[StoreError], int], ...] = ((NotFound, 404), (Conflict, 409), (Stale, 412), (Invalid, 422),
-                                                      (VersionRequired, 428), (Unavailable, 503))
+STATUSES: tuple[tuple[type[StoreError], int], ...] = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Stale, 412),
+                                                      (Invalid, 422), (VersionRequired, 428), (Unavailable, 503))
 
 
 def http_error(error: StoreError) -> ApiError:

@@ -61,6 +61,25 @@ async def hurry_next_step(conn: asyncpg.Connection, config: Config, incident_id:
     return True
 
 
+def changed_policies(old: Config, new: Config) -> list[str]:
+    """Ids of policies that the new config changes or removes."""
+    return sorted({p.id for p in old.policies if new.policy(p.id) != p})
+
+
+async def replan(db: Database, old: Config, new: Config, now: datetime) -> int:
+    """After a config change: escalations in flight of changed policies are planned again at their next step.
+
+    The rule (docs/configuration.md): steps already fired stay fired; the next step is the new policy's step
+    at that position, due at the trigger time plus its delay (at once if that has passed); a removed policy
+    stops the escalation when next claimed.
+    """
+    policies = changed_policies(old, new)
+    if not policies:
+        return 0
+    async with db.transaction() as conn:
+        return await escalations_sql.replan(conn, policies, now)
+
+
 async def escalate_due(db: Database, config: Config, now: datetime) -> list[Event]:
     """Fire every step due at `now`, each in its own transaction; returns the timeline entries written."""
     return await fire_each(db, lambda conn: escalations_sql.claim_due(conn, now),

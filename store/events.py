@@ -14,6 +14,15 @@ from store.sql.events import CHANNEL
 log = logging.getLogger(__name__)
 
 
+async def cancel(task: asyncio.Task[object] | None) -> None:
+    """Cancel a background task and wait until it has ended."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class EventListener:
     """Calls `on_event(payload)` for each NOTIFY on tocsin_events, and `on_connect()` after each (re)connect.
 
@@ -42,11 +51,8 @@ class EventListener:
 
     async def stop(self) -> None:
         """Stop listening and close the connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self._close()
 
     async def _run(self) -> None:

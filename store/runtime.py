@@ -28,8 +28,10 @@ class Runtime:
     """The composition root builds one of these and hands it to every transport."""
 
     db: Database
-    config: Config = field(default_factory=Config)
+    config: Config = field(default_factory=Config)  # swapped whole by store/live_config.py, never edited
     clock: Callable[[], datetime] = utc_now
+    config_version: int | None = None  # the stored version in force (None: the file given at start, or none)
+    config_problem: str | None = None  # why the newest stored version cannot be applied on this replica
     intake: Intake | None = None  # the webhooks' shared transactions, when serving
     background: Database | None = None  # connections of the scheduler's jobs, which requests cannot take
 

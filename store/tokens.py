@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from store.db import Database
 from store.domain.tokens import Role, actor_of, hash_token, new_token
 from store.errors import Conflict, Invalid, NotFound
+from store.sql import audit as audit_sql
 from store.sql import tokens as tokens_sql
 from store.sql.tokens import ApiToken
 
@@ -24,13 +25,20 @@ class Principal:
     role: Role
     actor: str
 
+    @property
+    def user_id(self) -> str | None:
+        """The config user the caller acts as (a token made with --user), else None."""
+        return None if self.actor.startswith(("token:", "sso:", "anonymous")) else self.actor
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def create_token(db: Database, name: str, role: str, user_id: str | None = None) -> tuple[ApiToken, str]:
-    """Store a new token's hash and return the token itself (the only time it is seen)."""
+async def create_token(
+    db: Database, name: str, role: str, user_id: str | None = None, actor: str = "cli", source: str = "cli"
+) -> tuple[ApiToken, str]:
+    """Store a new token's hash and return the token itself (the only time it is seen); on the audit trail."""
     if not NAME.match(name):
         raise Invalid("name", f"{name!r} is no token name: expected 1-64 letters, digits, '.', '_' or '-'",
                       "invalid_name")
@@ -43,6 +51,9 @@ async def create_token(db: Database, name: str, role: str, user_id: str | None =
     token = new_token()
     async with db.transaction() as conn:
         stored = await tokens_sql.insert(conn, name, parsed_role, user_id, hash_token(token), _now())
+        if stored is not None:
+            data = {"role": parsed_role.value, "user": user_id}
+            await audit_sql.insert(conn, actor, source, "token.create", f"token:{name}", data, stored.created_at)
     if stored is None:
         raise Conflict(f"a token named {name!r} already exists", [{"field": "name"}], "name_taken")
     return stored, token
@@ -54,10 +65,12 @@ async def list_tokens(db: Database) -> list[ApiToken]:
         return await tokens_sql.list_all(conn)
 
 
-async def revoke_token(db: Database, name: str) -> ApiToken:
-    """Revoke a token by name; it stops working at once."""
+async def revoke_token(db: Database, name: str, actor: str = "cli", source: str = "cli") -> ApiToken:
+    """Revoke a token by name; it stops working at once; on the audit trail."""
     async with db.transaction() as conn:
         token = await tokens_sql.revoke(conn, name, _now())
+        if token is not None:
+            await audit_sql.insert(conn, actor, source, "token.revoke", f"token:{name}", {}, _now())
     if token is None:
         raise NotFound(f"no token is named {name!r}")
     return token

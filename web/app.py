@@ -29,6 +29,7 @@ from web.api import oncall
 from web.api.auth import read_guard
 from web.chat import build_chat
 from web.config_loader import default_route
+from web.config_sync import ConfigSync
 from web.dashboard import create_blueprint as dashboard_blueprint
 from web.dashboard.settings import DashboardSettings
 from web.delivery import build_registry, start_delivery
@@ -128,7 +129,7 @@ def create_app(
     app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
-        settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn)))
+        settings.http.public_url, settings.http.anonymous_read, settings.alertmanager_url, dsn, settings.oidc)))
     app_metrics = metrics.setup(app, settings.http.metrics_enabled, settings.http.metrics_port is not None)
     chat = app.extensions["tocsin_chat"] = build_chat(app, settings, config, dsn)
     paging = PagingTransport(settings.paging, lambda: app.extensions.get("tocsin"), config.users)
@@ -140,14 +141,15 @@ def create_app(
         db = await create_database(dsn, settings.database)
         state["ingest_pool"] = ingest_pool = await _ingest_pool(dsn, settings)
         runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
+        state["config"] = sync = ConfigSync(settings, runtime, config)
+        await sync.start()
         runtime.intake = state["intake"] = Intake(ingest_pool, lambda: runtime.routes, lambda: runtime.clock(),
                                                   IntakeSettings(max_wait=settings.webhook.max_wait,
                                                                  workers=INGEST_WORKERS))
         runtime.intake.start()
-        names = {u.id: u.name for u in config.users}
-        state["outgoing"] = outgoing = build_outgoing(settings, db, lambda: runtime.routes, names)
+        state["outgoing"] = outgoing = build_outgoing(settings, db, lambda: runtime.routes, chat.names)
         channels = [*chat.channels(), *paging.channels(), *outgoing.channels()]
-        registry = build_registry(settings, channels, names, paging.email_actions)
+        registry = build_registry(settings, channels, chat.names, paging.email_actions)
         registry.add_family(outgoing.webhooks)
         state["delivery"] = delivery = await start_delivery(settings, db, registry)
         app.extensions["tocsin_pools"] = {"main": db, "ingest": ingest_pool, "delivery": delivery.pool}
@@ -164,6 +166,8 @@ def create_app(
         app.extensions.pop(auth_throttle.EXTENSION, None)
         await _bounded("stopping the chat bots", chat.stop())
         await _bounded("closing the paging providers' connections", paging.stop())
+        if "config" in state:
+            await _bounded("stopping the config follower", state.pop("config").stop())
         app.extensions.pop("tocsin_pools", None)
         if "intake" in state:
             await _bounded("storing the webhooks taken", state.pop("intake").stop(grace=SHUTDOWN_STEP))

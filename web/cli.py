@@ -1,4 +1,4 @@
-"""The `tocsin` command: serve, migrate, check-config, send-test-alert, token, report, postmortem."""
+"""The `tocsin` command: serve, migrate, check-config, send-test-alert, token, report, postmortem, config, override."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from store.domain.config_schema import Config
 from store.embedded import EmbeddedPostgres
 from store.errors import ApiError, StoreError
 from store.migrate import upgrade_sync
-from web.cli_review import add_parsers
+from web.cli_ops import add_parsers as add_ops_parsers
+from web.cli_review import add_parsers as add_review_parsers
 from web.logs import configure_logging
 from web.settings import Settings, SettingsError, load_settings
 
@@ -143,13 +144,14 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
 def cmd_token(args: argparse.Namespace) -> int:
     """token create | list | revoke: manage API tokens (only their hashes are stored)."""
     from store import tokens
+    from web.cli_ops import operator
 
     settings = _settings_or_exit()
     configure_logging(settings.log, settings.secrets())
     try:
         if args.token_command == "create":  # noqa: S105 - a subcommand's name, not a secret
             stored, secret = _with_database(
-                settings, lambda db: tokens.create_token(db, args.name, args.role, args.user)
+                settings, lambda db: tokens.create_token(db, args.name, args.role, args.user, operator())
             )
             if args.json:
                 print(json.dumps({"name": stored.name, "role": stored.role.value, "token": secret}))
@@ -161,12 +163,22 @@ def cmd_token(args: argparse.Namespace) -> int:
                 used = f"{t.last_used_at:%Y-%m-%dT%H:%M:%SZ}" if t.last_used_at else "never"
                 print(f"{t.name}\t{t.role}\t{t.user_id or '-'}\t{state}\tlast used {used}")
         else:
-            _with_database(settings, lambda db: tokens.revoke_token(db, args.name))
+            _with_database(settings, lambda db: tokens.revoke_token(db, args.name, operator()))
             print(f"token {args.name} revoked", file=sys.stderr)
     except (ApiError, StoreError) as exc:
         print(f"tocsin: {exc.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    """config apply|show, override add|delete|list (web/cli_ops.py)."""
+    from web import cli_ops
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log, settings.secrets())
+    handler = cli_ops.cmd_config if args.ops == "config" else cli_ops.cmd_override
+    return handler(args, settings, _with_database)
 
 
 def _token_parser(sub: Any) -> None:
@@ -196,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--resolve", action="store_true", help="send the resolved version of the test alerts")
     test.set_defaults(func=cmd_send_test_alert)
     _token_parser(sub)
-    add_parsers(sub)
+    add_review_parsers(sub)
+    add_ops_parsers(sub, cmd_ops)
     return parser
 
 

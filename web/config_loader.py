@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from store.config import ConfigFileError, load_config
+from store import config_versions
+from store.config import ConfigFileError, load_config, parse_config_text
+from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.routing import Route, RouteTable
 from web.outgoing import config_needs
@@ -57,3 +59,11 @@ def load_config_or_exit(settings: Settings) -> Config:
 def load_routes_or_exit(settings: Settings) -> RouteTable:
     """The route table, or exit 1 with the config file's problems."""
     return load_config_or_exit(settings).routes
+
+
+async def config_in_force(db: Database, settings: Settings) -> Config:
+    """The config the replicas use: the newest stored version, else the file (ConfigFileError when bad)."""
+    stored = await config_versions.current(db)
+    if stored is None:
+        return load(settings)
+    return parse_config_text(stored.body, f"config version {stored.version}", default_route(settings))

@@ -31,6 +31,11 @@ def create_blueprint() -> Blueprint:
             return {"status": "unready", "database": f"unreachable ({type(exc).__name__})"}, 503
         if applied != heads:
             return {"status": "unready", "migrations": {"applied": sorted(applied), "expected": sorted(heads)}}, 503
-        return {"status": "ready", "database": "ok", "migrations": sorted(applied)}, 200
+        config: dict[str, Any] = {"version": runtime.config_version}
+        if runtime.config_problem is not None:
+            # Still ready: this replica keeps serving with the config in force (taking every replica out of a
+            # load balancer over a config mistake would drop the webhooks too); the problem is said here.
+            config["problem"] = runtime.config_problem
+        return {"status": "ready", "database": "ok", "migrations": sorted(applied), "config": config}, 200
 
     return bp

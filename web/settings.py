@@ -29,6 +29,7 @@ from web.settings_catalog import SECRET_NAMES, declared
 from webhook.settings import WebhookSettings
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
+ROLES = ("viewer", "responder", "admin")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 SLACK_COMMAND = re.compile(r"^/[a-z0-9_-]{1,31}$")
@@ -65,6 +66,21 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OidcSettings:
+    """OIDC_*: single sign-on with an OpenID Connect provider (authorization code with PKCE)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None = None
+    role_claim: str = "groups"
+    roles: tuple[tuple[str, str], ...] = ()  # (group, role) in the order written
+
+    def redirect_uri(self, public_url: str) -> str:
+        """Where the provider sends people back: PUBLIC_URL/auth/oidc/callback."""
+        return public_url.rstrip("/") + "/auth/oidc/callback"
+
+
+@dataclass(frozen=True, slots=True)
 class LogSettings:
     """Log level and format."""
 
@@ -88,12 +104,14 @@ class Settings:
     """Everything read from the environment, once."""
 
     http: HttpSettings = field(default_factory=HttpSettings)
+    oidc: OidcSettings | None = None  # None: no single sign-on (OIDC_ISSUER unset)
     log: LogSettings = field(default_factory=LogSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     channels: ChannelDefaults = field(default_factory=ChannelDefaults)
     config_path: Path | None = None
+    config_watch: bool = False  # TOCSIN_CONFIG_WATCH: apply the file whenever it changes
     alertmanager_url: str | None = None
     slack: SlackSettings | None = None
     telegram: TelegramSettings | None = None  # None: Telegram off (TELEGRAM_BOT_TOKEN unset)
@@ -315,6 +333,34 @@ def _email_settings(env: _Env, public_url: str) -> EmailSettings | None:
     )
 
 
+def _oidc_settings(env: _Env) -> OidcSettings | None:
+    """OIDC_*: single sign-on is on when OIDC_ISSUER is set."""
+    issuer = env.url("OIDC_ISSUER")
+    client_id, secret = env.str("OIDC_CLIENT_ID"), env.str("OIDC_CLIENT_SECRET")
+    claim = env.str("OIDC_ROLE_CLAIM", "groups") or "groups"
+    roles = _oidc_roles(env.str("OIDC_ROLES") or "")
+    if issuer is None:
+        return None
+    if client_id is None:
+        raise SettingsError("OIDC_CLIENT_ID: expected the client id registered at the provider, with OIDC_ISSUER")
+    if not roles:
+        raise SettingsError("OIDC_ROLES: expected groups mapped to roles such as ops=responder,leads=admin with "
+                            "OIDC_ISSUER (nobody could sign in without it)")
+    return OidcSettings(issuer, client_id, secret, claim, roles)
+
+
+def _oidc_roles(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        group, _, role = item.rpartition("=")
+        if not group.strip() or role.strip() not in ROLES:
+            raise SettingsError(f"OIDC_ROLES: {item!r}: expected group=role with role viewer, responder or admin")
+        pairs.append((group.strip(), role.strip()))
+    return tuple(pairs)
+
+
 def _delivery_settings(env: _Env) -> tuple[RetryPolicy, float]:
     """DELIVERY_GIVE_UP, the backoff (DELIVERY_RETRY_BASE doubling up to DELIVERY_RETRY_CAP) and DELIVERY_LEASE."""
     give_up = env.duration("DELIVERY_GIVE_UP", 86400.0)
@@ -413,12 +459,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     pagerduty, jira = _outgoing_settings(env)
     return Settings(
         http=http,
+        oidc=_oidc_settings(env),
         log=log,
         database=database,
         webhook=webhook,
         security=_security_settings(env),
         channels=channels,
         config_path=config_path,
+        config_watch=env.bool("TOCSIN_CONFIG_WATCH", False),
         alertmanager_url=alertmanager_url,
         slack=read_slack_settings(env, http.public_url, alertmanager_url),
         telegram=_telegram_settings(env, http.public_url, alertmanager_url),

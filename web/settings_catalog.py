@@ -16,8 +16,8 @@ class Setting:
     secret: bool = False
 
 
-GROUPS = ("HTTP", "Security", "Logging", "Database", "Config file", "Alertmanager", "Default route", "Email",
-          "Delivery", "Slack", "Telegram", "Discord", "Mattermost", "Integrations", "Paging")
+GROUPS = ("HTTP", "Security", "Single sign-on", "Logging", "Database", "Config file", "Alertmanager",
+          "Default route", "Email", "Delivery", "Slack", "Telegram", "Discord", "Mattermost", "Integrations", "Paging")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "`0.0.0.0`", "address to listen on", "HTTP"),
@@ -45,6 +45,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Security"),
     Setting("AUTH_FAILURE_WINDOW", "`10m`", "the window of `AUTH_FAILURE_LIMIT`, from the address's first failure "
             "(1s to 1d)", "Security"),
+    Setting("OIDC_ISSUER", "unset", "OpenID Connect issuer URL (`https://id.example.com/realms/ops`); the "
+            "dashboard offers single sign-on when it is set (its discovery document is read from "
+            "`ISSUER/.well-known/openid-configuration`)", "Single sign-on"),
+    Setting("OIDC_CLIENT_ID", "unset", "the client id registered at the provider; required with `OIDC_ISSUER`; the "
+            "redirect URI to register is `PUBLIC_URL/auth/oidc/callback`", "Single sign-on"),
+    Setting("OIDC_CLIENT_SECRET", "unset", "the client's secret (unset: a public client, PKCE only)",
+            "Single sign-on", secret=True),
+    Setting("OIDC_ROLE_CLAIM", "`groups`", "the ID token claim holding the person's groups (a list or one text)",
+            "Single sign-on"),
+    Setting("OIDC_ROLES", "unset", "groups to roles, `group=role,…` (`ops=responder,sre-leads=admin,staff=viewer`); "
+            "the highest role of a person's groups applies, and someone in none of them is refused",
+            "Single sign-on"),
     Setting("LOG_LEVEL", "`info`", "`debug`, `info`, `warning`, `error` or `critical`", "Logging"),
     Setting("LOG_FORMAT", "`text`", "`text`, or `json` for one JSON object per line", "Logging"),
     Setting("DATABASE_URL", "unset: embedded PostgreSQL", "`postgresql://user:password@host:5432/db`", "Database",
@@ -54,7 +66,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DB_CONN_MAX_LIFETIME", "`300s`", "a connection is replaced after this long", "Database"),
     Setting("TOCSIN_DATA_DIR", "`./tocsin-data`", "where the embedded PostgreSQL keeps its files", "Database"),
     Setting("TOCSIN_CONFIG", "`tocsin.yml` if present", "the config file: users, schedules, escalation policies, "
-            "routes ([configuration.md](configuration.md))", "Config file"),
+            "routes ([configuration.md](configuration.md)); `tocsin serve` stores it as a new config version when "
+            "it was edited", "Config file"),
+    Setting("TOCSIN_CONFIG_WATCH", "`false`", "look at the config file every 5 s and apply it when it changed "
+            "(as `tocsin config apply` does; a bad file changes nothing and is logged)", "Config file"),
     Setting("WEBHOOK_TOKEN", "unset", "bearer token Alertmanager must send; unset = open, with a warning at start",
             "Alertmanager", secret=True),
     Setting("WEBHOOK_MAX_BYTES", "`5242880`", "largest webhook body accepted (413 above it)", "Alertmanager"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
 
 from quart import Blueprint
 
@@ -13,7 +12,7 @@ from bot.actions import ChatActions
 from bot.discord.client import DiscordApi, DiscordChannel, DiscordError
 from bot.discord.interactions import COMMANDS, Interactions, interactions_blueprint
 from bot.discord.settings import DiscordSettings
-from store.domain.users import User
+from bot.people import Directory, LiveNames, Users
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +21,13 @@ class DiscordTransport:
     """Discord's client, channel and interactions; start registers the /incident command."""
 
     def __init__(
-        self, settings: DiscordSettings, actions: ChatActions, users: Iterable[User] = (), retry_interval: float = 60.0
+        self, settings: DiscordSettings, actions: ChatActions, users: Users = (), retry_interval: float = 60.0
     ) -> None:
-        users = list(users)
+        directory = Directory(users)
         self.settings = settings
         self.api = DiscordApi(settings)
-        self.channel = DiscordChannel(self.api, settings, names={u.id: u.name for u in users})
-        self.interactions = Interactions(actions, self.api, settings, users)
+        self.channel = DiscordChannel(self.api, settings, names=LiveNames(directory))
+        self.interactions = Interactions(actions, self.api, settings, directory.users)
         self.retry_interval = retry_interval
         self._registering: asyncio.Task[None] | None = None
 

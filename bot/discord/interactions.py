@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -26,8 +26,8 @@ from bot.commands import CommandError, parse_command, run
 from bot.discord import render
 from bot.discord.client import DiscordApi, DiscordError
 from bot.discord.settings import DiscordSettings
+from bot.people import Directory, Users
 from store.domain.incident import ActionSource
-from store.domain.users import User
 from store.throttle import auth_check, auth_failed
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ PING, COMMAND, COMPONENT = 1, 2, 3
 PONG, DEFERRED_MESSAGE, DEFERRED_UPDATE = 1, 5, 6
 EPHEMERAL = 64
 COMMAND_NAME = "incident"
-SUBCOMMANDS: dict[str, tuple[str, ...]] = {"list": (), "ack": ("id",), "resolve": ("id", "note"), "oncall": ()}
+SUBCOMMANDS: dict[str, tuple[str, ...]] = {"list": (), "ack": ("id",), "resolve": ("id", "note"), "oncall": (),
+                                           "override": ("user", "duration", "schedule")}
 COMMANDS = [{
     "name": COMMAND_NAME,
     "description": "Tocsin incidents",
@@ -53,6 +54,11 @@ COMMANDS = [{
          "options": [{"type": 4, "name": "id", "description": "Incident number", "required": True, "min_value": 1},
                      {"type": 3, "name": "note", "description": "Why or how", "max_length": 1000}]},
         {"type": 1, "name": "oncall", "description": "Who is on call now"},
+        {"type": 1, "name": "override", "description": "Put someone on call from now",
+         "options": [{"type": 6, "name": "user", "description": "Who", "required": True},
+                     {"type": 3, "name": "duration", "description": "How long, such as 2h", "required": True,
+                      "max_length": 10},
+                     {"type": 3, "name": "schedule", "description": "Which schedule", "max_length": 64}]},
     ],
 }]
 
@@ -74,13 +80,17 @@ def _text(value: object, limit: int = 100) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+def _word(option: str, value: object) -> str:
+    """An option's value as the shared grammar reads it (a user option is a mention, so it is looked up by id)."""
+    text = str(value).replace("\n", " ")[:1000]
+    return f"<@{text}>" if option == "user" else text
+
+
 class DiscordPeople:
     """Who acted: the config user with that discord_id, else the Discord name (never passing for a config user)."""
 
-    def __init__(self, users: Iterable[User]) -> None:
-        users = list(users)
-        self.by_discord_id = {u.discord_id: u.id for u in users if u.discord_id}
-        self.config_ids = {u.id.lower() for u in users}
+    def __init__(self, users: Users) -> None:
+        self.directory = Directory(users)
 
     def actor(self, interaction: Mapping[str, Any]) -> str | None:
         """The actor of an interaction; None for a stranger outside any server (a DM from someone not in the
@@ -89,19 +99,20 @@ class DiscordPeople:
         user = member.get("user") if isinstance(member.get("user"), dict) else interaction.get("user")
         user = user if isinstance(user, dict) else {}
         user_id = _text(user.get("id"), 30)
-        if user_id in self.by_discord_id:
-            return self.by_discord_id[user_id]
+        config_user = self.directory.by("discord_id").get(user_id)
+        if config_user is not None:
+            return config_user
         if not member or not user_id:
             return None
         name = _text(member.get("nick")) or _text(user.get("global_name")) or _text(user.get("username")) or user_id
-        return f"{name} ({user_id})" if name.lower() in self.config_ids else name
+        return self.directory.outsider(name, user_id)
 
 
 class Interactions:
     """Answers interactions and runs their actions through the chat core."""
 
     def __init__(
-        self, actions: ChatActions, api: DiscordApi, settings: DiscordSettings, users: Iterable[User] = ()
+        self, actions: ChatActions, api: DiscordApi, settings: DiscordSettings, users: Users = ()
     ) -> None:
         self.actions = actions
         self.api = api
@@ -155,10 +166,9 @@ class Interactions:
         sub = options[0] if options and isinstance(options[0], dict) else {}
         name = _text(sub.get("name"), 20)
         if data.get("name") != COMMAND_NAME or name not in SUBCOMMANDS:
-            return "⚠️ Unknown command; use /incident list, ack, resolve or oncall."
+            return "⚠️ Unknown command; use /incident list, ack, resolve, oncall or override."
         given = {o.get("name"): o.get("value") for o in sub.get("options") or [] if isinstance(o, dict)}
-        words = [name] + [str(given[k]).replace("\n", " ")[:1000] for k in SUBCOMMANDS[name]
-                          if given.get(k) is not None]
+        words = [name] + [_word(k, given[k]) for k in SUBCOMMANDS[name] if given.get(k) is not None]
         try:
             command = parse_command(" ".join(words), "/incident")
         except CommandError as exc:

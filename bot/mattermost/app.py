@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from quart import Blueprint
 
 from bot.actions import ChatActions
 from bot.mattermost.client import MattermostApi, MattermostChannel
 from bot.mattermost.handlers import MattermostHandlers
 from bot.mattermost.settings import MattermostSettings
-from store.domain.users import User
+from bot.people import Directory, LiveNames, Users
 
 
 class MattermostTransport:
     """Mattermost's client, channel and routes (nothing to connect: the server posts to Tocsin)."""
 
-    def __init__(self, settings: MattermostSettings, actions: ChatActions, users: Iterable[User] = ()) -> None:
-        users = list(users)
+    def __init__(self, settings: MattermostSettings, actions: ChatActions, users: Users = ()) -> None:
+        directory = Directory(users)
         self.settings = settings
         self.api = MattermostApi(settings)
-        self.channel = MattermostChannel(self.api, settings, names={u.id: u.name for u in users})
-        self.handlers = MattermostHandlers(actions, settings, users)
+        self.channel = MattermostChannel(self.api, settings, names=LiveNames(directory))
+        self.handlers = MattermostHandlers(actions, settings, directory.users)
 
     def blueprint(self) -> Blueprint:
         """POST /mattermost/actions and /mattermost/command."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,8 +21,8 @@ from bot.actions import ChatActions
 from bot.commands import CommandError, parse_command, run
 from bot.mattermost import render
 from bot.mattermost.settings import MattermostSettings
+from bot.people import Directory, Users
 from store.domain.incident import ActionSource
-from store.domain.users import User
 from store.throttle import auth_check, auth_failed
 
 log = logging.getLogger(__name__)
@@ -44,19 +44,16 @@ def same(given: str, expected: str | None) -> bool:
 class MattermostPeople:
     """Who acted: the config user whose mattermost_id is the user's id or username, else the username."""
 
-    def __init__(self, users: Iterable[User]) -> None:
-        users = list(users)
-        self.by_id = {u.mattermost_id.removeprefix("@"): u.id for u in users if u.mattermost_id}
-        self.config_ids = {u.id.lower() for u in users}
+    def __init__(self, users: Users) -> None:
+        self.directory = Directory(users)
 
     def actor(self, user_id: str, user_name: str) -> str:
         """The actor recorded on the timeline."""
+        by_id = {key.removeprefix("@"): config_id for key, config_id in self.directory.by("mattermost_id").items()}
         for key in (user_id, user_name):
-            if key and key in self.by_id:
-                return self.by_id[key]
-        name = user_name or user_id or "unknown"
-        # A member outside the config must not pass for a config user of the same name.
-        return f"{name} ({user_id})" if name.lower() in self.config_ids else name
+            if key and key in by_id:
+                return by_id[key]
+        return self.directory.outsider(user_name or user_id or "unknown", user_id)
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
@@ -70,7 +67,7 @@ def _refuse(status: int, code: str, message: str) -> Response:
 class MattermostHandlers:
     """The two routes, bound to the chat core, the people directory and the settings."""
 
-    def __init__(self, actions: ChatActions, settings: MattermostSettings, users: Iterable[User] = ()) -> None:
+    def __init__(self, actions: ChatActions, settings: MattermostSettings, users: Users = ()) -> None:
         self.actions = actions
         self.settings = settings
         self.people = MattermostPeople(users)

@@ -138,6 +138,8 @@ def help_text(silence_enabled: bool) -> str:
         lines.append("`/incident silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
     lines += ["`/incident check ID STEP` / `/incident uncheck ID STEP` tick or untick a step of its checklist",
               "`/incident postmortem ID` the link to its post-mortem",
-              "`/incident oncall` who is on call now", "`/incident new TITLE` open an incident by hand",
+              "`/incident oncall` who is on call now",
+              "`/incident override @USER DURATION [SCHEDULE]` put someone on call from now",
+              "`/incident new TITLE` open an incident by hand",
               "`/incident new --template TEMPLATE [TITLE]` open one from a response template"]
     return "\n".join(lines)

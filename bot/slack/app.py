@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
 
 from quart import Blueprint, Response, current_app, request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -19,10 +18,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import ChatActions
+from bot.people import Directory, LiveNames, Users
 from bot.slack.client import SlackChannel, make_web_client
 from bot.slack.handlers import Listeners, SlackPeople, register
 from bot.slack.settings import SlackSettings
-from store.domain.users import User
 from store.throttle import auth_check, auth_failed
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ EVENTS_PATH = "/slack/events"
 def build_bolt_app(
     settings: SlackSettings,
     actions: ChatActions,
-    users: Iterable[User] = (),
+    users: Users = (),
     client: AsyncWebClient | None = None,
 ) -> AsyncApp:
     """The bolt app with Tocsin's listeners, using the Web API at SLACK_API_URL."""
@@ -123,12 +122,12 @@ class SocketMode:
 class SlackTransport:
     """Everything Slack for the composition root: Web API client, delivery channel, bolt app, how events arrive."""
 
-    def __init__(self, settings: SlackSettings, actions: ChatActions, users: Iterable[User] = ()) -> None:
-        users = list(users)
+    def __init__(self, settings: SlackSettings, actions: ChatActions, users: Users = ()) -> None:
+        directory = Directory(users)
         self.settings = settings
         self.client = make_web_client(settings)
-        self.channel = SlackChannel(self.client, settings, names={u.id: u.name for u in users})
-        self.bolt = build_bolt_app(settings, actions, users, self.client)
+        self.channel = SlackChannel(self.client, settings, names=LiveNames(directory))
+        self.bolt = build_bolt_app(settings, actions, directory.users, self.client)
         self.socket: SocketMode | None = None  # made in start(): its aiohttp session needs the running loop
 
     def blueprint(self) -> Blueprint | None:

@@ -8,7 +8,6 @@ and the rest of the listener runs after. Failures reach the person as an ephemer
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -16,10 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import ChatActions
 from bot.commands import CommandError, parse_command, run
+from bot.people import Directory, Users
 from bot.slack import render
 from bot.slack.settings import SlackSettings
 from store.domain.incident import ActionSource
-from store.domain.users import User
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +28,8 @@ SOURCE = ActionSource.SLACK
 class SlackPeople:
     """Who acted: the config user with that slack_id, else the member's Slack name (users.info, cached)."""
 
-    def __init__(self, users: Iterable[User], client: AsyncWebClient | None = None) -> None:
-        self.by_slack_id = {u.slack_id: u.id for u in users if u.slack_id}
-        self.config_ids = {u.id.lower() for u in users}
+    def __init__(self, users: Users, client: AsyncWebClient | None = None) -> None:
+        self.directory = Directory(users)
         self.client = client
         self.cache: dict[str, str] = {}
 
@@ -53,11 +51,10 @@ class SlackPeople:
 
     async def actor(self, user_id: str, fallback_name: str | None = None) -> str:
         """The actor recorded on the timeline for this Slack user."""
-        if user_id in self.by_slack_id:
-            return self.by_slack_id[user_id]
-        name = await self._slack_name(user_id, fallback_name)
-        # A member outside the config must not pass for a config user of the same name.
-        return f"{name} ({user_id})" if name.lower() in self.config_ids else name
+        config_user = self.directory.by("slack_id").get(user_id)
+        if config_user is not None:
+            return config_user
+        return self.directory.outsider(await self._slack_name(user_id, fallback_name), user_id)
 
 
 def _user(body: dict[str, Any]) -> tuple[str, str | None]:

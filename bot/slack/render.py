@@ -201,6 +201,8 @@ def help_text(command: str, silence_enabled: bool) -> str:
         f"`{command} check ID STEP` / `{command} uncheck ID STEP` tick or untick a step of its checklist",
         f"`{command} postmortem ID` the link to its post-mortem",
         f"`{command} oncall` who is on call now",
+        f"`{command} override @USER DURATION [SCHEDULE]` put someone on call from now (yourself, or anyone as an "
+        "admin)",
         f"`{command} new TITLE` open an incident by hand",
         f"`{command} new --template TEMPLATE [TITLE]` open one from a response template",
         f"`{command} help` this help",

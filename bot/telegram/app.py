@@ -11,6 +11,7 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
 from bot.actions import ChatActions
+from bot.people import Directory, LiveNames, Users
 from bot.telegram.client import TelegramChannel
 from bot.telegram.handlers import COMMANDS, Authorizer, Handlers
 from bot.telegram.poller import ALLOWED_UPDATES, SinglePoller
@@ -35,17 +36,13 @@ def build_application(settings: TelegramSettings, handlers: Handlers) -> Applica
 
 
 def create_bot(
-    settings: TelegramSettings,
-    actions: ChatActions,
-    users: Mapping[int, str],
-    dsn: str | None,
-    names: Mapping[str, str] | None = None,
-    **poller_options: float,
+    settings: TelegramSettings, actions: ChatActions, users: Users, dsn: str | None, **poller_options: float
 ) -> TelegramBot:
-    """The bot as the composition root needs it: chats in TELEGRAM_CHAT_ID and `users` (telegram_id -> config
-    user id) may act; in polling mode a SinglePoller on `dsn` makes one replica poll. `names`: config user
-    ids to their names, for messages."""
-    authorizer = Authorizer(frozenset(c.chat_id for c in settings.chats), dict(users))
+    """The bot as the composition root needs it: members of chats in TELEGRAM_CHAT_ID and config `users` with a
+    telegram_id may speak to it; in polling mode a SinglePoller on `dsn` makes one replica poll."""
+    directory = Directory(users)
+    names = LiveNames(directory)
+    authorizer = Authorizer(frozenset(c.chat_id for c in settings.chats), directory)
     application = build_application(settings, Handlers(actions, authorizer, settings.public_url))
     poller = None
     if not settings.webhook_mode:

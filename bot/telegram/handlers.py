@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from telegram import BotCommand, LinkPreviewOptions, Update, User
@@ -12,7 +11,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.actions import ChatActions, Reply
-from bot.commands import CommandError, parse_command, run
+from bot.commands import CommandError, parse_command, parse_override, run
+from bot.people import Directory
 from bot.telegram.render import MAX_TEXT, render_incident_list, shorten
 from store.domain.incident import ActionSource
 
@@ -27,6 +27,7 @@ COMMANDS = (
     BotCommand("uncheck", "Untick a checklist step: /uncheck ID STEP"),
     BotCommand("postmortem", "Link to an incident's post-mortem: /postmortem ID"),
     BotCommand("new", "Open an incident: /new TITLE or /new --template ID [TITLE]"),
+    BotCommand("override", "Put someone on call: /override @USER DURATION [SCHEDULE]"),
     BotCommand("help", "What this bot can do"),
 )
 HELP = (
@@ -39,6 +40,7 @@ HELP = (
     "/postmortem ID — the link to its post-mortem\n"
     "/new TITLE, /new --template ID [TITLE] — open an incident (from a response template)\n"
     "/incident postmortem|check|uncheck|new … — the same, written as in Slack\n"
+    "/override @USER DURATION [SCHEDULE] — put someone (or me) on call from now, e.g. /override @alice 2h\n"
     "/help — this text"
 )
 
@@ -48,17 +50,18 @@ class Authorizer:
     """Trusted chats (TELEGRAM_CHAT_ID) and config users by telegram_id."""
 
     chat_ids: frozenset[int] = frozenset()
-    users: Mapping[int, str] = field(default_factory=dict)  # telegram_id -> config user id
+    directory: Directory = field(default_factory=Directory)
 
     def actor(self, user: User | None, chat_id: int | None) -> str | None:
-        """Who acts (config user id, else the Telegram name), or None when not allowed."""
+        """Who may speak here (config user id, else the Telegram name), or None; what they may do is the chat
+        core's to say (roles, chat_strangers)."""
         if user is None:
             return None
-        config_user = self.users.get(user.id)
+        config_user = self.directory.by("telegram_id").get(str(user.id))
         if config_user is not None:
             return config_user
         if chat_id is not None and chat_id in self.chat_ids:
-            return telegram_name(user)
+            return self.directory.outsider(telegram_name(user), user.id)
         return None
 
 
@@ -99,6 +102,7 @@ class Handlers:
         application.add_handler(CommandHandler("resolve", self.resolve))
         application.add_handler(CommandHandler("oncall", self.oncall))
         application.add_handler(CommandHandler(["check", "uncheck", "postmortem", "new", "incident"], self.command))
+        application.add_handler(CommandHandler("override", self.override))
         application.add_handler(CallbackQueryHandler(self.button))
         application.add_error_handler(self.error)
 
@@ -169,6 +173,19 @@ class Handlers:
             return
         reply = await run(self.actions, parsed, actor, SOURCE, self.public_url)
         await self._reply(update, reply_text(reply, limit=400), html=False)
+
+    async def override(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/override @USER DURATION [SCHEDULE]: the shared grammar's override, for Telegram."""
+        actor = await self._allowed(update)
+        if actor is None:
+            return
+        try:
+            command = parse_override(list(context.args or []), "/override @USER DURATION [SCHEDULE]")
+        except CommandError as exc:
+            await self._reply(update, str(exc).replace("`", ""), html=False)
+            return
+        reply = await self.actions.override(command.user, command.duration or "", command.schedule, actor, SOURCE)
+        await self._reply(update, reply_text(reply), html=False)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button: always answered, so the client's spinner stops."""

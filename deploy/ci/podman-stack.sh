@@ -160,7 +160,7 @@ echo "$refusal" | grep -q "DATABASE_URL" || fail "the refusal does not name DATA
 step "compose up (ports on 127.0.0.1, health checks polled with podman healthcheck run)"
 cp "$ROOT/docker-compose.yml" "$W/stack/"
 mkdir -p "$W/stack/deploy"
-cp -r "$ROOT/deploy/prometheus" "$ROOT/deploy/alertmanager" "$W/stack/deploy/"
+cp -r "$ROOT/deploy/prometheus" "$ROOT/deploy/alertmanager" "$ROOT/deploy/tocsin" "$W/stack/deploy/"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 TOCSIN_PORT=$(free_port) PROMETHEUS_PORT=$(free_port) ALERTMANAGER_PORT=$(free_port)
 sed -e "s/^WEBHOOK_TOKEN=$/WEBHOOK_TOKEN=$TOKEN/" -e "s/^TOCSIN_PORT=.*/TOCSIN_PORT=$TOCSIN_PORT/" \
@@ -200,6 +200,15 @@ wait_until 120 "the demo rule's incident" status_is triggered
 step "incident opened $((SECONDS - fire_start))s after the stack was up: $(sql "SELECT id, title, severity FROM incidents")"
 [ "$(sql "SELECT count(*) FROM alerts WHERE labels->>'alertname' = 'TocsinDemoAlwaysFiring'")" = 1 ] \
   || fail "expected one alert row for the demo rule"
+
+escalated() { [ "$(sql "SELECT count(*) FROM incident_events e JOIN incidents i ON i.id = e.incident_id
+  WHERE e.kind = 'escalated' AND i.title LIKE 'Demo alert%'")" -ge 1 ]; }
+wait_until 60 "the demo incident's escalation (deploy/tocsin/tocsin.yml)" escalated
+step "escalated: $(sql "SELECT message FROM incident_events WHERE kind = 'escalated' ORDER BY id LIMIT 1")"
+[ "$(sql "SELECT applied_via FROM config_versions ORDER BY version DESC LIMIT 1")" = serve ] \
+  || fail "tocsin serve did not store the mounted tocsin.yml as a config version"
+podman exec "$(container tocsin)" tocsin config apply >/dev/null \
+  || fail "tocsin config apply in the container failed"
 
 step "swap the demo rule for one that never fires and reload Prometheus"
 cat > "$W/stack/deploy/prometheus/rules/demo.yml" <<'EOF'

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files: Dockerfile lint, compose file against the compose-spec schema
 # and through docker-compose's own parser, Prometheus rules and config, Alertmanager config, the systemd unit.
-# Needs on PATH: hadolint, check-jsonschema (PyPI), docker-compose, promtool, amtool, systemd-analyze (Debian).
+# Kubernetes: deploy/kubernetes rendered (kubectl kustomize too where kubectl is installed) and validated.
+# Needs on PATH: hadolint, check-jsonschema (PyPI), docker-compose, promtool, amtool, systemd-analyze (Debian),
+# and a python3 with kubernetes-validate, jsonschema and pyyaml (verify.sh's tool virtualenv).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -57,4 +59,6 @@ out="$(systemd-analyze verify --man=no "$work/unit/tocsin.service" 2>&1)" || { e
 if [ -n "$out" ]; then echo "$out" >&2; exit 1; fi
 # The hardening keeps its score (docs/security.md quotes it): 15 is an exposure of 1.5 on systemd's 0-10 scale.
 systemd-analyze security --offline=yes --threshold=15 "$work/unit/tocsin.service" | tail -1
+echo "== Kubernetes: deploy/kubernetes rendered, validated against Kubernetes' and the operators' schemas"
+python3 deploy/ci/kubernetes_check.py
 echo "static checks passed"

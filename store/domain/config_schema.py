@@ -43,8 +43,11 @@ from store.domain.sla import SlaTarget, target_for
 from store.domain.templates import Template
 from store.domain.users import User
 
-TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "sla", "templates", "integrations", "webhooks")
-USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id", *PAGING_KEYS)
+TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "sla", "templates", "integrations", "webhooks",
+            "chat_strangers")
+USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id", "role", *PAGING_KEYS)
+CHAT_STRANGERS = ("read", "act")  # the first is the default
+USER_ROLES = ("responder", "viewer", "admin")
 POLICY_KEYS = ("id", "steps", "repeat")
 STEP_KEYS = ("after", "notify")
 ROUTE_KEYS = (
@@ -96,6 +99,7 @@ class Config:
     sla: Mapping[str, SlaTarget] = field(default_factory=dict)  # per severity
     templates: tuple[Template, ...] = ()
     integrations: tuple[Integration, ...] = ()
+    chat_strangers: str = "read"  # "act": chat members who are no config user may act (as responders)
 
     def user(self, user_id: str) -> User | None:
         """The user with this id, or None."""
@@ -151,11 +155,21 @@ def parse_config(data: object, default_route: Route | None = None) -> Config:
     severity_sla = read_severity_sla(top.data.get("sla"), problems)
     integrations = read_integrations(top.data.get("integrations"), problems)
     webhooks = read_webhooks(top.data.get("webhooks"), problems)
+    strangers = _choice(top, "chat_strangers", CHAT_STRANGERS)
     if problems.items:
         raise ConfigError(problems.items)
     table = RouteTable(routes=routes, default=default_route or Route(id="default"), webhooks=webhooks)
     return Config(users=users, schedules=schedules, policies=policies, routes=table, sla=severity_sla,
-                  templates=templates, integrations=integrations)
+                  templates=templates, integrations=integrations, chat_strangers=strangers)
+
+
+def _choice(fields: Fields, key: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    value = fields.data.get(key, choices[0])
+    if value not in choices:
+        fields.wrong(key, f"expected {', '.join(sorted(choices)[:-1])} or {sorted(choices)[-1]}")
+        return choices[0]
+    return str(value)
 
 
 def _ids_seen(section: object) -> set[str]:
@@ -193,10 +207,11 @@ def read_users(value: object, problems: Problems) -> tuple[User, ...]:
                 "mattermost_id": mattermost_id}
         paging = read_paging(fields, have)
         check_unique(phones, paging.phone, fields.at("phone"), problems, "phone")  # an SMS reply names its sender
+        role = _choice(fields, "role", USER_ROLES) if fields.ok else "responder"
         if problems.clean_since(mark) and user_id:
             telegram_id = int(telegram) if telegram else None
             users.append(User(user_id, name or user_id, email, slack_id, telegram_id, discord_id, mattermost_id,
-                              paging.phone, paging.ntfy_topic, paging.pushover_user, paging.notification_rules))
+                              paging.phone, paging.ntfy_topic, paging.pushover_user, paging.notification_rules, role))
     return tuple(users)
 
 

@@ -32,6 +32,7 @@ class Override:
     user: str
     start: datetime
     end: datetime
+    stored_id: int | None = None  # an override made without the file (API, chat, CLI): its id in PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)

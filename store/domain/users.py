@@ -29,3 +29,4 @@ class User:
     ntfy_topic: str | None = None  # push through ntfy
     pushover_user: str | None = None  # push through Pushover (the user key)
     notification_rules: tuple[NotificationRule, ...] = ()
+    role: str = "responder"  # viewer | responder | admin: what they may do from chat

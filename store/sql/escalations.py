@@ -126,6 +126,20 @@ async def advance(
     )
 
 
+async def replan(conn: asyncpg.Connection, policy_ids: list[str], now: datetime) -> int:
+    """Make active escalations of these policies due now, so their next step is planned again from the new
+    policy when next claimed (a step planned later moves back, one planned earlier fires); how many."""
+    status = await conn.execute(
+        """
+        UPDATE incident_escalations SET next_due_at = $2, updated_at = $2
+        WHERE state = 'active' AND policy_id = ANY($1::text[]) AND next_due_at > $2
+        """,
+        policy_ids,
+        now,
+    )
+    return int(status.split()[-1])
+
+
 async def finish(conn: asyncpg.Connection, incident_id: int, state: str, now: datetime) -> None:
     """End the escalation as 'stopped' or 'done' without firing anything."""
     await conn.execute(

@@ -11,12 +11,14 @@ import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 from nacl.signing import SigningKey
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -31,14 +33,19 @@ from bot.slack import client as slack_client
 from bot.slack.handlers import Listeners, SlackPeople
 from bot.slack.settings import SlackSettings
 from bot.telegram.settings import TelegramSettings
+from store import config_versions
 from store.db import Database
+from store.domain.config_schema import Config
+from store.domain.incident import ActionSource
 from store.migrate import expected_heads
+from store.sql import config_versions as versions_sql
 from tests.docs.markdown import ROOT, error_quotes
 from tests.support.api import api_settings, bearer
 from tests.support.chat_core import core_on
 from tests.support.discord_api import DiscordApi
 from tests.support.email_delivery import email_settings, started
-from tests.support.incidents import EMAIL_ONLY, open_incident
+from tests.support.escalation import CONFIG_DATA
+from tests.support.incidents import EMAIL_ONLY, ROUTES, open_incident
 from tests.support.smtp import SmtpSink, client_context, self_signed, server_context
 from tests.support.telegram_api import FakeTelegramApi
 from web import cli
@@ -343,6 +350,27 @@ async def readyz_migrations(ctx: Fixtures) -> str:
     return json.dumps(answer)
 
 
+async def chat_stranger(ctx: Fixtures) -> str:
+    actions = core_on(ctx.db, config=Config(routes=ROUTES))  # the config's default: chat_strangers: read
+    return (await actions.acknowledge(await open_incident(ctx.db, "strange"), "eve", ActionSource.SLACK)).text
+
+
+async def readyz_config(ctx: Fixtures) -> str:
+    url = ctx.database_url
+    good = yaml.safe_dump(CONFIG_DATA)
+    await config_versions.apply_text(ctx.db, good, "tocsin.yml", "alice", "cli")
+    # Stored by a replica whose system knows a zone this one lacks (as the refused case stands for).
+    schedules = [{**CONFIG_DATA["schedules"][0], "timezone": "Mars/Olympus_Mons"}]
+    bad = yaml.safe_dump({**CONFIG_DATA, "schedules": schedules})
+    async with ctx.db.transaction() as conn:
+        await versions_sql.insert(conn, bad, config_versions.sha256(bad), "tocsin.yml", "bob", "cli",
+                                  datetime.now(UTC))
+    answer = json.loads(await _app_answer(api_settings(url), url, "GET", "/readyz"))
+    assert answer["migrations"] == sorted(expected_heads())  # the quote names the heads of the day it was written
+    answer["migrations"] = json.loads(QUOTES["readyz-config"])["migrations"]
+    return json.dumps(answer, sort_keys=True)
+
+
 Case = Callable[[Fixtures], Awaitable[str]]
 async def pagerduty_unknown_key(ctx: Fixtures) -> str:
     event = {"routing_key": "9" * 32, "event_action": "trigger", "dedup_key": "k",
@@ -391,4 +419,6 @@ CASES: dict[str, Case] = {
     "webhook-refused": webhook_refused,
     "config-jira-without-url": config_jira_without_url,
     "jira-field-refused": jira_field_refused,
+    "chat-stranger": chat_stranger,
+    "readyz-config": readyz_config,
 }

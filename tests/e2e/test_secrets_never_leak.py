@@ -85,9 +85,18 @@ def world(tmp_path: Path) -> Iterator[World]:
     loop.close()
 
 
+# Secrets whose form is checked at start: a marker of that form (still unique and searchable).
+MARK_FORMS = {"TWILIO_AUTH_TOKEN": lambda index: uuid.uuid4().hex,
+              "PUSHOVER_APP_TOKEN": lambda index: f"LEAK{uuid.uuid4().hex[:26]}",
+              "ACTION_LINK_KEY": lambda index: f"LEAK{index}{uuid.uuid4().hex}"}
+# JIRA_PAT (Data Center) and JIRA_API_TOKEN (Cloud) exclude each other: the Cloud one is set here.
+NOT_SET = {"JIRA_PAT"}
+
+
 def markers() -> dict[str, str]:
-    """A unique marker for every secret the catalog declares."""
-    return {name: f"LEAK{index}{uuid.uuid4().hex[:24]}" for index, name in enumerate(SECRET_NAMES)}
+    """A unique marker for every secret the catalog declares (but one of two that exclude each other)."""
+    return {name: MARK_FORMS.get(name, lambda index: f"LEAK{index}{uuid.uuid4().hex[:24]}")(index)
+            for index, name in enumerate(SECRET_NAMES) if name not in NOT_SET}
 
 
 def environment(database_url: str, marks: dict[str, str], world: World, config: Path) -> dict[str, str]:
@@ -103,6 +112,11 @@ def environment(database_url: str, marks: dict[str, str], world: World, config: 
         DISCORD_CHANNEL_ID=discord_api.CHANNEL, DISCORD_API_URL=world.discord.api_url,
         MATTERMOST_URL=world.mattermost.url, MATTERMOST_CHANNEL_ID=mattermost_api.CHANNEL,
         SSL_CERT_FILE=str(world.cert), DELIVERY_RETRY_BASE="200ms", DELIVERY_RETRY_CAP="1s",
+        # The companions of the other secrets, on loopback ports nothing listens on (nothing is sent there).
+        JIRA_URL="http://127.0.0.1:9", JIRA_EMAIL="tocsin@example.com", NTFY_URL="http://127.0.0.1:9",
+        PUSHOVER_API_URL="http://127.0.0.1:9", TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_FROM="+14155550100",
+        TWILIO_API_URL="http://127.0.0.1:9", OIDC_ISSUER="http://127.0.0.1:9/realms/ops", OIDC_CLIENT_ID="tocsin",
+        OIDC_ROLES="ops=responder",
     )
     env["DATABASE_URL"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     env["LOG_LEVEL"] = "debug"  # the most any library says

@@ -163,6 +163,16 @@ async def test_openapi_describes_every_operation_with_errors_and_auth(client: An
         ("GET", "/api/v1/oncall"),
         ("GET", "/api/v1/schedules/{id}.ics"),
         ("POST", "/api/v1/webhooks/alertmanager"),
+        ("POST", "/api/v1/webhooks/grafana"),
+        ("POST", "/api/v1/events/v2/enqueue"),
+        ("POST", "/v2/enqueue"),
+        ("GET", "/api/v1/config"),
+        ("GET", "/api/v1/schedules/{id}/overrides"),
+        ("POST", "/api/v1/schedules/{id}/overrides"),
+        ("DELETE", "/api/v1/schedules/{id}/overrides/{oid}"),
+        ("GET", "/api/v1/tokens"),
+        ("POST", "/api/v1/tokens"),
+        ("DELETE", "/api/v1/tokens/{name}"),
     }
     listing = doc["paths"]["/api/v1/incidents"]["get"]
     params = {p["name"]: p["schema"] for p in listing["parameters"]}

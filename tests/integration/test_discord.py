@@ -188,7 +188,7 @@ async def test_start_registers_the_incident_command(harness: Harness) -> None:
     await eventually(lambda: _enough(harness.api.commands, 1), 10, "the /incident command")
     (command,) = harness.api.commands
     assert command["name"] == "incident"
-    assert [o["name"] for o in command["options"]] == ["list", "ack", "resolve", "oncall"]
+    assert [o["name"] for o in command["options"]] == ["list", "ack", "resolve", "oncall", "override"]
 
 
 @dataclass

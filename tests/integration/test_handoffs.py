@@ -6,9 +6,11 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from store import escalation
+from store import escalation, overrides
 from store.db import Database
+from store.domain.overrides import with_overrides
 from store.domain.schedule import Announce
+from store.domain.tokens import Role
 from store.sql import escalations as escalations_sql
 from tests.integration.test_escalation import instances
 from tests.support.escalation import T0, make_config
@@ -56,3 +58,17 @@ async def test_schedule_without_announce_channels_is_not_announced(db: Database)
     quiet = replace(config, schedules=tuple(replace(s, announce=Announce()) for s in config.schedules))
     assert await escalation.announce_handoffs(db, quiet, HANDOFF) == []
     assert await announced(db) == []
+
+
+async def test_a_stored_override_is_announced_as_a_handoff(db: Database) -> None:
+    config = make_config()
+    start = T0 + timedelta(hours=1)  # bob's day; carol takes over for three hours from the API or chat
+    acting = overrides.Acting("alice", "alice", Role.ADMIN, "api")
+    await overrides.add_override(db, config, "primary", "carol", start, start + timedelta(hours=3), acting)
+    merged = with_overrides(config, await overrides.live_overrides(db, T0 - timedelta(days=1)))
+    await escalation.announce_handoffs(db, merged, start + timedelta(seconds=5))
+    await escalation.announce_handoffs(db, merged, start + timedelta(hours=3, seconds=5))
+    assert [(r.handoff_at, r.user_id, r.message) for r in await announced(db)] == [
+        (start, "carol", "Handoff in primary: Carol is on call until Fri 27 Nov 00:03 CET"),
+        (start + timedelta(hours=3), "bob", "Handoff in primary: Bob Example is on call until Fri 27 Nov 09:00 CET"),
+    ]

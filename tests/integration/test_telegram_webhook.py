@@ -74,7 +74,7 @@ async def env(db: Database) -> AsyncIterator[Env]:
 
 async def test_start_registers_commands_and_the_webhook(env: Env) -> None:
     assert [c["command"] for c in env.api.commands] == ["incidents", "ack", "resolve", "oncall", "check", "uncheck",
-                                                        "postmortem", "new", "help"]
+                                                        "postmortem", "new", "override", "help"]
     assert env.api.webhook is not None
     assert env.api.webhook["url"] == "https://tocsin.example/telegram/webhook"
     assert env.api.webhook["secret_token"] == SECRET

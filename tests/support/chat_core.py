@@ -31,8 +31,11 @@ class RecordingSilencer:
 
 
 def core_on(db: Database | None, silencer: Silencer | None = None, config: Config | None = None) -> ChatActions:
-    """The chat core as the composition root wires it (db None: Tocsin not serving yet)."""
-    runtime = Runtime(db=db, config=config or Config(routes=ROUTES), clock=lambda: NOW) if db is not None else None
+    """The chat core as the composition root wires it (db None: Tocsin not serving yet); by default any chat
+    member may act (chat_strangers: act), as the transports' tests need; tests/integration/test_chat_roles.py
+    checks the default of the config (read)."""
+    config = config or Config(routes=ROUTES, chat_strangers="act")
+    runtime = Runtime(db=db, config=config, clock=lambda: NOW) if db is not None else None
     return ChatActions(lambda: runtime, silencer)
 
 

@@ -12,9 +12,12 @@ from typing import Any
 
 from quart import Quart
 
+from store.domain.config_schema import Config
+from store.domain.routing import RouteTable
 from tests.support.chat_stack import SLACK_TOKEN, ChatWorld
 from tests.support.slack_api import signed_headers
 from web.app import create_app
+from web.config_loader import default_route
 from web.settings import load_settings
 
 WEBHOOK_TOKEN = "hostile-webhook-token"
@@ -124,7 +127,9 @@ def hostile_app(database_url: str, **env: str) -> Iterator[HostileApp]:
         # Forged signatures and secrets are part of the fuzz: the throttle must not turn the rest into 429s.
         "AUTH_FAILURE_LIMIT": "10000", **world.env(), **env,
     })
-    app = create_app(settings, database_url)
+    # The fuzz acts as chat members who are no config users: let them act, so their input reaches the store.
+    config = Config(routes=RouteTable(default=default_route(settings)), chat_strangers="act")
+    app = create_app(settings, database_url, config=config)
     serving = app.test_app()
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.actions import ChatActions
 from bot.telegram.app import TelegramBot, create_bot
 from bot.telegram.settings import ChatTarget, TelegramSettings
+from store.domain.users import User
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET = "webhook-s3cret_value"
@@ -28,4 +29,4 @@ def make_bot(
     settings: TelegramSettings, actions: ChatActions, dsn: str | None = None, **poller_options: float
 ) -> TelegramBot:
     """The bot as the composition root builds it, with alice's telegram_id in the config."""
-    return create_bot(settings, actions, {ALICE_TG: "alice"}, dsn, {"alice": "Alice Example"}, **poller_options)
+    return create_bot(settings, actions, [User("alice", "Alice Example", telegram_id=ALICE_TG)], dsn, **poller_options)

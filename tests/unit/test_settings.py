@@ -61,6 +61,12 @@ def test_secret_from_file(tmp_path: Path) -> None:
         ({"PUBLIC_URL": "tocsin.example"}, "PUBLIC_URL: expected a URL"),
         ({"TLS_CERT_FILE": "/nonexistent.pem"}, "TLS_CERT_FILE='/nonexistent.pem': expected an existing"),
         ({"WEBHOOK_TOKEN_FILE": "/nonexistent"}, "WEBHOOK_TOKEN_FILE: cannot read"),
+        ({"OIDC_ISSUER": "id.example.com"}, "OIDC_ISSUER: expected a URL starting with http:// or https://"),
+        ({"OIDC_ISSUER": "https://id.example.com", "OIDC_ROLES": "ops=responder"}, "OIDC_CLIENT_ID: expected"),
+        ({"OIDC_ISSUER": "https://id.example.com", "OIDC_CLIENT_ID": "t"}, "OIDC_ROLES: expected groups mapped"),
+        ({"OIDC_ISSUER": "https://id.example.com", "OIDC_CLIENT_ID": "t", "OIDC_ROLES": "ops=root"},
+         "OIDC_ROLES: 'ops=root': expected group=role with role viewer, responder or admin"),
+        ({"TOCSIN_CONFIG_WATCH": "often"}, "TOCSIN_CONFIG_WATCH='often': expected true or false"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], fragment: str) -> None:
@@ -139,3 +145,12 @@ def test_telegram_is_off_without_a_token_and_on_with_one(tmp_path: Path) -> None
 def test_bad_telegram_values_are_settings_errors(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(SettingsError, match=fragment):
         load_settings(env)
+
+
+def test_single_sign_on_settings() -> None:
+    settings = load_settings({"OIDC_ISSUER": "https://id.example.com/realms/ops/", "OIDC_CLIENT_ID": "tocsin",
+                              "OIDC_CLIENT_SECRET": "s", "OIDC_ROLES": " ops = responder , cn=leads=admin"})
+    assert settings.oidc is not None and settings.oidc.issuer == "https://id.example.com/realms/ops"
+    assert settings.oidc.roles == (("ops", "responder"), ("cn=leads", "admin"))
+    assert settings.oidc.role_claim == "groups" and "s" in settings.secrets()
+    assert load_settings({}).oidc is None

@@ -7,7 +7,18 @@ from typing import Any
 
 from quart import Blueprint
 
-from web.api import alerts, docs_page, incidents, integration_ops, openapi, outside_ops, postmortems, reports, stats
+from web.api import (
+    alerts,
+    docs_page,
+    incidents,
+    integration_ops,
+    openapi,
+    operations,
+    outside_ops,
+    postmortems,
+    reports,
+    stats,
+)
 from web.api.registry import Registry
 from web.settings import HttpSettings
 
@@ -27,6 +38,7 @@ def create_blueprint(http: HttpSettings, alertmanager_url: str | None = None) ->
     stats.register(api, http.anonymous_read)
     reports.register(api, http.anonymous_read)
     postmortems.register(api, http.public_url, http.anonymous_read)
+    operations.register(api, http.anonymous_read)
     outside = {**outside_ops.operations(http.anonymous_read), **integration_ops.operations()}
     doc = openapi.document(api.endpoints, http.anonymous_read, _version(), outside)
 

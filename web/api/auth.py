@@ -15,7 +15,8 @@ from store.throttle import auth_guard
 from store.tokens import Principal, authenticate
 
 ANONYMOUS = Principal("anonymous", Role.VIEWER, "anonymous")
-READ, WRITE = "read", "write"
+READ, WRITE, ADMIN = "read", "write", "admin"
+NEEDED = {READ: Role.VIEWER, WRITE: Role.RESPONDER, ADMIN: Role.ADMIN}
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -46,12 +47,12 @@ async def _principal() -> Principal:
 
 
 async def authorize(access: str, anonymous_read: bool) -> Principal:
-    """The caller, allowed to `access` ('read' or 'write'); raises 401 or 403 (429 after repeated 401s)."""
+    """The caller, allowed to `access` ('read', 'write' or 'admin'); raises 401 or 403 (429 after repeated 401s)."""
     if "Authorization" not in request.headers and access == READ and anonymous_read:
         return ANONYMOUS
     async with auth_guard(current_app.extensions, request, "api"):
         principal = await _principal()
-    needed = Role.VIEWER if access == READ else Role.RESPONDER
+    needed = NEEDED[access]
     if not role_allows(principal.role, needed):
         raise ApiError(
             403, "forbidden", f"token {principal.name!r} has role {principal.role}; this needs {needed} or better"
@@ -61,15 +62,25 @@ async def authorize(access: str, anonymous_read: bool) -> Principal:
 View = Callable[..., Awaitable[Any]]
 
 
-def read_guard(anonymous_read: bool) -> Callable[[View], View]:
-    """A decorator that lets only viewers or better (or anyone, with ANONYMOUS_READ) call a view."""
+def guard_for(access: str, anonymous_read: bool = False) -> Callable[[View], View]:
+    """A decorator that lets only callers allowed to `access` call a view."""
 
     def guard(view: View) -> View:
         @functools.wraps(view)
         async def guarded(*args: Any, **kwargs: Any) -> Any:
-            await authorize(READ, anonymous_read)
+            await authorize(access, anonymous_read)
             return await view(*args, **kwargs)
 
         return guarded  # type: ignore[return-value]
 
     return guard
+
+
+def admin_guard() -> Callable[[View], View]:
+    """Only admin tokens: for tokens, config versions, maintenance windows and heartbeats' management."""
+    return guard_for(ADMIN)
+
+
+def read_guard(anonymous_read: bool) -> Callable[[View], View]:
+    """A decorator that lets only viewers or better (or anyone, with ANONYMOUS_READ) call a view."""
+    return guard_for(READ, anonymous_read)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from web.api import auth
-from web.api.registry import Endpoint
+from web.api.registry import TEXT_ID, Endpoint
 from web.api.shapes import COMPONENTS, ref
 
 TAGS = {
@@ -15,13 +15,17 @@ TAGS = {
     "reports": "SLA attainment per route, severity or team, as JSON or CSV",
     "oncall": "Who is on call, and each schedule's shifts as a calendar feed",
     "webhook": "Where Alertmanager, Grafana and PagerDuty-style senders send their alerts",
+    "schedules": "Overrides of a schedule made without the config file",
+    "config": "The config version in force on every replica (admin)",
+    "tokens": "API tokens (admin)",
 }
 ERROR_TEXT = {
     400: "Malformed request (e.g. a body that is not JSON)",
     401: "Missing, unknown or revoked bearer token",
-    403: "The token's role is too low",
+    403: "The token's role is too low (or, for an override, it is someone else's and the token is no admin)",
     404: "No such object",
-    409: "The action makes no sense in the incident's current state",
+    409: "The action makes no sense in the current state (an incident's status, an override overlapping another, "
+         "a token name taken)",
     412: "If-Match names a version that is no longer current: someone saved since; reload",
     413: "Body too large",
     415: "Body is not application/json",
@@ -50,12 +54,18 @@ def _media(schema: dict[str, Any], example: Any) -> dict[str, Any]:
     return {"schema": schema} if example is None else {"schema": schema, "example": example}
 
 
+def _path_schema(endpoint: Endpoint, name: str) -> dict[str, Any]:
+    if name in endpoint.text_params:
+        return {"type": "string", "pattern": f"^{TEXT_ID.pattern}$"}
+    return {"type": "integer", "minimum": 1}
+
+
 def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
     statuses = {401, 422, 429, 503, *endpoint.errors}
-    if endpoint.access == auth.WRITE:
+    if endpoint.access != auth.READ:
         statuses.add(403)
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(endpoint, name)}
         for name in endpoint.path_params()
     ] + endpoint.query.openapi()
     operation: dict[str, Any] = {
@@ -100,7 +110,8 @@ def document(
             "version": version,
             "description": "Incidents, alerts and statistics of Tocsin. Errors are "
             '{"error": {"code", "message", "details"}}; times are RFC 3339 UTC. Writes need a bearer token '
-            "of role responder or admin, reads a viewer token (or none when ANONYMOUS_READ=true).",
+            "of role responder or admin, reads a viewer token (or none when ANONYMOUS_READ=true); tokens and config "
+            "versions need an admin token.",
         },
         "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,

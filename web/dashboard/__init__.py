@@ -17,6 +17,7 @@ from store.errors import ApiError, StoreError, http_error
 from web.api.auth import ANONYMOUS
 from web.dashboard import live, views
 from web.dashboard.format import FILTERS
+from web.dashboard.oidc import OidcClient
 from web.dashboard.session import SignInRequired, Viewer, clear_session
 from web.dashboard.settings import DashboardSettings
 
@@ -62,7 +63,8 @@ def create_blueprint(settings: DashboardSettings) -> Blueprint:
         app.extensions.setdefault("tocsin_on_stop", []).append(hub.close)
 
     bp.record_once(on_register)
-    views.register(bp, settings, hub)
+    oidc = OidcClient(settings.oidc, settings.public_url) if settings.oidc is not None else None
+    views.register(bp, settings, hub, oidc)
 
     @bp.after_app_serving
     async def stop_hub() -> None:

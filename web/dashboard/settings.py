@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from web.settings import OidcSettings
+
 
 @dataclass(frozen=True, slots=True)
 class DashboardSettings:
@@ -13,6 +15,7 @@ class DashboardSettings:
     anonymous_read: bool = False
     alertmanager_url: str | None = None
     dsn: str = ""  # the database the live stream LISTENs on
+    oidc: OidcSettings | None = None  # None: sign-in with API tokens only
 
     @property
     def https(self) -> bool:

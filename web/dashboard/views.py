@@ -11,7 +11,8 @@ from store.domain.incident import SEVERITIES
 from store.errors import ApiError
 from store.runtime import Runtime
 from store.sql.listing import INCIDENT_SORTS
-from web.dashboard import data, live, reviews, session
+from web.dashboard import data, live, reviews, session, sso
+from web.dashboard.oidc import OidcClient, ProviderDown
 from web.dashboard.settings import DashboardSettings
 
 SORT_NAMES = {
@@ -34,8 +35,8 @@ def page_url(path: str, params: dict[str, str]) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
 
-def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
-    """Add the pages to the blueprint."""
+def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub, oidc: OidcClient | None = None) -> None:
+    """Add the pages to the blueprint (and single sign-on's routes when `oidc` is given)."""
     cache = data.WindowCache()
     hub.on_change.append(cache.changed)
 
@@ -105,7 +106,20 @@ def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
     async def _login_page(target: str, error: str | None = None, notice: str | None = None,
                           status: int = 200) -> Response:
         viewer = session.Viewer(session.ANONYMOUS, False)
-        return await page("dashboard/login.html", viewer, status, next=target, error=error, notice=notice)
+        return await page("dashboard/login.html", viewer, status, next=target, error=error, notice=notice,
+                          sso=await _sso_state(), sso_url=page_url("/auth/oidc/login", {"next": target}))
+
+    async def _sso_state() -> dict[str, str | None] | None:
+        """None without single sign-on; else whether the provider can be used right now, in words."""
+        if oidc is None:
+            return None
+        try:
+            await oidc.metadata()
+        except ProviderDown as exc:
+            return {"down": sso.down_message(str(exc))}
+        return {"down": None}
+
+    sso.register(bp, settings, oidc, _login_page)
 
     @bp.get("/dashboard/events")
     async def events() -> Response:
