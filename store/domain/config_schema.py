@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping
+from store.domain.config_oncall import read_heartbeats, read_maintenance
 from store.domain.config_schedules import read_schedules
 from store.domain.contacts import (
     DISCORD_CHANNEL_EXPECTED,
@@ -26,14 +28,22 @@ from store.domain.contacts import (
     TELEGRAM_CHAT_EXPECTED,
 )
 from store.domain.escalation import Policy, Step, Target
+from store.domain.heartbeats import Heartbeat
+from store.domain.maintenance import Window
 from store.domain.matchers import EXPECTED, LABEL_NAME, Matcher, parse_matchers
-from store.domain.routing import DEFAULT_REOPEN_WITHIN, Route, RouteTable
+from store.domain.routing import (
+    DEFAULT_FLAP_THRESHOLD,
+    DEFAULT_FLAP_WINDOW,
+    DEFAULT_REOPEN_WITHIN,
+    Route,
+    RouteTable,
+)
 from store.domain.schedule import Schedule
 from store.domain.users import User
 
-TOP_KEYS = ("users", "schedules", "escalation_policies", "routes")
+TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "heartbeats", "maintenance")
 USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id")
-POLICY_KEYS = ("id", "steps", "repeat")
+POLICY_KEYS = ("id", "steps", "repeat", "ack_timeout", "remind_every")
 STEP_KEYS = ("after", "notify")
 ROUTE_KEYS = (
     "id",
@@ -48,6 +58,10 @@ ROUTE_KEYS = (
     "group_by",
     "auto_resolve",
     "reopen_within",
+    "ack_timeout",
+    "remind_every",
+    "flap_threshold",
+    "flap_window",
 )
 TELEGRAM_USER = re.compile(r"[1-9][0-9]{0,15}")
 TELEGRAM_USER_EXPECTED = "expected a Telegram user id (a number) such as 111111"
@@ -55,6 +69,9 @@ ROUTE_ID = re.compile(r"\S(?:.{0,98}\S)?")
 TARGET_EXPECTED = ('expected "user:ID", "schedule:ID", "slack_channel:C0123ABCD", "telegram_chat:-1001234567890", '
                    '"discord_channel:ID" or "mattermost_channel:ID"')
 MAX_REPEAT = 100
+MAX_FLAP_THRESHOLD = 1000
+ACK_DURATION_EXPECTED = "expected a duration from 1m to 30d such as 30m"
+FLAP_WINDOW_EXPECTED = "expected a duration from 1m to 7d such as 1h"
 
 
 class ConfigError(ValueError):
@@ -77,6 +94,16 @@ class Config:
     schedules: tuple[Schedule, ...] = ()
     policies: tuple[Policy, ...] = ()
     routes: RouteTable = field(default_factory=RouteTable)
+    heartbeats: tuple[Heartbeat, ...] = ()
+
+    @property
+    def maintenance(self) -> tuple[Window, ...]:
+        """The maintenance windows declared in the config (the route table carries them to the ingest)."""
+        return tuple(self.routes.windows)
+
+    def heartbeat(self, heartbeat_id: str) -> Heartbeat | None:
+        """The heartbeat with this id, or None."""
+        return next((h for h in self.heartbeats if h.id == heartbeat_id), None)
 
     def user(self, user_id: str) -> User | None:
         """The user with this id, or None."""
@@ -108,10 +135,12 @@ def parse_config(data: object, default_route: Route | None = None) -> Config:
     schedules, schedule_ids = read_schedules(top.data.get("schedules"), problems, user_ids)
     policies, policy_ids = read_policies(top.data.get("escalation_policies"), problems, user_ids, schedule_ids)
     routes = read_routes(top.data.get("routes"), problems, policy_ids)
+    heartbeats = read_heartbeats(top.data.get("heartbeats"), problems)
+    windows = read_maintenance(top.data.get("maintenance"), problems)
     if problems.items:
         raise ConfigError(problems.items)
-    table = RouteTable(routes=routes, default=default_route or Route(id="default"))
-    return Config(users=users, schedules=schedules, policies=policies, routes=table)
+    table = RouteTable(routes=routes, default=default_route or Route(id="default"), windows=windows)
+    return Config(users=users, schedules=schedules, policies=policies, routes=table, heartbeats=heartbeats)
 
 
 def _ids_seen(section: object) -> set[str]:
@@ -165,8 +194,10 @@ def read_policies(
         steps = [_step(s, at, problems, user_ids, schedule_ids) for s, at in items]
         _check_order(steps, fields.at("steps"), problems)
         repeat = fields.integer("repeat", 0, 0, MAX_REPEAT)
+        ack_timeout, remind_every = _ack_duration(fields, "ack_timeout"), _ack_duration(fields, "remind_every")
         if problems.clean_since(mark) and policy_id:
-            policies.append(Policy(id=policy_id, steps=tuple(s for s in steps if s), repeat=repeat))
+            policies.append(Policy(id=policy_id, steps=tuple(s for s in steps if s), repeat=repeat,
+                                   ack_timeout=ack_timeout, remind_every=remind_every))
     return tuple(policies), set(seen)
 
 
@@ -244,6 +275,9 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
         group_by = _group_by(fields)
         auto_resolve = fields.boolean("auto_resolve", True)
         reopen_within = fields.duration("reopen_within", DEFAULT_REOPEN_WITHIN)
+        ack_timeout, remind_every = _ack_duration(fields, "ack_timeout"), _ack_duration(fields, "remind_every")
+        flap_threshold = fields.integer("flap_threshold", DEFAULT_FLAP_THRESHOLD, 0, MAX_FLAP_THRESHOLD)
+        flap_window = _bounded(fields, "flap_window", timedelta(minutes=1), timedelta(days=7), FLAP_WINDOW_EXPECTED)
         if problems.clean_since(mark):
             routes.append(
                 Route(
@@ -258,9 +292,27 @@ def read_routes(value: object, problems: Problems, policy_ids: Set[str]) -> tupl
                     group_by=group_by,
                     auto_resolve=auto_resolve,
                     reopen_within=DEFAULT_REOPEN_WITHIN if reopen_within is None else reopen_within,
+                    ack_timeout=ack_timeout,
+                    remind_every=remind_every,
+                    flap_threshold=flap_threshold,
+                    flap_window=flap_window or DEFAULT_FLAP_WINDOW,
                 )
             )
     return tuple(routes)
+
+
+def _bounded(fields: Fields, key: str, low: timedelta, high: timedelta, expected: str) -> timedelta | None:
+    """A duration from `low` to `high`, or None (absent, or reported as wrong)."""
+    value = fields.duration(key)
+    if value is not None and not low <= value <= high:
+        fields.wrong(key, expected)
+        return None
+    return value
+
+
+def _ack_duration(fields: Fields, key: str) -> timedelta | None:
+    """ack_timeout or remind_every: from 1m to 30d."""
+    return _bounded(fields, key, timedelta(minutes=1), timedelta(days=30), ACK_DURATION_EXPECTED)
 
 
 def _matchers(fields: Fields) -> list[Matcher]:

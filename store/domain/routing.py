@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 DEFAULT_REOPEN_WITHIN = timedelta(minutes=5)
+DEFAULT_FLAP_THRESHOLD = 4  # more than this many state changes ...
+DEFAULT_FLAP_WINDOW = timedelta(hours=1)  # ... within this long: flapping
 
 
 class LabelMatcher(Protocol):
@@ -31,6 +33,10 @@ class Route:
     group_by: tuple[str, ...] | None = None  # None: Alertmanager's groupKey
     auto_resolve: bool = True
     reopen_within: timedelta = DEFAULT_REOPEN_WITHIN
+    ack_timeout: timedelta | None = None  # None: the escalation policy's, else never
+    remind_every: timedelta | None = None
+    flap_threshold: int = DEFAULT_FLAP_THRESHOLD  # 0: no flap detection
+    flap_window: timedelta = DEFAULT_FLAP_WINDOW
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """True when every matcher of the route matches (a route without matchers catches all)."""
@@ -43,6 +49,7 @@ class RouteTable:
 
     routes: Sequence[Route] = field(default_factory=tuple)
     default: Route = field(default_factory=lambda: Route(id="default"))
+    windows: Sequence[Any] = ()  # the config's maintenance windows (store.domain.maintenance.Window)
 
     def route_for(self, labels: Mapping[str, str]) -> Route:
         """The first route whose matchers match these labels, else the default route."""

@@ -160,7 +160,7 @@ def test_the_config_reference_lists_exactly_the_keys_the_parser_takes() -> None:
     documented = _documented_keys()
     assert set(documented) == {"", "users[]", "schedules[]", "schedules[].layers[]", "schedules[].overrides[]",
                                "schedules[].announce", "escalation_policies[]", "escalation_policies[].steps[]",
-                               "routes[]"}
+                               "routes[]", "heartbeats[]", "maintenance[]"}
     for path, keys in documented.items():
         allowed, required = _probe(path)
         assert set(keys) == allowed, path
@@ -177,7 +177,8 @@ def test_every_yaml_block_with_config_sections_parses() -> None:
             if block.lang != "yaml":
                 continue
             data = yaml.safe_load(block.body)
-            if isinstance(data, dict) and set(data) <= {"users", "schedules", "escalation_policies", "routes"}:
+            if isinstance(data, dict) and set(data) <= {"users", "schedules", "escalation_policies", "routes",
+                                                        "heartbeats", "maintenance"}:
                 parse_config(data)
                 checked += 1
     assert checked >= 4
