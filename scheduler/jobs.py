@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from store import deliveries
+from store.ack_timers import timers_due
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
@@ -44,3 +45,12 @@ async def sweep_deliveries(
         log.warning("%d message(s) not delivered within DELIVERY_GIVE_UP were marked failed", failed)
     report(await deliveries.counts(db))
     wake()
+
+
+async def ack_timers_job(runtime: Runtime) -> int:
+    """Lapse the acknowledgements and post the reminders due now; returns the timeline entries written."""
+    try:
+        return len(await timers_due(runtime.jobs_db, runtime.config, runtime.clock()))
+    except UNAVAILABLE as exc:
+        log.warning("acknowledgement timers skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0

@@ -7,7 +7,7 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import escalate_job, handoff_job
+from scheduler.jobs import ack_timers_job, escalate_job, handoff_job
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,17 @@ def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval:
     scheduler.add_job(handoff_job, "interval", seconds=interval, args=[runtime], id="handoffs", **options)
 
 
+def add_oncall_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = ESCALATION_SECONDS) -> None:
+    """Acknowledgement lapses and reminders every second (or `interval`): one indexed query when none is due."""
+    options = {"max_instances": 1, "coalesce": True}
+    scheduler.add_job(ack_timers_job, "interval", seconds=interval, args=[runtime], id="ack_timers", **options)
+
+
 def start(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOScheduler:
-    """Create a scheduler with the escalation jobs and start it on the running event loop."""
+    """Create a scheduler with the escalation and on-call jobs and start it on the running event loop."""
     scheduler = create_scheduler()
     add_escalation_jobs(scheduler, runtime, interval)
+    add_oncall_jobs(scheduler, runtime, min(interval, ESCALATION_SECONDS))
     scheduler.start()
     return scheduler
 

@@ -44,8 +44,8 @@ async def enqueue(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     bumps: list[tuple[int, NewDelivery]] = []
     updates: list[NewDelivery] = []
     for incident_id, incident_events in by_incident.items():
-        channels, live_opens = known.get(incident_id, ({}, {}))
-        for channel, target, relevant in _streams(channels, incident_events):
+        channels, live_opens, quiet = known.get(incident_id, ({}, {}, False))
+        for channel, target, relevant in _streams(channels, incident_events, quiet):
             if not relevant:
                 continue
             item = NewDelivery(incident_id, channel, target, relevant[0].id, relevant[-1].id, relevant[-1].kind)
@@ -70,12 +70,12 @@ async def enqueue_announcement(
     await sql.insert_announcements(conn, announcement_id, "handoff", list(targets))
 
 
-def _streams(channels: dict[str, Any], events: list[Event]) -> list[tuple[str, str, list[Event]]]:
+def _streams(channels: dict[str, Any], events: list[Event], quiet: bool = False) -> list[tuple[str, str, list[Event]]]:
     """Each (channel, target) these events reach, with the events that reach it: the incident's channels
     hear what `notifies` says; an escalation step also reaches the people and channels it pages."""
     streams: dict[tuple[str, str], list[Event]] = {}
     for channel, target in targets_of(channels):
-        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind)]
+        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind, quiet)]
     for event in events:
         for pair in page_targets(event.kind, event.data):
             paged = streams.setdefault(pair, [])

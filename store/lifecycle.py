@@ -29,6 +29,7 @@ from store.domain.incident import (
 )
 from store.errors import Conflict, Invalid
 from store.models import Event, Incident, NewEvent
+from store.sql import acks as acks_sql
 from store.sql import incidents as incidents_sql
 from store.timeline import EventKind, record
 
@@ -130,6 +131,7 @@ async def acknowledge(
         incident = await _transition(
             conn, incident_id, "acknowledge", check_acknowledge, Status.ACKNOWLEDGED, taker, when
         )
+        await acks_sql.begin(conn, incident_id, when)  # ack_timeout and remind_every, planned by the scheduler
         message = f"Acknowledged by {taker}" + (f" (assigned by {actor})" if taker != actor else "")
         events = await record(
             conn, [NewEvent(incident_id, EventKind.ACKNOWLEDGED, actor, source.value, message, {"assignee": taker})]

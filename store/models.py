@@ -38,6 +38,13 @@ class Incident:
     resolved_at: datetime | None
     resolved_by: str | None
     channels: dict[str, Any] = field(default_factory=dict)  # fixed at open: {"email": [..], "slack": .., ..}
+    maintenance_id: str | None = None  # the maintenance window it is in (no escalation, no pages)
+    flapping: bool = False  # its group keeps changing state: quiet until stable
+
+    @property
+    def quiet(self) -> bool:
+        """In maintenance or flapping: one quiet message per chat, no mail, no pages."""
+        return self.maintenance_id is not None or self.flapping
 
     @classmethod
     def from_record(cls, r: Any) -> Incident:

@@ -26,6 +26,15 @@ class EventKind:
     NOTE = "note"
     SILENCED = "silenced"
     ESCALATED = "escalated"
+    UNACKNOWLEDGED = "unacknowledged"
+    REASSIGNED = "reassigned"
+    SNOOZED = "snoozed"
+    ACK_LAPSED = "ack_lapsed"
+    REMINDER = "reminder"
+    MAINTENANCE_ENDED = "maintenance_ended"  # its window ended while it still fires: it pages now
+    MAINTENANCE_LEFT = "maintenance_left"  # out of its window, nothing to page for
+    FLAPPING = "flapping"
+    FLAPPING_ENDED = "flapping_ended"
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:

@@ -12,7 +12,7 @@ from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 import webhook.routes
-from scheduler.runner import add_escalation_jobs
+from scheduler.runner import add_escalation_jobs, add_oncall_jobs
 from store.db import Database, create_database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
@@ -134,6 +134,7 @@ def create_app(
         # Escalation runs on the background pool: a flood of webhooks or clicks cannot hold it up.
         runtime.background = delivery.pool
         add_escalation_jobs(delivery.scheduler, runtime)
+        add_oncall_jobs(delivery.scheduler, runtime)
         await chat.start()
 
     @app.after_serving

@@ -18,8 +18,12 @@ USER_PREFIX = "user:"  # a Discord or Mattermost target that is a person (a dire
 OPEN = "open"
 UPDATE = "update"
 ANNOUNCE = "announce"  # a message of its own, not about an incident (a handoff)
-# Email goes out on open, acknowledge and resolve (CONTRACT section 5); a reopen is a new alarm, so it mails too.
-EMAIL_EVENTS = frozenset({"opened", "reopened", "acknowledged", "resolved"})
+# Email goes out on open, acknowledge and resolve (CONTRACT section 5); a reopen is a new alarm, so it mails too,
+# and so do the changes of who holds an incident, its reminders, and a quiet incident that starts paging.
+EMAIL_EVENTS = frozenset({"opened", "reopened", "acknowledged", "resolved", "unacknowledged", "reassigned",
+                          "ack_lapsed", "reminder", "maintenance_ended", "flapping_ended"})
+# The events that page the people named in their data: an escalation step, and the new assignee of a reassignment.
+PAGING_EVENTS = frozenset({"escalated", "reassigned"})
 # The event kinds that open a new message when the channel has none yet.
 OPENING_EVENTS = frozenset({"opened", "reopened"})
 
@@ -33,10 +37,11 @@ class RetryPolicy:
     give_up: float = 86400.0  # seconds after the delivery was queued
 
 
-def notifies(channel: str, event_kind: str) -> bool:
-    """True when an event of this kind must reach this channel (chat: every change; email: the big three)."""
+def notifies(channel: str, event_kind: str, quiet: bool = False) -> bool:
+    """True when an event of this kind must reach this channel of an incident (chat: every change; email: the
+    big three and their kin). A quiet incident (in maintenance or flapping) mails nothing."""
     if channel == EMAIL:
-        return event_kind in EMAIL_EVENTS
+        return event_kind in EMAIL_EVENTS and not quiet
     return True
 
 
@@ -87,8 +92,9 @@ def retry_delay(
 
 
 def page_targets(kind: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(channel, target) pairs an escalation step pages: each user's contacts, and the channels it names."""
-    if kind != "escalated":
+    """(channel, target) pairs an escalation step (or a reassignment) pages: each user's contacts, and the
+    channels it names."""
+    if kind not in PAGING_EVENTS:
         return []
     pairs: list[tuple[str, str]] = []
     for target in data.get("targets", []):

@@ -184,6 +184,34 @@ async def set_status(
     return Incident.from_record(row)
 
 
+async def retrigger(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Incident:
+    """Back to triggered (unacknowledged, lapsed, escalated by hand): the acknowledgement is forgotten."""
+    row = await conn.fetchrow(
+        """
+        UPDATE incidents
+        SET status = 'triggered', triggered_at = $2, updated_at = $2, acknowledged_at = NULL, acknowledged_by = NULL
+        WHERE id = $1
+        RETURNING *
+        """,
+        incident_id,
+        now,
+    )
+    return Incident.from_record(row)
+
+
+async def set_quiet(conn: asyncpg.Connection, incident_id: int, *, maintenance_id: str | None, flapping: bool,
+                    now: datetime) -> Incident:
+    """The window the incident is in and whether it flaps."""
+    row = await conn.fetchrow(
+        "UPDATE incidents SET maintenance_id = $2, flapping = $3, updated_at = $4 WHERE id = $1 RETURNING *",
+        incident_id,
+        maintenance_id,
+        flapping,
+        now,
+    )
+    return Incident.from_record(row)
+
+
 async def touch(conn: asyncpg.Connection, incident_id: int, now: datetime) -> None:
     """Mark the incident as changed now."""
     await conn.execute("UPDATE incidents SET updated_at = $2 WHERE id = $1", incident_id, now)
