@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from store import deliveries
+from store import deliveries, maintenance
 from store.ack_timers import timers_due
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
+from store.flapping import settle_due
 from store.runtime import UNAVAILABLE, Runtime
 
 log = logging.getLogger(__name__)
@@ -53,4 +54,26 @@ async def ack_timers_job(runtime: Runtime) -> int:
         return len(await timers_due(runtime.jobs_db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("acknowledgement timers skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def maintenance_job(runtime: Runtime) -> int:
+    """Release the incidents whose maintenance window ended (paging those that still fire), and make the
+    Alertmanager silences of config windows that ask for one; returns the incidents released."""
+    try:
+        now = runtime.clock()
+        released = await maintenance.release_ended(runtime.jobs_db, runtime.config, now)
+        await maintenance.make_silences(runtime.jobs_db, runtime.config, runtime.silencer, now)
+        return len(released)
+    except UNAVAILABLE as exc:
+        log.warning("maintenance run skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def flapping_job(runtime: Runtime) -> int:
+    """Settle the groups that stopped flapping (paging those that still fire); returns how many incidents."""
+    try:
+        return len(await settle_due(runtime.jobs_db, runtime.config, runtime.clock()))
+    except UNAVAILABLE as exc:
+        log.warning("flapping run skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0

@@ -49,7 +49,7 @@ async def ingest_many(
         results = [IngestResult(skipped=list(b.skipped)) for b in batches]
         try:
             async with db.transaction(stateless=True) as conn:
-                await Tick(conn, groups, now, results).run()
+                await Tick(conn, groups, now, results, routes).run()
             return results
         except RETRYABLE as exc:
             if attempt == MAX_ATTEMPTS:

@@ -11,11 +11,17 @@ import asyncpg
 from store import escalation
 from store.domain.alerts import AlertSignal, SkippedAlert
 from store.domain.batching import Group, Identity, Item, identity
+from store.domain.config_fields import format_span
 from store.domain.derived import AlertView, Change, Derived, Needs, apply, full, with_lookups
+from store.domain.flapping import describe as describe_flapping
 from store.domain.grouping import IncidentFields, fields_of
 from store.domain.incident import ActionSource, Status
-from store.models import NewEvent
+from store.domain.maintenance import Window
+from store.domain.routing import RouteTable
+from store.ingest_quiet import Quiet
+from store.models import Incident, NewEvent
 from store.sql import alerts as alerts_sql
+from store.sql import escalations as escalations_sql
 from store.sql import incidents as incidents_sql
 from store.sql.alerts import Stored
 from store.sql.incidents import Held
@@ -63,8 +69,13 @@ def _same_content(stored: Stored, alert: AlertSignal) -> bool:
 class Tick:
     """The work of one transaction; `run()` once."""
 
-    def __init__(self, conn: asyncpg.Connection, groups: dict[str, Group], now: datetime, results: list) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, groups: dict[str, Group], now: datetime, results: list,
+        routes: RouteTable | None = None,
+    ) -> None:
         self.conn, self.groups, self.now, self.results = conn, groups, now, results
+        self.routes = routes or RouteTable()
+        self.quiet = Quiet(self.routes.windows, now)
         self.held: dict[int, Held] = {}
         self.target: dict[str, int] = {}  # group key -> the incident its alerts go to
         self.opened: set[int] = set()  # incidents inserted by this transaction (their summary starts empty)
@@ -72,10 +83,12 @@ class Tick:
         self.external_url: dict[int, str] = {}
         self.changes: dict[int, list[Change]] = defaultdict(list)
         self.events: list[NewEvent] = []
-        self.escalations: list[tuple[int, str]] = []  # (incident, policy) to start: opened or reopened now
+        # (incident, policy, how): "start" a new one, "resume" a reopened one, "hold" a quiet one's
+        self.escalations: list[tuple[int, str, str]] = []
 
     async def run(self) -> None:
         """Find or open the incidents, write the alerts, fold the changes into the incidents, record."""
+        await self.quiet.load(self.conn, list(self.groups.values()))
         await self._incidents_for_groups()
         await self._write_alerts([(g, item) for g in self.groups.values() for item in g.items.values()])
         for incident_id in sorted(self._incidents_to_refresh()):
@@ -100,32 +113,46 @@ class Tick:
 
     async def _open_incident(self, group: Group, held: Held | None) -> Held:
         """The group's open incident: the one found, a recently resolved one reopened, or a new one."""
+        window = self.quiet.window(group)
         while True:
             if held is not None and held.incident.status is not Status.RESOLVED:
+                self.quiet.keep_or_release(held.incident.id, held.incident.maintenance_id, window)
                 return held
+            in_window = window.id if window else None
             if held is not None:
-                held = await incidents_sql.reopen(self.conn, held.incident.id, self.now)
-                self._started(held, EventKind.REOPENED, "Reopened: an alert fired again", group)
+                held = await incidents_sql.reopen(self.conn, held.incident.id, self.now, in_window)
+                within = format_span(group.route.reopen_within)
+                message = f"Reopened without paging: an alert fired again within {within} of resolving"
+                await self._started(held, EventKind.REOPENED, message, group, window)
                 return held
             first = next(iter(group.items.values())).alert
             held = await incidents_sql.insert_open(
                 self.conn, group_key=group.key, route_id=group.route.id, source=SOURCE,
                 title=first.labels.get("alertname", "Alert"), severity="warning", group_labels=group.group_labels,
                 external_url=group.external_url, auto_resolve=group.route.auto_resolve, now=self.now,
-                channels=group.channels,
+                channels=group.channels, maintenance_id=in_window,
             )
             if held is not None:
                 self.opened.add(held.incident.id)
-                self._started(held, EventKind.OPENED, "Opened by Alertmanager", group)
+                await self._started(held, EventKind.OPENED, "Opened by Alertmanager", group, window)
                 return held
             # Another writer opened it between our look and our insert (the insert waited for its commit).
             since = self.now - group.route.reopen_within
             held = (await incidents_sql.find_for_groups(self.conn, [group.key], [since])).get(group.key)
 
-    def _started(self, held: Held, kind: str, message: str, group: Group) -> None:
-        self.events.append(NewEvent(held.incident.id, kind, ACTOR, SOURCE, message))
+    async def _started(self, held: Held, kind: str, message: str, group: Group, window: Window | None) -> None:
+        """An opening or reopening: count it, say so, and start, resume or hold the escalation."""
+        incident_id = held.incident.id
+        flaps = await self.quiet.changed(self.conn, incident_id, group.key, group.route)
+        if window is not None:
+            message += f", in maintenance window {window.id}: no pages until it ends"
+        elif flaps:
+            message += ", while its group is flapping: quiet until it is stable"
+        self.events.append(NewEvent(incident_id, kind, ACTOR, SOURCE, message,
+                                    {"maintenance": window.id} if window else {}))
         if group.route.escalation:
-            self.escalations.append((held.incident.id, group.route.escalation))
+            how = "hold" if window is not None or flaps else "start" if kind == EventKind.OPENED else "resume"
+            self.escalations.append((incident_id, group.route.escalation, how))
 
     def _target(self, group: Group, stored: Stored | None) -> int | None:
         """A firing group's alerts all go to its open incident; a resolved alert stays where it is stored."""
@@ -165,8 +192,11 @@ class Tick:
                 self.conn, [s.id for s, _, _ in updates], [t for _, t, _ in updates], [c for _, _, c in updates],
                 self.now,
             )
-        for incident_id, name in self.escalations:
-            await escalation.start(self.conn, incident_id, name, self.now)
+        for incident_id, name, how in self.escalations:
+            if how == "hold":
+                await escalations_sql.hold(self.conn, incident_id, name, self.now)
+            elif how == "start" or not await escalations_sql.resume(self.conn, incident_id, self.now):
+                await escalation.start(self.conn, incident_id, name, self.now)
 
     async def _lock(self, items: list[Item]) -> dict[Identity, Stored]:
         """The stored rows of these alerts, locked: what they were before this transaction changes them."""
@@ -230,8 +260,9 @@ class Tick:
             self.results[index].skipped.append(SkippedAlert(-1, reason))
 
     def _incidents_to_refresh(self) -> set[int]:
-        """Incidents whose alerts changed, whose Alertmanager link moved, or that wait for auto-resolve."""
-        ids = {i for i, changes in self.changes.items() if changes}
+        """Incidents whose alerts changed, whose Alertmanager link moved, that wait for auto-resolve, or whose
+        window or flapping may change."""
+        ids = {i for i, changes in self.changes.items() if changes} | self.quiet.touched()
         for incident_id, url in self.external_url.items():
             incident = self.held[incident_id].incident
             if url and url != incident.external_url:
@@ -252,20 +283,52 @@ class Tick:
             if incident_id in self.firing_into and incident.status is Status.RESOLVED:
                 raise Stale(f"incident #{incident_id} was resolved while alerts were being added to it")
             resolve = fields.firing_count == 0 and incident.auto_resolve and incident.status is not Status.RESOLVED
-            if not resolve and _unchanged(held, fields, state, self.external_url.get(incident_id, "")):
-                return
+            if resolve:
+                await self.quiet.changed(self.conn, incident_id, incident.group_key,
+                                         self.routes.by_id(incident.route_id))
+            released = incident_id in self.quiet.release and incident.maintenance_id is not None and not resolve
+            maintenance = None if released else incident.maintenance_id
+            flapping = self.quiet.flapping.get(incident_id, incident.flapping)
             url = self.external_url.get(incident_id, "")
+            if not resolve and _unchanged(held, fields, state, url) and (maintenance, flapping) == (
+                    incident.maintenance_id, incident.flapping):
+                return
             updated = await incidents_sql.apply_derived(
-                self.conn, held, fields, state.to_json(), url, self.now, resolve=resolve
+                self.conn, held, fields, state.to_json(), url, self.now, resolve=resolve,
+                maintenance_id=maintenance, flapping=flapping,
             )
             if updated is not None:
                 if resolve:
                     message = "Resolved: every alert has resolved"
                     self.events.append(NewEvent(incident_id, EventKind.RESOLVED, ACTOR, SOURCE, message))
+                await self._quiet_changes(updated, incident, released)
                 return
             # Changed since we read it: read it again, locked this time, and fold the same changes into it.
             held = (await incidents_sql.read_held(self.conn, [incident_id], lock=True))[incident_id]
         raise AssertionError(f"incident #{incident_id} changed while locked")
+
+    async def _quiet_changes(self, incident: Incident, before: Incident, released: bool) -> None:
+        """Say that the incident left its window (paging now, when it is triggered and fires) or began to
+        flap (its escalation stops: it paged once)."""
+        route = self.routes.by_id(incident.route_id)
+        if incident.flapping and incident.id in self.quiet.newly_flapping:
+            message = f"Flapping ({describe_flapping(route.flap_threshold, route.flap_window)}): quiet until it " \
+                      f"has been stable for {format_span(route.flap_window)}"
+            self.events.append(NewEvent(incident.id, EventKind.FLAPPING, ACTOR, SOURCE, message))
+            await escalation.stop(self.conn, incident.id)
+        if not released:
+            return
+        pages = incident.status is Status.TRIGGERED and incident.firing_alert_count > 0 and not incident.flapping
+        window = before.maintenance_id
+        if pages:
+            message = f"Left maintenance window {window}: an alert it does not cover fired; paging now"
+            self.events.append(NewEvent(incident.id, EventKind.MAINTENANCE_ENDED, ACTOR, SOURCE, message,
+                                        {"maintenance": window}))
+            if not await escalations_sql.restart(self.conn, incident.id, self.now) and route.escalation:
+                await escalation.start(self.conn, incident.id, route.escalation, self.now)
+        else:
+            self.events.append(NewEvent(incident.id, EventKind.MAINTENANCE_LEFT, ACTOR, SOURCE,
+                                        f"Left maintenance window {window}", {"maintenance": window}))
 
     def _url(self, held: Held) -> str:
         return self.external_url.get(held.incident.id) or held.incident.external_url

@@ -34,7 +34,8 @@ class EventKind:
     MAINTENANCE_ENDED = "maintenance_ended"  # its window ended while it still fires: it pages now
     MAINTENANCE_LEFT = "maintenance_left"  # out of its window, nothing to page for
     FLAPPING = "flapping"
-    FLAPPING_ENDED = "flapping_ended"
+    FLAPPING_ENDED = "flapping_ended"  # stable again while it still fires: it pages now
+    FLAPPING_SETTLED = "flapping_settled"  # stable again, nothing to page for
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:

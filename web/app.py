@@ -21,6 +21,7 @@ from store.errors import http_error as store_http_error
 from store.intake import Intake, IntakeSettings
 from store.runtime import Runtime
 from web import api, health, metrics
+from web.alertmanager import silencer
 from web.api import oncall
 from web.api.auth import read_guard
 from web.chat import build_chat
@@ -122,7 +123,7 @@ def create_app(
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         state["ingest_pool"] = ingest_pool = await _ingest_pool(dsn, settings)
-        runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
+        runtime = app.extensions["tocsin"] = Runtime(db=db, config=config, silencer=silencer(settings.alertmanager_url))
         runtime.intake = state["intake"] = Intake(ingest_pool, lambda: runtime.routes, lambda: runtime.clock(),
                                                   IntakeSettings(max_wait=settings.webhook.max_wait,
                                                                  workers=INGEST_WORKERS))

@@ -17,6 +17,7 @@ HEARTBEAT_KEYS = ("id", "timeout", "labels", "token")
 MAINTENANCE_KEYS = ("id", "match", "from", "until", "rrule", "weekly", "duration", "timezone", "silence")
 TOKEN = re.compile(r"[\x21-\x7e]+")
 TOKEN_EXPECTED = f"expected a token of at least {MIN_TOKEN} printable characters without spaces"
+API_PREFIX = "mw-"
 MATCH_EXPECTED = 'expected a list of one or more matchers such as service="db"'
 
 
@@ -89,6 +90,9 @@ def read_maintenance(value: object, problems: Problems) -> tuple[Window, ...]:
         mark = problems.mark()
         fields = Fields(item, path, problems, MAINTENANCE_KEYS, ("id", "match"))
         window_id = fields.identifier("id")
+        if window_id and window_id.startswith(API_PREFIX):
+            problems.add(fields.at("id"), f"{window_id!r} starts with {API_PREFIX}, which names windows made through "
+                                          "the API; expected another id")
         check_unique(seen, window_id, fields.at("id"), problems)
         matchers = read_matchers(fields.data.get("match"), fields.at("match"), problems) if fields.has("match") else ()
         silence = fields.boolean("silence", False)

@@ -41,3 +41,15 @@ def describe(threshold: int, window: timedelta) -> str:
     """'more than 4 state changes within 1h'."""
     changes = "change" if threshold == 1 else "changes"
     return f"more than {threshold} state {changes} within {format_span(window)}"
+
+
+def after_change(
+    changes: Sequence[datetime], flapping_since: datetime | None, at: datetime, window: timedelta, threshold: int
+) -> tuple[list[datetime], datetime | None]:
+    """A group's recent changes and flapping start after a change at `at`: it flaps when more than `threshold`
+    changes fall in `window`, and keeps flapping (since it started) until it was stable for `window`."""
+    kept_changes = with_change(changes, at, window, threshold)
+    still = flapping_since is not None and threshold > 0 and not settled(max(changes, default=None), at, window)
+    if is_flapping(kept_changes, at, window, threshold) or still:
+        return kept_changes, flapping_since or at
+    return kept_changes, None

@@ -96,12 +96,15 @@ async def restart(conn: asyncpg.Connection, incident_id: int, now: datetime) -> 
 
 
 async def resume(conn: asyncpg.Connection, incident_id: int, now: datetime) -> bool:
-    """Continue a stopped escalation with its next step (a reopening); False when it has none or all fired."""
+    """Continue a stopped escalation with its next step (a reopening; one whose steps all fired stays done);
+    False when the incident has none."""
     status = await conn.execute(
         """
         UPDATE incident_escalations
-        SET state = 'active', next_due_at = $2, resume_at = $2, updated_at = $2
-        WHERE incident_id = $1 AND state <> 'done'
+        SET state = CASE WHEN state = 'done' THEN state ELSE 'active' END,
+            next_due_at = CASE WHEN state = 'done' THEN NULL ELSE $2::timestamptz END,
+            resume_at = CASE WHEN state = 'done' THEN NULL ELSE $2 END, updated_at = $2
+        WHERE incident_id = $1
         """,
         incident_id,
         now,

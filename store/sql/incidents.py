@@ -49,14 +49,16 @@ async def insert_open(
     now: datetime,
     description: str = "",
     channels: dict[str, Any] | None = None,
+    maintenance_id: str | None = None,
 ) -> Held | None:
-    """Insert a triggered incident; None when the group already has an open one (another writer won)."""
+    """Insert a triggered incident (in a maintenance window, when given); None when the group already has an
+    open one (another writer won)."""
     row = await conn.fetchrow(
         """
         INSERT INTO incidents (group_key, route_id, source, status, severity, title, description,
                                group_labels, external_url, auto_resolve,
-                               created_at, updated_at, triggered_at, channels)
-        VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10, $11)
+                               created_at, updated_at, triggered_at, channels, maintenance_id)
+        VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10, $11, $12)
         ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING *, xmin::text AS version
         """,
@@ -71,22 +73,25 @@ async def insert_open(
         auto_resolve,
         now,
         channels or {},
+        maintenance_id,
     )
     return _held(row) if row else None
 
 
-async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Held:
-    """Turn a resolved incident back to triggered; escalation starts again from now."""
+async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime, maintenance_id: str | None = None) -> Held:
+    """Turn a resolved incident back to triggered (in a maintenance window, when given)."""
     row = await conn.fetchrow(
         """
         UPDATE incidents
         SET status = 'triggered', triggered_at = $2, updated_at = $2, reopen_count = reopen_count + 1,
-            acknowledged_at = NULL, acknowledged_by = NULL, resolved_at = NULL, resolved_by = NULL
+            acknowledged_at = NULL, acknowledged_by = NULL, resolved_at = NULL, resolved_by = NULL,
+            maintenance_id = $3
         WHERE id = $1
         RETURNING *, xmin::text AS version
         """,
         incident_id,
         now,
+        maintenance_id,
     )
     return _held(row)
 
@@ -131,9 +136,12 @@ async def apply_derived(
     now: datetime,
     *,
     resolve: bool,
+    maintenance_id: str | None = None,
+    flapping: bool = False,
 ) -> Incident | None:
-    """Store the fields derived from the incident's alerts (and resolve it, when `resolve`), if it is still
-    the version read; None when someone changed it meanwhile. The row is locked from here to the commit."""
+    """Store the fields derived from the incident's alerts, its window and flapping (and resolve it, when
+    `resolve`), if it is still the version read; None when someone changed it meanwhile. The row is locked
+    from here to the commit."""
     row = await conn.fetchrow(
         """
         UPDATE incidents
@@ -142,7 +150,8 @@ async def apply_derived(
             external_url = CASE WHEN $11 = '' THEN external_url ELSE $11 END, updated_at = $12,
             status = CASE WHEN $13 THEN 'resolved' ELSE status END,
             resolved_at = CASE WHEN $13 THEN $12 ELSE resolved_at END,
-            resolved_by = CASE WHEN $13 THEN $14 ELSE resolved_by END
+            resolved_by = CASE WHEN $13 THEN $14 ELSE resolved_by END,
+            maintenance_id = $15, flapping = $16
         WHERE id = $1 AND xmin::text = $2
         RETURNING *
         """,
@@ -160,6 +169,8 @@ async def apply_derived(
         now,
         resolve,
         "alertmanager",
+        maintenance_id,
+        flapping,
     )
     return Incident.from_record(row) if row else None
 
