@@ -8,23 +8,19 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from store import escalation
 from store.domain.alerts import AlertSignal, SkippedAlert
 from store.domain.batching import Group, Identity, Item, identity
-from store.domain.config_fields import format_span
 from store.domain.derived import AlertView, Change, Derived, Needs, apply, full, with_lookups
-from store.domain.flapping import describe as describe_flapping
 from store.domain.grouping import IncidentFields, fields_of
 from store.domain.incident import ActionSource, Status
 from store.domain.maintenance import Window
 from store.domain.routing import RouteTable
 from store.ingest_quiet import Quiet
-from store.models import Incident, NewEvent
+from store.models import NewEvent
 from store.sql import alerts as alerts_sql
-from store.sql import escalations as escalations_sql
 from store.sql import incidents as incidents_sql
 from store.sql.alerts import Stored
-from store.sql.incidents import Held
+from store.sql.incidents import DerivedUpdate, Held
 from store.timeline import EventKind, record
 
 ACTOR = "alertmanager"
@@ -75,7 +71,8 @@ class Tick:
     ) -> None:
         self.conn, self.groups, self.now, self.results = conn, groups, now, results
         self.routes = routes or RouteTable()
-        self.quiet = Quiet(self.routes.windows, now)
+        self.quiet = Quiet(self.routes.windows, now)  # maintenance windows in force, flapping groups
+        self.windows: dict[str, Window | None] = {}  # group key -> the window its firing alerts are in
         self.held: dict[int, Held] = {}
         self.target: dict[str, int] = {}  # group key -> the incident its alerts go to
         self.opened: set[int] = set()  # incidents inserted by this transaction (their summary starts empty)
@@ -83,76 +80,88 @@ class Tick:
         self.external_url: dict[int, str] = {}
         self.changes: dict[int, list[Change]] = defaultdict(list)
         self.events: list[NewEvent] = []
-        # (incident, policy, how): "start" a new one, "resume" a reopened one, "hold" a quiet one's
-        self.escalations: list[tuple[int, str, str]] = []
+        self.starts: list[tuple[Held, str, Group]] = []  # incidents opened or reopened now, and how
+        self.start_events: list[NewEvent] = []
 
     async def run(self) -> None:
         """Find or open the incidents, write the alerts, fold the changes into the incidents, record."""
         await self.quiet.load(self.conn, list(self.groups.values()))
         await self._incidents_for_groups()
         await self._write_alerts([(g, item) for g in self.groups.values() for item in g.items.values()])
-        for incident_id in sorted(self._incidents_to_refresh()):
-            await self._refresh(incident_id)
-        await record(self.conn, self.events)
+        await self._refresh_all(sorted(self._incidents_to_refresh()))
+        await self._begin()
+        await record(self.conn, self.start_events + self.events)
 
     async def _incidents_for_groups(self) -> None:
+        """Each group's incident: firing groups get an open one (found, reopened or opened, the new ones all
+        in one statement); groups of resolved alerts only, their open one if any."""
         keys = sorted(self.groups)
-        since = [self.now - self.groups[k].route.reopen_within if self.groups[k].firing else self.now + OPEN_ONLY
-                 for k in keys]
-        found = await incidents_sql.find_for_groups(self.conn, keys, since)
-        for key in keys:
-            group, held = self.groups[key], found.get(key)
-            if group.firing:
-                held = await self._open_incident(group, held)
-                self.firing_into.add(held.incident.id)
-            elif held is None or held.incident.status is Status.RESOLVED:
-                continue  # resolved alerts only: they go to whichever incident holds them
-            self.held[held.incident.id] = held
-            self.target[key] = held.incident.id
-            self.external_url[held.incident.id] = group.external_url
+        found = await incidents_sql.find_for_groups(self.conn, keys, [self._since(k) for k in keys])
+        for _ in range(3):
+            new = [k for k in keys if self.groups[k].firing and k not in found and k not in self.target]
+            for key in keys:
+                if key not in self.target and key in found:
+                    await self._take(self.groups[key], found[key])
+            if not new:
+                return
+            opening = [self._opening(self.groups[k]) for k in new]
+            opened = await incidents_sql.insert_open_many(self.conn, opening, self.now)
+            for key in new:
+                if key in opened:
+                    self.opened.add(opened[key].incident.id)
+                    self._started(opened[key], EventKind.OPENED, self.groups[key])
+                    await self._take(self.groups[key], opened[key])
+            lost = [k for k in new if k not in opened]  # another writer opened them first (we waited for it)
+            found = await incidents_sql.find_for_groups(self.conn, lost, [self._since(k) for k in lost])
+        raise Stale("the groups' incidents kept changing under this transaction")
 
-    async def _open_incident(self, group: Group, held: Held | None) -> Held:
-        """The group's open incident: the one found, a recently resolved one reopened, or a new one."""
-        window = self.quiet.window(group)
-        while True:
-            if held is not None and held.incident.status is not Status.RESOLVED:
-                self.quiet.keep_or_release(held.incident.id, held.incident.maintenance_id, window)
-                return held
-            in_window = window.id if window else None
-            if held is not None:
-                held = await incidents_sql.reopen(self.conn, held.incident.id, self.now, in_window)
-                within = format_span(group.route.reopen_within)
-                message = f"Reopened without paging: an alert fired again within {within} of resolving"
-                await self._started(held, EventKind.REOPENED, message, group, window)
-                return held
-            first = next(iter(group.items.values())).alert
-            held = await incidents_sql.insert_open(
-                self.conn, group_key=group.key, route_id=group.route.id, source=SOURCE,
-                title=first.labels.get("alertname", "Alert"), severity="warning", group_labels=group.group_labels,
-                external_url=group.external_url, auto_resolve=group.route.auto_resolve, now=self.now,
-                channels=group.channels, maintenance_id=in_window,
-            )
-            if held is not None:
-                self.opened.add(held.incident.id)
-                await self._started(held, EventKind.OPENED, "Opened by Alertmanager", group, window)
-                return held
-            # Another writer opened it between our look and our insert (the insert waited for its commit).
-            since = self.now - group.route.reopen_within
-            held = (await incidents_sql.find_for_groups(self.conn, [group.key], [since])).get(group.key)
+    def _since(self, key: str) -> datetime:
+        group = self.groups[key]
+        return self.now - group.route.reopen_within if group.firing else self.now + OPEN_ONLY
 
-    async def _started(self, held: Held, kind: str, message: str, group: Group, window: Window | None) -> None:
-        """An opening or reopening: count it, say so, and start, resume or hold the escalation."""
-        incident_id = held.incident.id
-        flaps = await self.quiet.changed(self.conn, incident_id, group.key, group.route)
-        if window is not None:
-            message += f", in maintenance window {window.id}: no pages until it ends"
-        elif flaps:
-            message += ", while its group is flapping: quiet until it is stable"
-        self.events.append(NewEvent(incident_id, kind, ACTOR, SOURCE, message,
-                                    {"maintenance": window.id} if window else {}))
-        if group.route.escalation:
-            how = "hold" if window is not None or flaps else "start" if kind == EventKind.OPENED else "resume"
-            self.escalations.append((incident_id, group.route.escalation, how))
+    def _window(self, group: Group) -> Window | None:
+        if group.key not in self.windows:
+            self.windows[group.key] = self.quiet.window(group)
+        return self.windows[group.key]
+
+    def _window_id(self, group: Group) -> str | None:
+        window = self._window(group)
+        return window.id if window else None
+
+    def _opening(self, group: Group) -> incidents_sql.NewIncident:
+        first = next(iter(group.items.values())).alert
+        return incidents_sql.NewIncident(
+            group_key=group.key, route_id=group.route.id, source=SOURCE, title=first.labels.get("alertname", "Alert"),
+            severity="warning", group_labels=group.group_labels, external_url=group.external_url,
+            auto_resolve=group.route.auto_resolve, channels=group.channels, maintenance_id=self._window_id(group),
+        )
+
+    async def _take(self, group: Group, held: Held) -> None:
+        """Use this incident for the group (reopening a recently resolved one when alerts fire again); an open
+        one in a window leaves it when alerts no window covers fire."""
+        if group.firing and held.incident.status is Status.RESOLVED:
+            held = await incidents_sql.reopen(self.conn, held.incident.id, self.now, self._window_id(group))
+            self._started(held, EventKind.REOPENED, group)
+        elif group.firing:
+            self.quiet.keep_or_release(held.incident.id, held.incident.maintenance_id, self._window(group))
+        if group.firing:
+            self.firing_into.add(held.incident.id)
+        elif held.incident.status is Status.RESOLVED:
+            return  # resolved alerts only: they go to whichever incident holds them
+        self.held[held.incident.id] = held
+        self.target[group.key] = held.incident.id
+        self.external_url[held.incident.id] = group.external_url
+
+    def _started(self, held: Held, kind: str, group: Group) -> None:
+        """An opening or reopening: a state change of its group, said and escalated once flapping is known."""
+        self.starts.append((held, kind, group))
+        self.quiet.note(held.incident.id, group.key, group.route)
+
+    async def _begin(self) -> None:
+        """Say that each incident opened or reopened, and start, resume or (when quiet) hold its escalation."""
+        for held, kind, group in self.starts:
+            event = await self.quiet.started(self.conn, held.incident.id, kind, group, self._window(group))
+            self.start_events.append(event)
 
     def _target(self, group: Group, stored: Stored | None) -> int | None:
         """A firing group's alerts all go to its open incident; a resolved alert stays where it is stored."""
@@ -192,11 +201,6 @@ class Tick:
                 self.conn, [s.id for s, _, _ in updates], [t for _, t, _ in updates], [c for _, _, c in updates],
                 self.now,
             )
-        for incident_id, name, how in self.escalations:
-            if how == "hold":
-                await escalations_sql.hold(self.conn, incident_id, name, self.now)
-            elif how == "start" or not await escalations_sql.resume(self.conn, incident_id, self.now):
-                await escalation.start(self.conn, incident_id, name, self.now)
 
     async def _lock(self, items: list[Item]) -> dict[Identity, Stored]:
         """The stored rows of these alerts, locked: what they were before this transaction changes them."""
@@ -271,64 +275,58 @@ class Tick:
                 ids.add(incident_id)
         return ids
 
-    async def _refresh(self, incident_id: int) -> None:
-        """Fold this transaction's changes into the incident and store it if anything it shows changed."""
-        held = self.held.get(incident_id)
-        if held is None:
-            held = (await incidents_sql.read_held(self.conn, [incident_id]))[incident_id]
-        for _attempt in (1, 2):
-            state = await self._derive(held, incident_id)
-            fields = fields_of(state, held.incident.group_labels, self._url(held))
-            incident = held.incident
-            if incident_id in self.firing_into and incident.status is Status.RESOLVED:
-                raise Stale(f"incident #{incident_id} was resolved while alerts were being added to it")
-            resolve = fields.firing_count == 0 and incident.auto_resolve and incident.status is not Status.RESOLVED
-            if resolve:
-                await self.quiet.changed(self.conn, incident_id, incident.group_key,
-                                         self.routes.by_id(incident.route_id))
-            released = incident_id in self.quiet.release and incident.maintenance_id is not None and not resolve
-            maintenance = None if released else incident.maintenance_id
-            flapping = self.quiet.flapping.get(incident_id, incident.flapping)
-            url = self.external_url.get(incident_id, "")
-            if not resolve and _unchanged(held, fields, state, url) and (maintenance, flapping) == (
-                    incident.maintenance_id, incident.flapping):
-                return
-            updated = await incidents_sql.apply_derived(
-                self.conn, held, fields, state.to_json(), url, self.now, resolve=resolve,
-                maintenance_id=maintenance, flapping=flapping,
-            )
-            if updated is not None:
-                if resolve:
-                    message = "Resolved: every alert has resolved"
-                    self.events.append(NewEvent(incident_id, EventKind.RESOLVED, ACTOR, SOURCE, message))
-                await self._quiet_changes(updated, incident, released)
-                return
-            # Changed since we read it: read it again, locked this time, and fold the same changes into it.
-            held = (await incidents_sql.read_held(self.conn, [incident_id], lock=True))[incident_id]
-        raise AssertionError(f"incident #{incident_id} changed while locked")
+    async def _refresh_all(self, incident_ids: list[int]) -> None:
+        """Fold this transaction's changes into each incident; store those whose shown fields changed, all in
+        one statement when nobody changed them meanwhile (else each is read again, locked, and redone)."""
+        missing = [i for i in incident_ids if i not in self.held]
+        if missing:
+            self.held.update(await incidents_sql.read_held(self.conn, missing))
+        folded = {i: await self._fold(self.held[i]) for i in incident_ids}
+        await self.quiet.count(self.conn)  # the openings, reopenings and these resolves, in one go
+        updates = [u for u in [self._update_of(self.held[i], *folded[i]) for i in incident_ids] if u is not None]
+        written = await incidents_sql.apply_derived_many(self.conn, updates, self.now)
+        for update in updates:
+            incident_id = update.held.incident.id
+            if incident_id not in written:
+                # Changed since we read it (and now locked by us): read it again and fold the same changes in.
+                held = (await incidents_sql.read_held(self.conn, [incident_id], lock=True))[incident_id]
+                fold = await self._fold(held)
+                await self.quiet.count(self.conn)
+                again = self._update_of(held, *fold)
+                if again is None:
+                    continue
+                if not await incidents_sql.apply_derived_many(self.conn, [again], self.now):
+                    raise AssertionError(f"incident #{incident_id} changed while locked")
+                update = again
+            if update.resolve:
+                message = "Resolved: every alert has resolved"
+                self.events.append(NewEvent(incident_id, EventKind.RESOLVED, ACTOR, SOURCE, message))
+            self.events += await self.quiet.written(self.conn, update, self.routes.by_id(update.held.incident.route_id))
 
-    async def _quiet_changes(self, incident: Incident, before: Incident, released: bool) -> None:
-        """Say that the incident left its window (paging now, when it is triggered and fires) or began to
-        flap (its escalation stops: it paged once)."""
-        route = self.routes.by_id(incident.route_id)
-        if incident.flapping and incident.id in self.quiet.newly_flapping:
-            message = f"Flapping ({describe_flapping(route.flap_threshold, route.flap_window)}): quiet until it " \
-                      f"has been stable for {format_span(route.flap_window)}"
-            self.events.append(NewEvent(incident.id, EventKind.FLAPPING, ACTOR, SOURCE, message))
-            await escalation.stop(self.conn, incident.id)
-        if not released:
-            return
-        pages = incident.status is Status.TRIGGERED and incident.firing_alert_count > 0 and not incident.flapping
-        window = before.maintenance_id
-        if pages:
-            message = f"Left maintenance window {window}: an alert it does not cover fired; paging now"
-            self.events.append(NewEvent(incident.id, EventKind.MAINTENANCE_ENDED, ACTOR, SOURCE, message,
-                                        {"maintenance": window}))
-            if not await escalations_sql.restart(self.conn, incident.id, self.now) and route.escalation:
-                await escalation.start(self.conn, incident.id, route.escalation, self.now)
-        else:
-            self.events.append(NewEvent(incident.id, EventKind.MAINTENANCE_LEFT, ACTOR, SOURCE,
-                                        f"Left maintenance window {window}", {"maintenance": window}))
+    async def _fold(self, held: Held) -> tuple[Derived, IncidentFields, bool]:
+        """The incident's alert summary and fields after this transaction, and whether it resolves by itself
+        (a state change of its group, noted for flap counting)."""
+        incident, incident_id = held.incident, held.incident.id
+        state = await self._derive(held, incident_id)
+        fields = fields_of(state, incident.group_labels, self._url(held))
+        if incident_id in self.firing_into and incident.status is Status.RESOLVED:
+            raise Stale(f"incident #{incident_id} was resolved while alerts were being added to it")
+        resolve = fields.firing_count == 0 and incident.auto_resolve and incident.status is not Status.RESOLVED
+        if resolve:
+            self.quiet.note(incident_id, incident.group_key, self.routes.by_id(incident.route_id))
+        return state, fields, resolve
+
+    def _update_of(self, held: Held, state: Derived, fields: IncidentFields, resolve: bool) -> DerivedUpdate | None:
+        """What to write to the incident after this transaction's changes (None: what it shows is unchanged)."""
+        incident, incident_id = held.incident, held.incident.id
+        url = self.external_url.get(incident_id, "")
+        released = incident_id in self.quiet.release and incident.maintenance_id is not None and not resolve
+        window = None if released else incident.maintenance_id
+        flapping = self.quiet.flapping.get(incident_id, incident.flapping)
+        quiet_unchanged = (window, flapping) == (incident.maintenance_id, incident.flapping)
+        if not resolve and quiet_unchanged and _unchanged(held, fields, state, url):
+            return None
+        return DerivedUpdate(held, fields, state.to_json(), url, resolve, window, flapping)
 
     def _url(self, held: Held) -> str:
         return self.external_url.get(held.incident.id) or held.incident.external_url

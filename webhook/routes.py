@@ -40,7 +40,7 @@ def _check_token(settings: WebhookSettings) -> None:
         raise ApiError(401, "unauthorized", "wrong bearer token: it does not match WEBHOOK_TOKEN")
 
 
-async def _read_json(settings: WebhookSettings) -> Any:
+async def _read_body(settings: WebhookSettings) -> bytes:
     content_type = request.mimetype or ""
     if content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {content_type!r}")
@@ -52,6 +52,10 @@ async def _read_json(settings: WebhookSettings) -> Any:
         raise _too_large(settings) from None
     if len(raw) > settings.max_bytes:
         raise _too_large(settings)
+    return raw
+
+
+def _decode(raw: bytes) -> Any:
     try:
         if b"\\u0000" in raw:  # rare; the pattern is slow on large bodies, so look for it only when needed
             raw = NUL_ESCAPE.sub(rb"\1\\ufffd", raw)  # shown as the replacement character
@@ -75,13 +79,26 @@ def _overloaded(reason: str, settings: WebhookSettings) -> ApiError:
     return error
 
 
-async def _store(runtime: Runtime, batch: AlertBatch, settings: WebhookSettings) -> IngestResult:
-    """Store the batch (with other webhooks' when serving); every failure here means nothing was stored,
-    and a 5xx makes Alertmanager send the same body again."""
+def _batch(raw: bytes) -> AlertBatch:
+    """The body as a batch: 400 not JSON, 422 not an Alertmanager webhook or no usable alert."""
     try:
-        if runtime.intake is not None:
-            return await runtime.intake.submit(batch)
-        return await ingest_batch(runtime.db, batch, runtime.routes, runtime.clock)
+        batch = parse_webhook(_decode(raw))
+    except PayloadError as exc:
+        raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
+    if batch.skipped and not batch.alerts:
+        details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
+        raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
+    return batch
+
+
+async def _store(runtime: Runtime, raw: bytes, settings: WebhookSettings) -> IngestResult:
+    """Parse and store the body (with other webhooks' when serving, in its turn); every failure here means
+    nothing was stored, and a 5xx makes Alertmanager send the same body again."""
+    try:
+        if runtime.intake is None:
+            return await ingest_batch(runtime.db, _batch(raw), runtime.routes, runtime.clock)
+        async with runtime.intake.admitted() as deadline:
+            return await runtime.intake.submit(_batch(raw), deadline)
     except Overloaded as exc:
         log.warning("webhook not stored: %s", exc)
         raise _overloaded(str(exc), settings) from None
@@ -100,15 +117,8 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     @bp.post("/api/v1/webhooks/alertmanager")
     async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
         _check_token(settings)
-        body = await _read_json(settings)
-        try:
-            batch = parse_webhook(body)
-        except PayloadError as exc:
-            raise ApiError(exc.status, "invalid_payload", str(exc), exc.details) from None
-        if batch.skipped and not batch.alerts:
-            details = [{"index": s.index, "message": s.reason} for s in batch.skipped]
-            raise ApiError(422, "invalid_payload", "no alert in the body could be used", details)
-        result = await _store(current_app.extensions["tocsin"], batch, settings)
+        raw = await _read_body(settings)
+        result = await _store(current_app.extensions["tocsin"], raw, settings)
         g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
         return _answer(result), 200
 

@@ -8,29 +8,38 @@ import asyncpg
 
 from store.models import Incident
 
-
-async def lock(conn: asyncpg.Connection, group_key: str) -> tuple[list[datetime], datetime | None]:
-    """The group's kept changes and flapping start, locked until the transaction ends (none yet: empty)."""
-    row = await conn.fetchrow("SELECT changes, flapping_since FROM group_flaps WHERE group_key = $1 FOR UPDATE",
-                              group_key)
-    return (list(row["changes"]), row["flapping_since"]) if row else ([], None)
+Kept = tuple[list[datetime], datetime | None]  # a group's latest changes and when it began to flap
 
 
-async def store(conn: asyncpg.Connection, group_key: str, route_id: str, changes: list[datetime],
-                flapping_since: datetime | None, now: datetime) -> None:
-    """Keep the group's changes and flapping start."""
+async def lock_many(conn: asyncpg.Connection, group_keys: list[str]) -> dict[str, Kept]:
+    """These groups' kept changes and flapping start, locked (in key order) until the transaction ends."""
+    rows = await conn.fetch(
+        "SELECT group_key, changes, flapping_since FROM group_flaps WHERE group_key = ANY($1::text[]) "
+        "ORDER BY group_key FOR UPDATE",
+        group_keys,
+    )
+    return {r["group_key"]: (list(r["changes"]), r["flapping_since"]) for r in rows}
+
+
+async def store_many(
+    conn: asyncpg.Connection, rows: list[tuple[str, str, list[datetime], datetime | None]], now: datetime
+) -> None:
+    """Keep each (group, route, changes, flapping start), in one statement."""
     await conn.execute(
         """
         INSERT INTO group_flaps (group_key, route_id, changes, flapping_since, updated_at)
-        VALUES ($1, $2, $3, $4, $5)
+        SELECT k.group_key, k.route_id, k.changes::timestamptz[], k.flapping_since, $5
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+             AS k(group_key, route_id, changes, flapping_since)
+        ORDER BY k.group_key
         ON CONFLICT (group_key) DO UPDATE
         SET route_id = EXCLUDED.route_id, changes = EXCLUDED.changes, flapping_since = EXCLUDED.flapping_since,
             updated_at = EXCLUDED.updated_at
         """,
-        group_key,
-        route_id,
-        changes,
-        flapping_since,
+        [key for key, _, _, _ in rows],
+        [route for _, route, _, _ in rows],
+        ["{" + ",".join(f'"{c.isoformat()}"' for c in changes) + "}" for _, _, changes, _ in rows],  # array literals
+        [since for _, _, _, since in rows],
         now,
     )
 

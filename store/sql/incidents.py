@@ -35,6 +35,54 @@ async def get(conn: asyncpg.Connection, incident_id: int, *, for_update: bool = 
     return Incident.from_record(row)
 
 
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    """A triggered incident to open for a group."""
+
+    group_key: str
+    route_id: str
+    source: str
+    title: str
+    severity: str
+    group_labels: dict[str, str]
+    external_url: str
+    auto_resolve: bool
+    channels: dict[str, Any]
+    maintenance_id: str | None = None  # the maintenance window it opens in
+
+
+async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now: datetime) -> dict[str, Held]:
+    """Open these groups' incidents in one statement; a group that already has an open one (another writer
+    won) is left out of the answer, which is keyed by group key."""
+    rows = await conn.fetch(
+        """
+        INSERT INTO incidents (group_key, route_id, source, status, severity, title, group_labels, external_url,
+                               auto_resolve, created_at, updated_at, triggered_at, channels, maintenance_id)
+        SELECT k.group_key, k.route_id, k.source, 'triggered', k.severity, k.title, k.group_labels, k.external_url,
+               k.auto_resolve, $10, $10, $10, k.channels, k.maintenance_id
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
+                    $8::bool[], $9::jsonb[], $11::text[])
+             AS k(group_key, route_id, source, severity, title, group_labels, external_url, auto_resolve, channels,
+                  maintenance_id)
+        ORDER BY k.group_key
+        ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
+        RETURNING *, xmin::text AS version
+        """,
+        [n.group_key for n in new],
+        [n.route_id for n in new],
+        [n.source for n in new],
+        [n.severity for n in new],
+        [n.title for n in new],
+        [n.group_labels for n in new],
+        [n.external_url for n in new],
+        [n.auto_resolve for n in new],
+        [n.channels for n in new],
+        now,
+        [n.maintenance_id for n in new],
+    )
+    return {r["group_key"]: _held(r) for r in rows}
+
+
 async def insert_open(
     conn: asyncpg.Connection,
     *,
@@ -49,16 +97,14 @@ async def insert_open(
     now: datetime,
     description: str = "",
     channels: dict[str, Any] | None = None,
-    maintenance_id: str | None = None,
 ) -> Held | None:
-    """Insert a triggered incident (in a maintenance window, when given); None when the group already has an
-    open one (another writer won)."""
+    """Insert a triggered incident; None when the group already has an open one (another writer won)."""
     row = await conn.fetchrow(
         """
         INSERT INTO incidents (group_key, route_id, source, status, severity, title, description,
                                group_labels, external_url, auto_resolve,
-                               created_at, updated_at, triggered_at, channels, maintenance_id)
-        VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10, $11, $12)
+                               created_at, updated_at, triggered_at, channels)
+        VALUES ($1, $2, $3, 'triggered', $4, $5, $6, $7, $8, $9, $10, $10, $10, $11)
         ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING *, xmin::text AS version
         """,
@@ -73,7 +119,6 @@ async def insert_open(
         auto_resolve,
         now,
         channels or {},
-        maintenance_id,
     )
     return _held(row) if row else None
 
@@ -136,12 +181,9 @@ async def apply_derived(
     now: datetime,
     *,
     resolve: bool,
-    maintenance_id: str | None = None,
-    flapping: bool = False,
 ) -> Incident | None:
-    """Store the fields derived from the incident's alerts, its window and flapping (and resolve it, when
-    `resolve`), if it is still the version read; None when someone changed it meanwhile. The row is locked
-    from here to the commit."""
+    """Store the fields derived from the incident's alerts (and resolve it, when `resolve`), if it is still
+    the version read; None when someone changed it meanwhile. The row is locked from here to the commit."""
     row = await conn.fetchrow(
         """
         UPDATE incidents
@@ -150,8 +192,7 @@ async def apply_derived(
             external_url = CASE WHEN $11 = '' THEN external_url ELSE $11 END, updated_at = $12,
             status = CASE WHEN $13 THEN 'resolved' ELSE status END,
             resolved_at = CASE WHEN $13 THEN $12 ELSE resolved_at END,
-            resolved_by = CASE WHEN $13 THEN $14 ELSE resolved_by END,
-            maintenance_id = $15, flapping = $16
+            resolved_by = CASE WHEN $13 THEN $14 ELSE resolved_by END
         WHERE id = $1 AND xmin::text = $2
         RETURNING *
         """,
@@ -169,10 +210,69 @@ async def apply_derived(
         now,
         resolve,
         "alertmanager",
-        maintenance_id,
-        flapping,
     )
     return Incident.from_record(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedUpdate:
+    """What apply_derived_many writes to one incident (read at `held.version`)."""
+
+    held: Held
+    fields: IncidentFields
+    derived: dict[str, Any]
+    external_url: str
+    resolve: bool
+    maintenance_id: str | None = None  # the window it is in after this transaction
+    flapping: bool = False
+
+
+async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpdate], now: datetime) -> set[int]:
+    """apply_derived for several incidents in one statement, locking them in id order (so concurrent writers
+    never deadlock on them); returns the ids written. The others changed since they were read."""
+    if not updates:
+        return set()
+    rows = await conn.fetch(
+        """
+        WITH k AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
+                                 $7::jsonb[], $8::int[], $9::int[], $10::jsonb[], $11::text[], $12::bool[],
+                                 $15::text[], $16::bool[])
+                AS k(id, version, title, severity, labels, summary, links, alert_count, firing_count, derived,
+                     external_url, resolve, maintenance_id, flapping)
+        ),
+        locked AS (SELECT i.id FROM incidents i JOIN k ON k.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i)
+        UPDATE incidents i
+        SET title = k.title, severity = k.severity, labels = k.labels, summary = k.summary, links = k.links,
+            alert_count = k.alert_count, firing_alert_count = k.firing_count, derived = k.derived,
+            external_url = CASE WHEN k.external_url = '' THEN i.external_url ELSE k.external_url END,
+            updated_at = $13,
+            status = CASE WHEN k.resolve THEN 'resolved' ELSE i.status END,
+            resolved_at = CASE WHEN k.resolve THEN $13 ELSE i.resolved_at END,
+            resolved_by = CASE WHEN k.resolve THEN $14 ELSE i.resolved_by END,
+            maintenance_id = k.maintenance_id, flapping = k.flapping
+        FROM k JOIN locked ON locked.id = k.id
+        WHERE i.id = k.id AND i.xmin::text = k.version
+        RETURNING i.id
+        """,
+        [u.held.incident.id for u in updates],
+        [u.held.version for u in updates],
+        [u.fields.title for u in updates],
+        [u.fields.severity for u in updates],
+        [u.fields.labels for u in updates],
+        [u.fields.summary for u in updates],
+        [u.fields.links for u in updates],
+        [u.fields.alert_count for u in updates],
+        [u.fields.firing_count for u in updates],
+        [u.derived for u in updates],
+        [u.external_url for u in updates],
+        [u.resolve for u in updates],
+        now,
+        "alertmanager",
+        [u.maintenance_id for u in updates],
+        [u.flapping for u in updates],
+    )
+    return {r["id"] for r in rows}
 
 
 async def set_status(

@@ -6,7 +6,6 @@ transaction is run inside one we hold open, so its own reads are counted exactly
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,28 +19,14 @@ from store.domain.routing import RouteTable
 from store.ingest import ingest_batch
 from store.ingest_tick import IngestResult, Tick
 from store.settings import DatabaseSettings
-from tests.conftest import load_sample
 from tests.support import postgres as servers
+from tests.support.webhook_load import group_body
 from webhook.alertmanager import parse_webhook
 
 T0 = datetime(2026, 11, 26, 19, 3, tzinfo=UTC)
 READS = """
     SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = 'alerts'
 """
-
-
-def body(name: str, hosts: range, status: str = "firing") -> dict[str, Any]:
-    sample = load_sample("05_firing_from_prometheus.json")
-    template = sample["alerts"][0]
-    sample["groupKey"] = f'{{}}:{{alertname="{name}"}}'
-    sample["alerts"] = []
-    for host in hosts:
-        alert = copy.deepcopy(template)
-        alert["labels"].update(alertname=name, instance=f"h{host}")
-        alert["fingerprint"] = f"{name}-{host:06d}"
-        alert["status"] = status
-        sample["alerts"].append(alert)
-    return sample
 
 
 async def rows_read(db: Database, webhook: dict[str, Any], routes: RouteTable | None = None) -> int:
@@ -56,10 +41,10 @@ async def rows_read(db: Database, webhook: dict[str, Any], routes: RouteTable | 
 
 @pytest.mark.parametrize("size", [20, 2000])
 async def test_one_more_alert_reads_the_same_few_rows_whatever_the_incident_size(db: Database, size: int) -> None:
-    await ingest_batch(db, parse_webhook(body("Big", range(size))), RouteTable(), lambda: T0)
-    new = await rows_read(db, body("Big", range(size, size + 1)))
-    repeat = await rows_read(db, body("Big", range(size, size + 1)))
-    resolve_first = await rows_read(db, body("Big", range(0, 1), status="resolved"))  # the picked alert
+    await ingest_batch(db, parse_webhook(group_body("Big", range(size))), RouteTable(), lambda: T0)
+    new = await rows_read(db, group_body("Big", range(size, size + 1)))
+    repeat = await rows_read(db, group_body("Big", range(size, size + 1)))
+    resolve_first = await rows_read(db, group_body("Big", range(0, 1), status="resolved"))  # the picked alert
     assert new <= 4, new
     assert repeat <= 4, repeat
     assert resolve_first <= 8, resolve_first  # looks up the next oldest firing alert for each pick
@@ -68,13 +53,13 @@ async def test_one_more_alert_reads_the_same_few_rows_whatever_the_incident_size
     assert dict(incident) == {"alert_count": size + 1, "firing_alert_count": size}
 
 
-async def steps_read(db: Database, name: str, size: int, routes: RouteTable) -> list[int]:
+async def steps_read(db: Database, size: int, routes: RouteTable) -> list[int]:
     """Alert rows read by: one more alert, its repeat, the last firing alert resolving, a reopening."""
-    await ingest_batch(db, parse_webhook(body(name, range(size))), routes, lambda: T0)
-    reads = [await rows_read(db, body(name, range(size, size + 1)), routes) for _ in range(2)]
-    await ingest_batch(db, parse_webhook(body(name, range(0, size), status="resolved")), routes, lambda: T0)
-    reads.append(await rows_read(db, body(name, range(size, size + 1), status="resolved"), routes))
-    reads.append(await rows_read(db, body(name, range(size + 1, size + 2)), routes))
+    await ingest_batch(db, parse_webhook(group_body("Big", range(size))), routes, lambda: T0)
+    reads = [await rows_read(db, group_body("Big", range(size, size + 1)), routes) for _ in range(2)]
+    await ingest_batch(db, parse_webhook(group_body("Big", range(0, size), status="resolved")), routes, lambda: T0)
+    reads.append(await rows_read(db, group_body("Big", range(size, size + 1), status="resolved"), routes))
+    reads.append(await rows_read(db, group_body("Big", range(size + 1, size + 2)), routes))
     return reads
 
 
@@ -85,10 +70,10 @@ async def test_maintenance_windows_and_flap_counting_read_no_more_alert_rows(
     """An incident in a window (the config's, and one made through the API) whose group's changes are counted
     reads, step by step, exactly the alert rows the same incident without them reads (in a database of its own)."""
     quiet = parse_config({"maintenance": [
-        {"id": "cfg", "match": ['alertname="Big"'], "from": "2026-11-26T00:00:00Z", "until": "2026-11-27T00:00:00Z"}],
+        {"id": "cfg", "match": ['group="Big"'], "from": "2026-11-26T00:00:00Z", "until": "2026-11-27T00:00:00Z"}],
         "routes": [{"id": "all", "flap_threshold": 1, "flap_window": "1h"}]}).routes
-    await maintenance.create(db, ['alertname="Big"', 'instance=~"h.*"'], T0, T0 + timedelta(hours=1), "ops", now=T0)
-    with_them = await steps_read(db, "Big", size, quiet)
+    await maintenance.create(db, ['group="Big"', 'instance=~"node-.*"'], T0, T0 + timedelta(hours=1), "ops", now=T0)
+    with_them = await steps_read(db, size, quiet)
     async with db.connection() as conn:
         row = await conn.fetchrow("SELECT status, flapping, maintenance_id FROM incidents")
     assert tuple(row) == ("triggered", True, "cfg")
@@ -96,7 +81,7 @@ async def test_maintenance_windows_and_flap_counting_read_no_more_alert_rows(
     try:
         plain = await create_database(url, DatabaseSettings(url=url, max_open_conns=2))
         try:
-            without = await steps_read(plain, "Big", size, parse_config({"routes": [{"flap_threshold": 0}]}).routes)
+            without = await steps_read(plain, size, parse_config({"routes": [{"flap_threshold": 0}]}).routes)
         finally:
             await plain.close()
     finally:

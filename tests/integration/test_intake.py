@@ -15,25 +15,12 @@ from store.domain.routing import RouteTable
 from store.intake import Intake, IntakeSettings, Overloaded
 from store.runtime import utc_now
 from store.settings import DatabaseSettings
-from tests.conftest import load_sample
+from tests.support.webhook_load import group_body
 from web.app import create_app
 from web.settings import load_settings
 from webhook.alertmanager import parse_webhook
 
 URL = "/api/v1/webhooks/alertmanager"
-
-
-def batch_of(name: str, hosts: range) -> dict:
-    body = load_sample("05_firing_from_prometheus.json")
-    template = body["alerts"][0]
-    body["groupKey"] = f'{{}}:{{alertname="{name}"}}'
-    body["alerts"] = []
-    for host in hosts:
-        alert = copy.deepcopy(template)
-        alert["labels"].update(alertname=name, instance=f"h{host}")
-        alert["fingerprint"] = f"{name}-{host}"
-        body["alerts"].append(alert)
-    return body
 
 
 async def counts(db: Database) -> tuple[int, int]:
@@ -50,7 +37,8 @@ async def intake(db: Database) -> AsyncIterator[Intake]:
 
 
 async def test_concurrent_webhooks_share_transactions_and_all_are_stored(db: Database, intake: Intake) -> None:
-    bodies = [batch_of("Disk", range(n, n + 1)) for n in range(60)] + [batch_of(f"G{n}", range(2)) for n in range(20)]
+    bodies = [group_body("Disk", range(n, n + 1)) for n in range(60)]
+    bodies += [group_body(f"G{n}", range(2)) for n in range(20)]
     results = await asyncio.gather(*(intake.submit(parse_webhook(b)) for b in bodies))
     assert await counts(db) == (21, 100)
     disk = {r.incident_ids[0] for r in results[:60]}
@@ -60,7 +48,7 @@ async def test_concurrent_webhooks_share_transactions_and_all_are_stored(db: Dat
 
 
 async def test_the_same_body_twice_at_once_is_stored_once(db: Database, intake: Intake) -> None:
-    body = batch_of("Pair", range(50))
+    body = group_body("Pair", range(50))
     first, second = await asyncio.gather(intake.submit(parse_webhook(body)), intake.submit(parse_webhook(body)))
     assert first.incident_ids == second.incident_ids
     assert await counts(db) == (1, 50)
@@ -70,7 +58,7 @@ async def test_the_same_body_twice_at_once_is_stored_once(db: Database, intake: 
 
 
 async def test_a_batch_disagreeing_with_one_taken_waits_for_the_next_transaction(db: Database, intake: Intake) -> None:
-    firing = batch_of("Flip", range(1))
+    firing = group_body("Flip", range(1))
     resolved = copy.deepcopy(firing)
     resolved["alerts"][0].update(status="resolved", endsAt="2026-11-26T19:30:00Z")
     await asyncio.gather(intake.submit(parse_webhook(firing)), intake.submit(parse_webhook(resolved)))
@@ -95,12 +83,12 @@ async def test_a_webhook_not_taken_within_max_wait_is_refused_and_nothing_of_it_
     queue = Intake(slow, RouteTable, utc_now, IntakeSettings(max_wait=0.5, workers=1))
     queue.start()
     try:
-        await queue.submit(parse_webhook(batch_of("Held", range(1))))
+        await queue.submit(parse_webhook(group_body("Held", range(1))))
         holder = await _hold_incident(db)
-        stuck = asyncio.create_task(queue.submit(parse_webhook(batch_of("Held", range(1, 2)))))
+        stuck = asyncio.create_task(queue.submit(parse_webhook(group_body("Held", range(1, 2)))))
         await asyncio.sleep(0.2)  # the worker took it and waits for the lock
         with pytest.raises(Overloaded, match="within 0.5 s"):
-            await queue.submit(parse_webhook(batch_of("Other", range(1))))
+            await queue.submit(parse_webhook(group_body("Other", range(1))))
         with pytest.raises(asyncpg.LockNotAvailableError):
             await stuck  # its statement gave up waiting for the lock: rolled back
         await holder.close()
@@ -121,11 +109,11 @@ async def app(database_url: str) -> AsyncIterator[Quart]:
 
 async def test_over_http_a_webhook_held_past_max_wait_gets_503_with_retry_after(app: Quart) -> None:
     client = app.test_client()
-    assert (await client.post(URL, json=batch_of("Busy", range(1)))).status_code == 200
+    assert (await client.post(URL, json=group_body("Busy", range(1)))).status_code == 200
     runtime = app.extensions["tocsin"]
     holder = await _hold_incident(runtime.db)
     try:
-        answers = await asyncio.gather(*(client.post(URL, json=batch_of("Busy", range(n, n + 1))) for n in (1, 2, 3)))
+        answers = await asyncio.gather(*(client.post(URL, json=group_body("Busy", range(n, n + 1))) for n in (1, 2, 3)))
     finally:
         await holder.close()
     assert {a.status_code for a in answers} == {503}
@@ -134,5 +122,20 @@ async def test_over_http_a_webhook_held_past_max_wait_gets_503_with_retry_after(
         error = (await answer.get_json())["error"]
         assert error["code"] == "overloaded" and "nothing was stored" in error["message"]
     assert await counts(runtime.db) == (1, 1)
-    again = await client.post(URL, json=batch_of("Busy", range(1, 4)))  # Alertmanager's retry, later
+    again = await client.post(URL, json=group_body("Busy", range(1, 4)))  # Alertmanager's retry, later
     assert again.status_code == 200 and await counts(runtime.db) == (1, 4)
+
+
+async def test_webhooks_past_the_admitted_number_wait_outside_and_are_refused_past_max_wait(db: Database) -> None:
+    queue = Intake(db, RouteTable, utc_now, IntakeSettings(max_wait=0.5, workers=1, admitted=1))
+    queue.start()
+    try:
+        async with queue.admitted():
+            with pytest.raises(Overloaded, match="within 0.5 s"):
+                async with queue.admitted():
+                    raise AssertionError("a second webhook was let in while the only slot was taken")
+        async with queue.admitted() as deadline:  # the slot is free again
+            result = await queue.submit(parse_webhook(group_body("Later", range(1))), deadline)
+        assert result.alerts_stored == 1 and queue.overloaded == 1
+    finally:
+        await queue.stop(grace=5)

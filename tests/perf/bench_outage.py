@@ -64,6 +64,17 @@ routes:
     slack_channel: {CHANNEL}
 """
 CONNECTIONS = 100
+# Where a sampled stack's innermost frame is, by the path of its file (first match wins).
+AREAS = (
+    ("HTTP server (uvicorn, httptools)", ("uvicorn/", "httptools")),
+    ("web framework (Quart, Werkzeug)", ("quart/", "werkzeug/", "flask/", "blinker/")),
+    ("database driver (asyncpg)", ("asyncpg/",)),
+    ("webhook parsing (webhook/)", ("webhook/",)),
+    ("SQL calls (store/sql/)", ("store/sql/",)),
+    ("ingest and intake (store/)", ("store/",)),
+    ("metrics and the rest of web/", ("web/", "prometheus_client/")),
+    ("event loop (asyncio, uvloop)", ("asyncio/", "uvloop", "runners.py", "selectors.py")),
+)
 
 
 class Cpu:
@@ -109,6 +120,30 @@ class Cpu:
                 f"ms/req {per[0]}/{per[1]}/{per[2]}")
 
 
+class Profile:
+    """py-spy sampling the Tocsin process for one scenario: where its CPU went, by area of the code."""
+
+    def __init__(self, pid: int, seconds: float, path: Path) -> None:
+        self.path = path
+        self.process = subprocess.Popen(
+            ["py-spy", "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw", "-o", str(path),
+             "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def report(self) -> str:
+        """Share of the samples (innermost frame) in each area."""
+        self.process.wait(60)
+        counts = dict.fromkeys([name for name, _ in AREAS] + ["other"], 0)
+        for raw in self.path.read_text().splitlines():
+            stack, _, n = raw.rpartition(" ")
+            if not stack:
+                continue
+            inner = stack.split(";")[-1]
+            area = next((name for name, marks in AREAS if any(m in inner for m in marks)), "other")
+            counts[area] += int(n)
+        total = sum(counts.values()) or 1
+        return "; ".join(f"{name} {n / total * 100:.0f}%" for name, n in counts.items() if n)
+
+
 def line(name: str, figures: dict[str, Any], cpu: str) -> None:
     """Print one scenario's figures."""
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(figures["errors"].items())) or "none"
@@ -125,16 +160,21 @@ class Bench:
     ) -> None:
         self.base, self.dsn, self.pid, self.slack = base, dsn, pid, slack
         self.responder, self.seconds = responder, seconds
+        self.profile: set[str] = set()
+        self.workdir = Path(tempfile.gettempdir())
         self.run = f"{time.time_ns() % 10**10}"
         self.starts_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         self.cpu = Cpu(pid, postmaster)
 
     async def steady(self, name: str, source: outage.Source, alerts_per_body: int = 1) -> None:
-        """Run one source for the configured seconds and print its line."""
+        """Run one source for the configured seconds and print its line (and where Tocsin's CPU went)."""
         async with outage.session(TOKEN, CONNECTIONS) as http:
+            profile = Profile(self.pid, self.seconds, self.workdir / f"{name}.prof") if name in self.profile else None
             self.cpu.start()
             figures = await outage.run_load(http, self.base, source, CONNECTIONS, self.seconds)
             line(name, figures.summary(), self.cpu.stop(len(figures.latencies)))
+            if profile is not None:
+                print(f"{'':16} Tocsin's CPU by area (py-spy): {profile.report()}", flush=True)
 
     async def query(self, sql: str, *args: Any) -> Any:
         conn = await asyncpg.connect(self.dsn)
@@ -349,6 +389,7 @@ async def _serve_and_run(args: argparse.Namespace, dsn: str, workdir: Path, chat
     try:
         await _ready(base, process)
         b = Bench(base, dsn, process.pid, args.postmaster, slack, responder, args.seconds)
+        b.profile, b.workdir = set(args.profile), workdir
         print(f"-- tocsin serve pid {process.pid}, {'Slack stand-in + escalating route' if chat else 'no channels'}",
               flush=True)
         for scenario in names:
@@ -404,6 +445,8 @@ def main() -> None:
     parser.add_argument("--seed-alerts", type=int, default=0, help="store this many alerts first (e.g. 1000000)")
     parser.add_argument("--dsn", default=os.environ.get("TEST_DATABASE_URL", ""), help="a PostgreSQL server URL")
     parser.add_argument("--env", nargs="*", default=[], help="extra NAME=value settings for tocsin serve")
+    parser.add_argument("--profile", nargs="*", default=[], choices=list(SCENARIOS),
+                        help="steady scenarios to sample with py-spy (pip install py-spy; the perf extra has it)")
     args = parser.parse_args()
     args.env = dict(item.split("=", 1) for item in args.env)
     server = TestPostgres()

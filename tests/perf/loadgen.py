@@ -23,6 +23,11 @@ from typing import Any
 
 import aiohttp
 
+try:
+    from tests.perf.outage import alert, body
+except ModuleNotFoundError:  # run as a script from anywhere: its folder is on the path
+    from outage import alert, body  # type: ignore[no-redef]
+
 PATH = "/api/v1/webhooks/alertmanager"
 MIXES = ("unique", "batch10", "hot")
 REQUESTS_PER_GROUP = 10  # batch10: posts of one group before a new group starts
@@ -30,40 +35,11 @@ HOT_SET = 20
 
 
 def _alert(run: str, name: str, index: int, starts_at: str) -> dict[str, Any]:
-    labels = {
-        "alertname": name,
-        "instance": f"host-{index}:9100",
-        "job": "node",
-        "severity": ("critical", "warning", "info")[index % 3],
-        "run": run,
-    }
-    return {
-        "status": "firing",
-        "labels": labels,
-        "annotations": {"summary": f"{name} on host-{index}", "runbook_url": "https://runbooks.example/load"},
-        "startsAt": starts_at,
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus.example/graph?g0.expr=up",
-        "fingerprint": uuid.uuid5(uuid.NAMESPACE_OID, f"{run}/{name}/{index}").hex[:16],
-    }
+    return alert(run, name, f"host-{index}", starts_at)
 
 
-def _body(run: str, name: str, alerts: list[dict[str, Any]]) -> bytes:
-    group_labels = {"alertname": name}
-    return json.dumps(
-        {
-            "version": "4",
-            "groupKey": f'{{}}:{{alertname="{name}"}}',
-            "truncatedAlerts": 0,
-            "status": "firing",
-            "receiver": "tocsin",
-            "groupLabels": group_labels,
-            "commonLabels": group_labels,
-            "commonAnnotations": {},
-            "externalURL": "http://alertmanager.example:9093",
-            "alerts": alerts,
-        }
-    ).encode()
+def _body(name: str, alerts: list[dict[str, Any]]) -> bytes:
+    return body(alerts, {"alertname": name})
 
 
 def bodies(mix: str, run: str, worker: int, starts_at: str) -> Iterator[tuple[bytes, int]]:
@@ -72,17 +48,17 @@ def bodies(mix: str, run: str, worker: int, starts_at: str) -> Iterator[tuple[by
     while True:
         if mix == "unique":
             name = f"Load-{run}-{worker}-{n}"
-            yield _body(run, name, [_alert(run, name, 0, starts_at)]), 1
+            yield _body(name, [_alert(run, name, 0, starts_at)]), 1
         elif mix == "batch10":
             group, step = divmod(n, REQUESTS_PER_GROUP)
             name = f"Batch-{run}-{worker}-{group}"
             # step k sends alerts 5k..5k+9: the first five were in the previous post of this group
             alerts = [_alert(run, name, i, starts_at) for i in range(5 * step, 5 * step + 10)]
-            yield _body(run, name, alerts), 10
+            yield _body(name, alerts), 10
         else:
             index = (worker + n) % HOT_SET
             name = f"Hot-{run}-{index}"
-            yield _body(run, name, [_alert(run, name, index, starts_at)]), 1
+            yield _body(name, [_alert(run, name, index, starts_at)]), 1
         n += 1
 
 

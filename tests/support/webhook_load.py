@@ -14,15 +14,16 @@ from typing import Any
 from tests.support.incidents import firing_body
 
 
-def group_body(group: str, alerts: int = 2) -> dict[str, Any]:
-    """A firing webhook of its own group with `alerts` alerts (fingerprints fp-GROUP-N)."""
+def group_body(group: str, alerts: int | range = 2, status: str = "firing") -> dict[str, Any]:
+    """A webhook of its own group with `alerts` alerts (a count, or which ones: fingerprints fp-GROUP-N)."""
     body = firing_body(group)
     first = body["alerts"][0]
     body["alerts"] = []
-    for n in range(alerts):
+    for n in range(alerts) if isinstance(alerts, int) else alerts:
         alert = copy.deepcopy(first)
         alert["fingerprint"] = f"fp-{group}-{n}"
         alert["labels"] = {**alert["labels"], "instance": f"node-{n}"}
+        alert["status"] = status
         body["alerts"].append(alert)
     return body
 
