@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from store import deliveries, maintenance
+from store import deliveries, heartbeats, maintenance
 from store.ack_timers import timers_due
 from store.db import Database
 from store.domain.delivery import RetryPolicy
@@ -76,4 +76,13 @@ async def flapping_job(runtime: Runtime) -> int:
         return len(await settle_due(runtime.jobs_db, runtime.config, runtime.clock()))
     except UNAVAILABLE as exc:
         log.warning("flapping run skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def heartbeat_job(runtime: Runtime) -> int:
+    """Fire the missing alert of each heartbeat silent past its timeout; returns how many went down."""
+    try:
+        return len(await heartbeats.check_due(runtime.jobs_db, runtime.config, runtime.clock()))
+    except UNAVAILABLE as exc:
+        log.warning("heartbeat check skipped: the database is unavailable (%s)", type(exc).__name__)
         return 0

@@ -7,7 +7,14 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import ack_timers_job, escalate_job, flapping_job, handoff_job, maintenance_job
+from scheduler.jobs import (
+    ack_timers_job,
+    escalate_job,
+    flapping_job,
+    handoff_job,
+    heartbeat_job,
+    maintenance_job,
+)
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -33,10 +40,12 @@ def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval:
 
 
 def add_oncall_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = ESCALATION_SECONDS) -> None:
-    """Acknowledgement lapses and reminders, ended maintenance windows and settled flapping groups every second
-    (or `interval`): each is one indexed query when nothing is due."""
+    """Missing heartbeats, acknowledgement lapses and reminders, ended maintenance windows and settled flapping
+    groups every second (or `interval`): each is one indexed query when nothing is due."""
     options = {"max_instances": 1, "coalesce": True}
-    for job, name in ((ack_timers_job, "ack_timers"), (maintenance_job, "maintenance"), (flapping_job, "flapping")):
+    jobs = ((heartbeat_job, "heartbeats"), (ack_timers_job, "ack_timers"), (maintenance_job, "maintenance"),
+            (flapping_job, "flapping"))
+    for job, name in jobs:
         scheduler.add_job(job, "interval", seconds=interval, args=[runtime], id=name, **options)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+import webhook.heartbeats
 import webhook.routes
 from scheduler.runner import add_escalation_jobs, add_oncall_jobs
 from store.db import Database, create_database
@@ -110,6 +111,7 @@ def create_app(
     _register_errors(app)
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
+    app.register_blueprint(webhook.heartbeats.create_blueprint(settings.webhook))
     app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     app.register_blueprint(dashboard_blueprint(DashboardSettings(

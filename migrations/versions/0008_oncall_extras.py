@@ -25,10 +25,10 @@ def upgrade() -> None:
         -- a reopening resumes the escalation where it stopped: the claim re-plans it from this instant
         ALTER TABLE incident_escalations ADD COLUMN resume_at timestamptz;
 
-        -- one row per heartbeat pinged at least once (heartbeats themselves are declared in the config)
+        -- one row per heartbeat pinged or muted (heartbeats themselves are declared in the config)
         CREATE TABLE heartbeats (
             id           text        PRIMARY KEY,
-            last_seen_at timestamptz NOT NULL,
+            last_seen_at timestamptz,            -- NULL: muted before its first ping
             down_since   timestamptz,            -- when its missing alert started; NULL while it is not firing
             muted_until  timestamptz,
             muted_by     text,

@@ -7,7 +7,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from web.api import alerts, docs_page, incidents, openapi, outside_ops, stats
+from web.api import ack_actions, alerts, docs_page, heartbeats, incidents, maintenance, openapi, outside_ops, stats
 from web.api.registry import Registry
 from web.settings import HttpSettings
 
@@ -23,6 +23,9 @@ def create_blueprint(http: HttpSettings, alertmanager_url: str | None = None) ->
     """Every API endpoint, plus GET /api/v1/openapi.json generated from their declarations and its page /api/docs."""
     api = Registry("api")
     incidents.register(api, http.public_url, http.anonymous_read, alertmanager_url)
+    ack_actions.register(api, http.public_url, http.anonymous_read)
+    maintenance.register(api, http.anonymous_read)
+    heartbeats.register(api, http.anonymous_read)
     alerts.register(api, http.public_url, http.anonymous_read)
     stats.register(api, http.anonymous_read)
     doc = openapi.document(api.endpoints, http.anonymous_read, _version(), outside_ops.operations(http.anonymous_read))

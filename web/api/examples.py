@@ -31,6 +31,8 @@ INCIDENT: dict[str, Any] = {
     "resolved_at": None,
     "resolved_by": None,
     "url": "https://tocsin.example/incidents/42",
+    "maintenance": None,
+    "flapping": False,
 }
 ACKNOWLEDGED = {
     **INCIDENT,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from web.api import auth
-from web.api.registry import Endpoint
+from web.api.oncall_shapes import SCHEMAS as ONCALL_SCHEMAS
+from web.api.registry import TEXT_ID, Endpoint
 from web.api.shapes import COMPONENTS, ref
 
 TAGS = {
@@ -14,6 +15,8 @@ TAGS = {
     "stats": "Counts, time to acknowledge and time to resolve",
     "oncall": "Who is on call, and each schedule's shifts as a calendar feed",
     "webhook": "Where Alertmanager sends its alerts",
+    "maintenance": "Maintenance windows: alerts they cover open incidents that do not page",
+    "heartbeats": "Dead man's switches: pings expected within a timeout, else an incident",
 }
 ERROR_TEXT = {
     400: "Malformed request (e.g. a body that is not JSON)",
@@ -46,12 +49,18 @@ def _media(schema: dict[str, Any], example: Any) -> dict[str, Any]:
     return {"schema": schema} if example is None else {"schema": schema, "example": example}
 
 
+def _path_schema(endpoint: Endpoint, name: str) -> dict[str, Any]:
+    if name in endpoint.text_params:
+        return {"type": "string", "pattern": f"^{TEXT_ID.pattern}$"}
+    return {"type": "integer", "minimum": 1}
+
+
 def _operation(endpoint: Endpoint, anonymous_read: bool) -> dict[str, Any]:
     statuses = {401, 422, 503, *endpoint.errors}
     if endpoint.access == auth.WRITE:
         statuses.add(403)
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(endpoint, name)}
         for name in endpoint.path_params()
     ] + endpoint.query.openapi()
     operation: dict[str, Any] = {
@@ -81,7 +90,7 @@ def document(
 ) -> dict[str, Any]:
     """The whole OpenAPI document of these endpoints, plus `extra` operations of routes served elsewhere."""
     paths: dict[str, dict[str, Any]] = dict(extra or {})
-    schemas = dict(COMPONENTS)
+    schemas = {**COMPONENTS, **ONCALL_SCHEMAS}
     for endpoint in endpoints:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, anonymous_read)
         if endpoint.body is not None:

@@ -16,6 +16,7 @@ from web.api import auth
 from web.api.schema import BIGINT_MAX, Body, Query
 
 MAX_BODY_BYTES = 1_048_576
+TEXT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # ids in the config and token names
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +35,12 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     example: Any = None  # a typical answer, shown in the OpenAPI document
     request_example: dict[str, Any] | None = None  # a typical body, for endpoints that take one
+    text_params: tuple[str, ...] = ()  # path parameters that are ids as text (a schedule, a token's name)
 
     def quart_rule(self) -> str:
-        """The path with `{name}` turned into Quart's `<int:name>`."""
-        return re.sub(r"\{(\w+)\}", r"<int:\1>", self.path)
+        """The path with `{name}` turned into Quart's `<int:name>` (or `<name>` for a text parameter)."""
+        return re.sub(r"\{(\w+)\}", lambda m: f"<{m[1]}>" if m[1] in self.text_params else f"<int:{m[1]}>",
+                      self.path)
 
     def path_params(self) -> list[str]:
         """Names of the path's parameters."""
@@ -51,7 +54,7 @@ class Call:
     principal: Principal
     query: dict[str, Any]
     body: dict[str, Any]
-    path: dict[str, int]
+    path: dict[str, Any]
 
 
 Handler = Callable[[Call], Awaitable[tuple[Any, int] | Any]]
@@ -81,11 +84,13 @@ class Registry:
         """Register `handler` for `endpoint`: authorize, validate, call, answer with endpoint.status."""
 
         def register(handler: Handler) -> Handler:
-            async def view(**path: int) -> tuple[Any, int]:
+            async def view(**path: Any) -> tuple[Any, int]:
                 principal = await auth.authorize(endpoint.access, anonymous_read)
                 for name, value in path.items():
-                    if not 1 <= value <= BIGINT_MAX:
+                    if isinstance(value, int) and not 1 <= value <= BIGINT_MAX:
                         raise ApiError(404, "not_found", f"{name} {value} does not exist")
+                    if isinstance(value, str) and not TEXT_ID.fullmatch(value):
+                        raise ApiError(404, "not_found", f"{name} {value[:80]!r} does not exist")
                 query = endpoint.query.parse(request.args)
                 body: dict[str, Any] = {}
                 if endpoint.body is not None:

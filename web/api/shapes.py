@@ -42,6 +42,8 @@ def incident_json(incident: Incident, public_url: str) -> dict[str, Any]:
         "resolved_at": rfc3339(incident.resolved_at),
         "resolved_by": incident.resolved_by,
         "url": incident_url(public_url, incident.id),
+        "maintenance": incident.maintenance_id,
+        "flapping": incident.flapping,
     }
 
 
@@ -112,6 +114,8 @@ INCIDENT = _object(
         "resolved_at": NULLABLE_TIME,
         "resolved_by": NULLABLE_STRING,
         "url": {"type": "string"},
+        "maintenance": {"type": ["string", "null"], "description": "the maintenance window it is in (no pages)"},
+        "flapping": {"type": "boolean", "description": "its group keeps changing state: quiet until stable"},
     }
 )
 ALERT = _object(
