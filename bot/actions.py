@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot import present
+from bot.response_actions import ResponseActions
 from store import incidents, lifecycle, silence
 from store.domain.delivery import channels_for
 from store.domain.incident import ActionSource, Status, incident_number
@@ -116,7 +117,7 @@ def done(verb: str, incident: Incident, detail: str = "") -> Reply:
     return Reply(f"{verb} #{incident.id} {incident.title}{detail}", True, incident, verb=verb)
 
 
-class ChatActions:
+class ChatActions(ResponseActions):
     """Every chat's way to the store. `runtime()` gives the serving app's runtime (None while starting)."""
 
     def __init__(self, runtime: Callable[[], Runtime | None], silencer: silence.Silencer | None = None) -> None:

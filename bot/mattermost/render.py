@@ -133,5 +133,10 @@ def help_text(silence_enabled: bool) -> str:
              "`/incident note ID TEXT` add a note to its timeline"]
     if silence_enabled:
         lines.append("`/incident silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
-    lines += ["`/incident oncall` who is on call now", "`/incident new TITLE` open an incident by hand"]
+    lines += ["`/incident unack ID` unacknowledge it", "`/incident reassign ID USER` hand it to another user",
+              "`/incident escalate ID` page the next escalation step now",
+              "`/incident snooze ID [duration]` acknowledge it until then (default 1h)",
+              "`/incident maintenance 2h service=\"db\"` a maintenance window (also `list`, `end ID`)",
+              "`/incident heartbeats` heartbeats (`heartbeats mute ID [duration]`, `heartbeats unmute ID`)",
+              "`/incident oncall` who is on call now", "`/incident new TITLE` open an incident by hand"]
     return "\n".join(lines)

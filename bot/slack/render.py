@@ -190,6 +190,13 @@ def help_text(command: str, silence_enabled: bool) -> str:
         lines.append(f"`{command} silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
     lines += [
         f"`{command} note ID TEXT` add a note to its timeline",
+        f"`{command} unack ID` unacknowledge it: triggered again, escalation from its first step",
+        f"`{command} reassign ID USER` acknowledged by another user of the config, who is told",
+        f"`{command} escalate ID` page its escalation's next step now",
+        f"`{command} snooze ID [duration]` acknowledge it until then (default 1h), then triggered again",
+        f"`{command} maintenance 2h service=\"db\"` a maintenance window from now: matching alerts do not page",
+        f"`{command} maintenance list`, `{command} maintenance end ID` the windows, or end one",
+        f"`{command} heartbeats` heartbeats and their last pings (`mute ID [duration]`, `unmute ID`)",
         f"`{command} oncall` who is on call now",
         f"`{command} new TITLE` open an incident by hand",
         f"`{command} help` this help",
