@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from store import deliveries
+from store import deliveries, maintenance
 from store.db import Database
+from store.domain.config_schema import Config
 from store.domain.incident import SEVERITIES, Status, incident_number
 from store.domain.links import source_links
 from store.errors import ApiError, NotFound
@@ -183,6 +184,7 @@ class ListView:
     open_by_status: dict[str, int]
     open_by_severity: dict[str, int]
     window: Window
+    maintenance: list[maintenance.WindowView] = field(default_factory=list)  # in force first, then to come
 
     @property
     def open_total(self) -> int:
@@ -190,8 +192,9 @@ class ListView:
         return sum(self.open_by_status.values())
 
 
-async def load_list(db: Database, query: ListQuery, cache: WindowCache, now: datetime) -> ListView:
-    """One page of the list, the open counters and the period's statistics."""
+async def load_list(db: Database, query: ListQuery, cache: WindowCache, now: datetime,
+                    config: Config | None = None) -> ListView:
+    """One page of the list, the open counters, the period's statistics and the maintenance windows not over."""
     after = _decode_cursor(query)
     async with db.connection() as conn:
         page = await listing.list_incidents(conn, query.filters(), query.sort, PAGE_SIZE, after)
@@ -202,8 +205,11 @@ async def load_list(db: Database, query: ListQuery, cache: WindowCache, now: dat
     for status, severity, n in counts:
         by_status[status] = by_status.get(status, 0) + n
         by_severity[severity] = by_severity.get(severity, 0) + n
+    windows = await maintenance.views(db, config, now) if config is not None else []
+    shown = sorted((w for w in windows if w.period is not None and w.period[1] > now),
+                   key=lambda w: (not w.active, w.period))
     return ListView(query, page.items, cursor.encode(f"incidents{query.sort}", page.next_key), by_status,
-                    by_severity, window)
+                    by_severity, window, shown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ def register(bp: Blueprint, settings: DashboardSettings, hub: live.Hub) -> None:
         viewer = await session.current_viewer(settings)
         query = data.parse_list_query(request.args)
         runtime = _runtime()
-        view = await data.load_list(runtime.db, query, cache, runtime.clock())
+        view = await data.load_list(runtime.db, query, cache, runtime.clock(), runtime.config)
         return await page(
             "dashboard/list.html", viewer, view=view, query=query, page_url=page_url, statuses=data.STATUSES,
             severities=SEVERITIES, sorts=SORTS, periods=PERIOD_NAMES, stream_url="/dashboard/events",
