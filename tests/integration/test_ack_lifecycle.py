@@ -200,3 +200,17 @@ async def test_escalating_an_acknowledged_incident_triggers_it_and_the_refusals(
     other = await open_incident(db, plain, Clock(T0 + timedelta(hours=2)))
     with pytest.raises(Conflict, match=f"cannot escalate #{other}: its route has no escalation policy"):
         await ack_actions.escalate(db, plain, other, "bob", API)
+
+
+async def test_a_reminder_reaches_the_incidents_slack_thread_telegram_message_and_mail_thread(db: Database) -> None:
+    config = config_with(remind_every="10m", slack_channel="C0OPS", telegram_chat="-1001", email=["ops@example.com"])
+    incident_id = await open_incident(db, config, Clock())
+    await lifecycle.acknowledge(db, incident_id, "alice", API, now=T0)
+    await ack_timers.timers_due(db, config, T0 + timedelta(minutes=10))
+    async with db.connection() as conn:
+        rows = await conn.fetch("SELECT d.channel, d.kind, d.target FROM deliveries d JOIN incident_events e ON "
+                                "e.id = d.event_id WHERE d.incident_id = $1 AND e.kind = 'reminder' ORDER BY channel",
+                                incident_id)
+    # email replies in the incident's thread; Slack and Telegram open the message here, as no worker has sent one
+    assert [(r["channel"], r["kind"], r["target"]) for r in rows] == [
+        ("email", "update", "ops@example.com"), ("slack", "open", "C0OPS"), ("telegram", "open", "-1001")]
