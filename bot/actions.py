@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from bot import present
+from bot.response_actions import ResponseActions
 from store import incidents, lifecycle, overrides, postmortems, silence, templates
 from store.domain.config_schema import Config
 from store.domain.delivery import manual_channels
@@ -153,7 +154,7 @@ def done(verb: str, incident: Incident, detail: str = "") -> Reply:
     return Reply(f"{verb} #{incident.id} {incident.title}{detail}", True, incident, verb=verb)
 
 
-class ChatActions:
+class ChatActions(ResponseActions):
     """Every chat's way to the store. `runtime()` gives the serving app's runtime (None while starting)."""
 
     def __init__(self, runtime: Callable[[], Runtime | None], silencer: silence.Silencer | None = None) -> None:

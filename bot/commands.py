@@ -3,6 +3,7 @@ options), and running a parsed command through the chat core."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.actions import ChatActions, Refused, Reply, parse_incident_id, parse_silence
@@ -25,14 +26,26 @@ class Command:
     template: str | None = None  # new --template ID
     user: str = ""  # override: the person, as typed (@alice, a mention, me)
     schedule: str | None = None  # override: the schedule named, if any
+    matchers: tuple[str, ...] = ()  # a maintenance window's, as typed
 
 
 ALIASES = {"acknowledge": "ack", "ls": "list", "open": "new", "on-call": "oncall", "who": "oncall",
-           "swap": "override", "cover": "override"}
+           "swap": "override", "cover": "override", "unacknowledge": "unack", "heartbeat": "heartbeats"}
 USAGE = {"ack": "ack ID", "resolve": "resolve ID [note]", "silence": "silence ID [duration]", "note": "note ID TEXT",
-         "check": "check ID STEP", "uncheck": "uncheck ID STEP", "postmortem": "postmortem ID"}
+         "check": "check ID STEP", "uncheck": "uncheck ID STEP", "postmortem": "postmortem ID",
+         "unack": "unack ID", "reassign": "reassign ID USER", "escalate": "escalate ID",
+         "snooze": "snooze ID [duration]"}
 OVERRIDE_USAGE = "override @USER DURATION [SCHEDULE]"
+ALONE = ("ack", "unack", "escalate")  # take only an incident number
 MAX_TITLE = 300
+MAX_MATCHERS = 2000
+# Matchers typed in chat, separated by spaces or commas; a quoted value may hold either.
+MATCHER_WORD = re.compile(r'(?:[^\s,"]|"(?:[^"\\]|\\.)*"?)+')
+
+
+def typed(command: str, words: str) -> str:
+    """How a subcommand is typed: `/incident snooze ID` (a chat's one command) or `/snooze ID` (command "")."""
+    return f"{command} {words}" if command else f"/{words}"
 
 
 def _incident_id(word: str, usage: str) -> int:
@@ -53,23 +66,23 @@ def parse_command(text: str, command: str = "/incident") -> Command:
         return Command(name)
     if name == "override":
         return parse_override(text.strip().split()[1:], f"{command} {OVERRIDE_USAGE}")
+    if name == "maintenance":
+        return _maintenance(text.strip().split(maxsplit=1)[1] if rest else "", command)
+    if name == "heartbeats":
+        return _heartbeats(rest, command)
     if name == "new":
         return _new(text.strip().split(maxsplit=1)[1] if len(words) > 1 else "", command)
     if name not in USAGE:
         return Command("help")
-    usage = f"{command} {USAGE[name]}"
+    usage = typed(command, USAGE[name])
     if not rest:
         raise CommandError(f"Which incident? Usage: `{usage}`")
     incident_id = _incident_id(rest[0], usage)
     extra = rest[1].strip() if len(rest) > 1 else ""
-    if name == "silence":
-        try:
-            parse_silence(extra or None)
-            return Command(name, incident_id, duration=extra or None)
-        except Refused as exc:
-            raise CommandError(f"`{extra[:40]}` is not a duration from 1m to 30d, such as 30m, 2h or 1d") from exc
-    if name == "ack" and extra:
-        raise CommandError(f"`ack` takes only an incident number. Usage: `{usage}`")
+    if name in ("silence", "snooze"):
+        return Command(name, incident_id, duration=_duration(extra))
+    if name in ALONE and extra:
+        raise CommandError(f"`{name}` takes only an incident number. Usage: `{usage}`")
     if name == "note" and not extra:
         raise CommandError(f"A note needs its text. Usage: `{usage}`")
     if name in ("check", "uncheck"):
@@ -78,6 +91,8 @@ def parse_command(text: str, command: str = "/incident") -> Command:
         return Command(name, incident_id, step=_incident_id(extra, usage))
     if name == "postmortem" and extra:
         raise CommandError(f"`postmortem` takes only an incident number. Usage: `{usage}`")
+    if name == "reassign" and (not extra or len(extra.split()) > 1):
+        raise CommandError(f"Reassign to whom? Name one user of Tocsin's config. Usage: `{usage}`")
     return Command(name, incident_id, text=extra)
 
 
@@ -104,6 +119,51 @@ def parse_override(words: list[str], usage: str) -> Command:
         raise CommandError(f"`{words[1][:40]}` is not a duration from 1m to 30d, such as 30m, 2h or 1d. "
                            f"Usage: `{usage}`") from None
     return Command("override", user=words[0], duration=words[1], schedule=words[2] if len(words) == 3 else None)
+
+
+
+
+def _duration(word: str) -> str | None:
+    """A duration from 1m to 30d as typed (None when absent: the default); CommandError otherwise."""
+    try:
+        parse_silence(word or None)
+    except Refused as exc:
+        raise CommandError(f"`{word[:40]}` is not a duration from 1m to 30d, such as 30m, 2h or 1d") from exc
+    return word or None
+
+
+def matcher_words(text: str) -> tuple[str, ...]:
+    """Matchers typed in chat (`service="db" env="prod"` or comma-separated), one text each."""
+    return tuple(MATCHER_WORD.findall(text.strip().strip("{}")))
+
+
+def _maintenance(rest: str, command: str) -> Command:
+    start = typed(command, 'maintenance 2h service="db"')
+    usage = f"Usage: `{start}`, `{typed(command, 'maintenance list')}`, `{typed(command, 'maintenance end ID')}`"
+    words = rest.split(maxsplit=1)
+    if not words or words[0].lower() in ("list", "ls"):
+        return Command("maintenance-list")
+    if words[0].lower() == "end":
+        if len(words) < 2 or len(words[1].split()) != 1:
+            raise CommandError(f"Which window? {usage}")
+        return Command("maintenance-end", text=words[1].strip())
+    matchers = matcher_words(words[1][:MAX_MATCHERS]) if len(words) > 1 else ()
+    if not matchers:
+        raise CommandError(f"Which alerts? Give one or more matchers after the duration. {usage}")
+    return Command("maintenance", duration=words[0], matchers=matchers)
+
+
+def _heartbeats(rest: list[str], command: str) -> Command:
+    usage = f"Usage: `{typed(command, 'heartbeats')}`, `{typed(command, 'heartbeats mute ID [duration]')}`, " \
+            f"`{typed(command, 'heartbeats unmute ID')}`"
+    if not rest or rest[0].lower() in ("list", "ls"):
+        return Command("heartbeats")
+    action, words = rest[0].lower(), " ".join(rest[1:]).split()
+    if action not in ("mute", "unmute") or not words or len(words) > (2 if action == "mute" else 1):
+        raise CommandError(usage)
+    if action == "unmute":
+        return Command("heartbeat-unmute", text=words[0])
+    return Command("heartbeat-mute", text=words[0], duration=_duration(words[1] if len(words) > 1 else "") or "1h")
 
 
 async def run(
@@ -133,4 +193,28 @@ async def run(
         return await actions.silence(number, actor, source, command.duration)
     if command.name == "override":
         return await actions.override(command.user, command.duration or "", command.schedule, actor, source)
+    return await _run_response(actions, command, actor, source)
+
+
+async def _run_response(actions: ChatActions, command: Command, actor: str, source: ActionSource) -> Reply:
+    """The second batch's commands: the actions around an acknowledgement, maintenance windows, heartbeats."""
+    number = command.incident_id or 0
+    if command.name == "unack":
+        return await actions.unacknowledge(number, actor, source)
+    if command.name == "reassign":
+        return await actions.reassign(number, command.text, actor, source)
+    if command.name == "escalate":
+        return await actions.escalate(number, actor, source)
+    if command.name == "snooze":
+        return await actions.snooze(number, actor, source, command.duration)
+    if command.name == "maintenance":
+        return await actions.start_maintenance(command.duration or "", command.matchers, actor)
+    if command.name == "maintenance-list":
+        return await actions.list_maintenance()
+    if command.name == "maintenance-end":
+        return await actions.end_maintenance(command.text, actor)
+    if command.name == "heartbeats":
+        return await actions.list_heartbeats()
+    if command.name in ("heartbeat-mute", "heartbeat-unmute"):
+        return await actions.mute_heartbeat(command.text, command.duration, actor)
     return Reply(f"Unknown command {command.name!r}.", ok=False)

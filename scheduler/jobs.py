@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sized
 
-from store import deliveries
+from store import deliveries, heartbeats, maintenance
+from store.ack_timers import timers_due
 from store.db import Database
 from store.domain.delivery import RetryPolicy
 from store.escalation import announce_handoffs, escalate_due
+from store.flapping import settle_due
 from store.page_actions import forget_expired_links
 from store.paging import notify_due
 from store.runtime import UNAVAILABLE, Runtime
@@ -68,3 +70,43 @@ async def sweep_deliveries(
         log.warning("%d message(s) not delivered within DELIVERY_GIVE_UP were marked failed", failed)
     report(await deliveries.counts(db))
     wake()
+
+
+async def ack_timers_job(runtime: Runtime) -> int:
+    """Lapse the acknowledgements and post the reminders due now; returns the timeline entries written."""
+    try:
+        return len(await timers_due(runtime.jobs_db, runtime.config, runtime.clock()))
+    except UNAVAILABLE as exc:
+        log.warning("acknowledgement timers skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def maintenance_job(runtime: Runtime) -> int:
+    """Release the incidents whose maintenance window ended (paging those that still fire), and make the
+    Alertmanager silences of config windows that ask for one; returns the incidents released."""
+    try:
+        now = runtime.clock()
+        released = await maintenance.release_ended(runtime.jobs_db, runtime.config, now)
+        await maintenance.make_silences(runtime.jobs_db, runtime.config, runtime.silencer, now)
+        return len(released)
+    except UNAVAILABLE as exc:
+        log.warning("maintenance run skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def flapping_job(runtime: Runtime) -> int:
+    """Settle the groups that stopped flapping (paging those that still fire); returns how many incidents."""
+    try:
+        return len(await settle_due(runtime.jobs_db, runtime.config, runtime.clock()))
+    except UNAVAILABLE as exc:
+        log.warning("flapping run skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0
+
+
+async def heartbeat_job(runtime: Runtime) -> int:
+    """Fire the missing alert of each heartbeat silent past its timeout; returns how many went down."""
+    try:
+        return len(await heartbeats.check_due(runtime.jobs_db, runtime.config, runtime.clock()))
+    except UNAVAILABLE as exc:
+        log.warning("heartbeat check skipped: the database is unavailable (%s)", type(exc).__name__)
+        return 0

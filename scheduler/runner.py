@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import escalate_job, forget_links_job, handoff_job, sla_job
+from scheduler.jobs import (
+    ack_timers_job,
+    escalate_job,
+    flapping_job,
+    forget_links_job,
+    handoff_job,
+    heartbeat_job,
+    maintenance_job,
+    sla_job,
+)
 from store.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,10 +54,21 @@ def add_escalation_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval:
     scheduler.add_job(forget_links_job, "interval", hours=1, args=[runtime], id="forget_links", **options)
 
 
+def add_oncall_jobs(scheduler: AsyncIOScheduler, runtime: Runtime, interval: float = ESCALATION_SECONDS) -> None:
+    """Missing heartbeats, acknowledgement lapses and reminders, ended maintenance windows and settled flapping
+    groups every second (or `interval`): each is one indexed query when nothing is due."""
+    options = {"max_instances": 1, "coalesce": True}
+    jobs = ((heartbeat_job, "heartbeats"), (ack_timers_job, "ack_timers"), (maintenance_job, "maintenance"),
+            (flapping_job, "flapping"))
+    for job, name in jobs:
+        scheduler.add_job(job, "interval", seconds=interval, args=[runtime], id=name, **options)
+
+
 def start(runtime: Runtime, interval: float = INTERVAL_SECONDS) -> AsyncIOScheduler:
-    """Create a scheduler with the escalation jobs and start it on the running event loop."""
+    """Create a scheduler with the escalation and on-call jobs and start it on the running event loop."""
     scheduler = create_scheduler()
     add_escalation_jobs(scheduler, runtime, interval)
+    add_oncall_jobs(scheduler, runtime, min(interval, ESCALATION_SECONDS))
     scheduler.start()
     return scheduler
 

@@ -48,8 +48,8 @@ async def enqueue(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     bumps: list[tuple[int, NewDelivery]] = []
     updates: list[NewDelivery] = []
     for incident_id, incident_events in by_incident.items():
-        channels, live_opens = known.get(incident_id, ({}, {}))
-        for channel, target, relevant in _streams(channels, incident_events, live_opens):
+        channels, live_opens, quiet = known.get(incident_id, ({}, {}, False))
+        for channel, target, relevant in _streams(channels, incident_events, live_opens, quiet):
             if not relevant:
                 continue
             item = NewDelivery(incident_id, channel, target, relevant[0].id, relevant[-1].id, relevant[-1].kind)
@@ -75,7 +75,7 @@ async def enqueue_announcement(
 
 
 def _streams(
-    channels: dict[str, Any], events: list[Event], live: Iterable[tuple[str, str]] = ()
+    channels: dict[str, Any], events: list[Event], live: Iterable[tuple[str, str]] = (), quiet: bool = False
 ) -> list[tuple[str, str, list[Event]]]:
     """Each (channel, target) these events reach, with the events that reach it: the incident's channels
     hear what `notifies` says; a page also reaches the people and channels it pages; a paged stream that must
@@ -85,7 +85,7 @@ def _streams(
         if channel in STOPPED_BY_ACK:
             streams[(channel, target)] = [e for e in events if e.kind in STOP_EVENTS]
     for channel, target in targets_of(channels):
-        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind, channels[channel])]
+        streams[(channel, target)] = [e for e in events if notifies(channel, e.kind, channels[channel], quiet)]
     for event in events:
         for pair in page_targets(event.kind, event.data):
             paged = streams.setdefault(pair, [])

@@ -10,6 +10,7 @@ for the step's commit (the step happened before the acknowledgement).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -18,7 +19,7 @@ from store import deliveries, paging
 from store.claims import fire_each
 from store.db import Database
 from store.domain.config_schema import Config
-from store.domain.escalation import next_step, step_number, total_steps
+from store.domain.escalation import next_step, resumed_trigger, step_number, total_steps
 from store.domain.incident import ActionSource, Status
 from store.domain.oncall_view import ANNOUNCE_GRACE, current_shift, handoff_message
 from store.domain.paging import resolve_targets, step_message
@@ -99,6 +100,10 @@ async def _fire(conn: asyncpg.Connection, config: Config, escalation: Escalation
                     incident_id, escalation.policy_id)
         await escalations_sql.finish(conn, incident_id, "stopped", now)
         return None
+    if escalation.resume_at is not None:  # a reopening: the steps left keep their spacing from the reopening
+        triggered_at = resumed_trigger(policy, escalation.fired_count, escalation.resume_at)
+        await escalations_sql.retime(conn, incident_id, triggered_at)
+        escalation = replace(escalation, triggered_at=triggered_at, resume_at=None)
     upcoming = next_step(policy, escalation.triggered_at, escalation.fired_count)
     if upcoming is None:
         await escalations_sql.finish(conn, incident_id, "done", now)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import asyncpg
 
@@ -28,12 +29,40 @@ log = logging.getLogger(__name__)
 # whole transaction is idempotent, so it is simply run again.
 RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError, Stale)
 MAX_ATTEMPTS = 5
+T = TypeVar("T")
 
-__all__ = ["IngestResult", "ingest_batch", "ingest_many"]
+__all__ = ["IngestResult", "ingest_batch", "ingest_in", "ingest_many", "retried"]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def retried(
+    db: Database, work: Callable[[asyncpg.Connection, datetime], Awaitable[T]],
+    clock: Callable[[], datetime] | None = None,
+) -> T:
+    """Run `work(conn, now)` in one transaction, run again as a whole when concurrent writers collide."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        now = (clock or _utc_now)()
+        try:
+            async with db.transaction(stateless=True) as conn:
+                return await work(conn, now)
+        except RETRYABLE as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            log.debug("ingest collided with a concurrent writer (%s), retrying", type(exc).__name__)
+            await asyncio.sleep(0.005 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def ingest_in(
+    conn: asyncpg.Connection, batches: Sequence[AlertBatch], routes: RouteTable, now: datetime
+) -> list[IngestResult]:
+    """Store several batches within the caller's transaction (as if one after another); one result per batch."""
+    results = [IngestResult(skipped=list(b.skipped)) for b in batches]
+    await Tick(conn, plan_groups(batches, routes), now, results, routes).run()
+    return results
 
 
 async def ingest_many(
@@ -44,19 +73,13 @@ async def ingest_many(
 ) -> list[IngestResult]:
     """Store several batches in one transaction (as if one after another); one result per batch."""
     groups = plan_groups(batches, routes)
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        now = (clock or _utc_now)()
+
+    async def work(conn: asyncpg.Connection, now: datetime) -> list[IngestResult]:
         results = [IngestResult(skipped=list(b.skipped)) for b in batches]
-        try:
-            async with db.transaction(stateless=True) as conn:
-                await Tick(conn, groups, now, results).run()
-            return results
-        except RETRYABLE as exc:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            log.debug("ingest collided with a concurrent writer (%s), retrying", type(exc).__name__)
-            await asyncio.sleep(0.005 * attempt)
-    raise AssertionError("unreachable")
+        await Tick(conn, groups, now, results, routes).run()
+        return results
+
+    return await retried(db, work, clock)
 
 
 async def ingest_batch(

@@ -8,12 +8,15 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from store import escalation, templates
+from store import templates
 from store.domain.alerts import ALERTMANAGER, AlertSignal, Origin, SkippedAlert
 from store.domain.batching import Group, Identity, Item, identity
 from store.domain.derived import AlertView, Change, Derived, Needs, apply, full, with_lookups
 from store.domain.grouping import IncidentFields, fields_of
 from store.domain.incident import Status
+from store.domain.maintenance import Window
+from store.domain.routing import RouteTable
+from store.ingest_quiet import Quiet
 from store.models import NewEvent
 from store.sql import alerts as alerts_sql
 from store.sql import incidents as incidents_sql
@@ -61,8 +64,14 @@ def _same_content(stored: Stored, alert: AlertSignal) -> bool:
 class Tick:
     """The work of one transaction; `run()` once."""
 
-    def __init__(self, conn: asyncpg.Connection, groups: dict[str, Group], now: datetime, results: list) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, groups: dict[str, Group], now: datetime, results: list,
+        routes: RouteTable | None = None,
+    ) -> None:
         self.conn, self.groups, self.now, self.results = conn, groups, now, results
+        self.routes = routes or RouteTable()
+        self.quiet = Quiet(self.routes.windows, now)  # maintenance windows in force, flapping groups
+        self.windows: dict[str, Window | None] = {}  # group key -> the window its firing alerts are in
         self.held: dict[int, Held] = {}
         self.target: dict[str, int] = {}  # group key -> the incident its alerts go to
         self.opened: set[int] = set()  # incidents inserted by this transaction (their summary starts empty)
@@ -70,15 +79,18 @@ class Tick:
         self.external_url: dict[int, str] = {}
         self.changes: dict[int, list[Change]] = defaultdict(list)
         self.events: list[NewEvent] = []
-        self.escalations: list[tuple[int, str]] = []  # (incident, policy) to start: opened or reopened now
+        self.starts: list[tuple[Held, str, Group]] = []  # incidents opened or reopened now, and how
+        self.start_events: list[NewEvent] = []
         self.origins: dict[int, Origin] = {}  # incident -> who sent its latest alert here (its auto-resolve's actor)
 
     async def run(self) -> None:
         """Find or open the incidents, write the alerts, fold the changes into the incidents, record."""
+        await self.quiet.load(self.conn, list(self.groups.values()))
         await self._incidents_for_groups()
         await self._write_alerts([(g, item) for g in self.groups.values() for item in g.items.values()])
         await self._refresh_all(sorted(self._incidents_to_refresh()))
-        await record(self.conn, self.events)
+        await self._begin()
+        await record(self.conn, self.start_events + self.events)
 
     async def _incidents_for_groups(self) -> None:
         """Each group's incident: firing groups get an open one (found, reopened or opened, the new ones all
@@ -98,7 +110,7 @@ class Tick:
                 if key in opened:
                     self.opened.add(opened[key].incident.id)
                     group = self.groups[key]
-                    self._started(opened[key], EventKind.OPENED, f"Opened by {group.origin.name}", group)
+                    self._started(opened[key], EventKind.OPENED, group)
                     await self._template(group, opened[key])
                     await self._take(self.groups[key], opened[key])
             lost = [k for k in new if k not in opened]  # another writer opened them first (we waited for it)
@@ -115,20 +127,32 @@ class Tick:
         group = self.groups[key]
         return self.now - group.route.reopen_within if group.firing else self.now + OPEN_ONLY
 
+    def _window(self, group: Group) -> Window | None:
+        if group.key not in self.windows:
+            self.windows[group.key] = self.quiet.window(group)
+        return self.windows[group.key]
+
+    def _window_id(self, group: Group) -> str | None:
+        window = self._window(group)
+        return window.id if window else None
+
     def _opening(self, group: Group) -> incidents_sql.NewIncident:
         first = next(iter(group.items.values())).alert
         return incidents_sql.NewIncident(
             group_key=group.key, route_id=group.route.id, source=group.origin.source,
             title=first.labels.get("alertname", "Alert"),
             severity="warning", group_labels=group.group_labels, external_url=group.external_url,
-            auto_resolve=group.route.auto_resolve, channels=group.channels,
+            auto_resolve=group.route.auto_resolve, channels=group.channels, maintenance_id=self._window_id(group),
         )
 
     async def _take(self, group: Group, held: Held) -> None:
-        """Use this incident for the group (reopening a recently resolved one when alerts fire again)."""
+        """Use this incident for the group (reopening a recently resolved one when alerts fire again); an open
+        one in a window leaves it when alerts no window covers fire."""
         if group.firing and held.incident.status is Status.RESOLVED:
-            held = await incidents_sql.reopen(self.conn, held.incident.id, self.now)
-            self._started(held, EventKind.REOPENED, "Reopened: an alert fired again", group)
+            held = await incidents_sql.reopen(self.conn, held.incident.id, self.now, self._window_id(group))
+            self._started(held, EventKind.REOPENED, group)
+        elif group.firing:
+            self.quiet.keep_or_release(held.incident.id, held.incident.maintenance_id, self._window(group))
         if group.firing:
             self.firing_into.add(held.incident.id)
         elif held.incident.status is Status.RESOLVED:
@@ -137,10 +161,16 @@ class Tick:
         self.target[group.key] = held.incident.id
         self.external_url[held.incident.id] = group.external_url
 
-    def _started(self, held: Held, kind: str, message: str, group: Group) -> None:
-        self.events.append(NewEvent(held.incident.id, kind, group.origin.actor, group.origin.source, message))
-        if group.route.escalation:
-            self.escalations.append((held.incident.id, group.route.escalation))
+    def _started(self, held: Held, kind: str, group: Group) -> None:
+        """An opening or reopening: a state change of its group, said and escalated once flapping is known."""
+        self.starts.append((held, kind, group))
+        self.quiet.note(held.incident.id, group.key, group.route)
+
+    async def _begin(self) -> None:
+        """Say that each incident opened or reopened, and start, resume or (when quiet) hold its escalation."""
+        for held, kind, group in self.starts:
+            event = await self.quiet.started(self.conn, held.incident.id, kind, group, self._window(group))
+            self.start_events.append(event)
 
     def _target(self, group: Group, stored: Stored | None) -> int | None:
         """A firing group's alerts all go to its open incident; a resolved alert stays where it is stored."""
@@ -180,8 +210,6 @@ class Tick:
                 self.conn, [s.id for s, _, _ in updates], [t for _, t, _ in updates], [c for _, _, c in updates],
                 self.now,
             )
-        for incident_id, name in self.escalations:
-            await escalation.start(self.conn, incident_id, name, self.now)
 
     async def _lock(self, items: list[Item]) -> dict[Identity, Stored]:
         """The stored rows of these alerts, locked: what they were before this transaction changes them."""
@@ -248,8 +276,9 @@ class Tick:
             self.results[index].skipped.append(SkippedAlert(-1, reason))
 
     def _incidents_to_refresh(self) -> set[int]:
-        """Incidents whose alerts changed, whose Alertmanager link moved, or that wait for auto-resolve."""
-        ids = {i for i, changes in self.changes.items() if changes}
+        """Incidents whose alerts changed, whose Alertmanager link moved, that wait for auto-resolve, or whose
+        window or flapping may change."""
+        ids = {i for i, changes in self.changes.items() if changes} | self.quiet.touched()
         for incident_id, url in self.external_url.items():
             incident = self.held[incident_id].incident
             if url and url != incident.external_url:
@@ -264,14 +293,18 @@ class Tick:
         missing = [i for i in incident_ids if i not in self.held]
         if missing:
             self.held.update(await incidents_sql.read_held(self.conn, missing))
-        updates = [u for u in [await self._update_of(self.held[i]) for i in incident_ids] if u is not None]
+        folded = {i: await self._fold(self.held[i]) for i in incident_ids}
+        await self.quiet.count(self.conn)  # the openings, reopenings and these resolves, in one go
+        updates = [u for u in [self._update_of(self.held[i], *folded[i]) for i in incident_ids] if u is not None]
         written = await incidents_sql.apply_derived_many(self.conn, updates, self.now)
         for update in updates:
             incident_id = update.held.incident.id
             if incident_id not in written:
                 # Changed since we read it (and now locked by us): read it again and fold the same changes in.
                 held = (await incidents_sql.read_held(self.conn, [incident_id], lock=True))[incident_id]
-                again = await self._update_of(held)
+                fold = await self._fold(held)
+                await self.quiet.count(self.conn)
+                again = self._update_of(held, *fold)
                 if again is None:
                     continue
                 if not await incidents_sql.apply_derived_many(self.conn, [again], self.now):
@@ -281,20 +314,33 @@ class Tick:
                 message = "Resolved: every alert has resolved"
                 origin = self.origins.get(incident_id, ALERTMANAGER)
                 self.events.append(NewEvent(incident_id, EventKind.RESOLVED, origin.actor, origin.source, message))
+            self.events += await self.quiet.written(self.conn, update, self.routes.by_id(update.held.incident.route_id))
 
-    async def _update_of(self, held: Held) -> DerivedUpdate | None:
-        """What to write to the incident after this transaction's changes (None: what it shows is unchanged)."""
+    async def _fold(self, held: Held) -> tuple[Derived, IncidentFields, bool]:
+        """The incident's alert summary and fields after this transaction, and whether it resolves by itself
+        (a state change of its group, noted for flap counting)."""
         incident, incident_id = held.incident, held.incident.id
         state = await self._derive(held, incident_id)
         fields = fields_of(state, incident.group_labels, self._url(held))
         if incident_id in self.firing_into and incident.status is Status.RESOLVED:
             raise Stale(f"incident #{incident_id} was resolved while alerts were being added to it")
         resolve = fields.firing_count == 0 and incident.auto_resolve and incident.status is not Status.RESOLVED
+        if resolve:
+            self.quiet.note(incident_id, incident.group_key, self.routes.by_id(incident.route_id))
+        return state, fields, resolve
+
+    def _update_of(self, held: Held, state: Derived, fields: IncidentFields, resolve: bool) -> DerivedUpdate | None:
+        """What to write to the incident after this transaction's changes (None: what it shows is unchanged)."""
+        incident, incident_id = held.incident, held.incident.id
         url = self.external_url.get(incident_id, "")
-        if not resolve and _unchanged(held, fields, state, url):
+        released = incident_id in self.quiet.release and incident.maintenance_id is not None and not resolve
+        window = None if released else incident.maintenance_id
+        flapping = self.quiet.flapping.get(incident_id, incident.flapping)
+        quiet_unchanged = (window, flapping) == (incident.maintenance_id, incident.flapping)
+        if not resolve and quiet_unchanged and _unchanged(held, fields, state, url):
             return None
         resolver = self.origins.get(incident_id, ALERTMANAGER).actor
-        return DerivedUpdate(held, fields, state.to_json(), url, resolve, resolver)
+        return DerivedUpdate(held, fields, state.to_json(), url, resolve, window, flapping, resolver)
 
     def _url(self, held: Held) -> str:
         return self.external_url.get(held.incident.id) or held.incident.external_url

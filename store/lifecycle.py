@@ -32,6 +32,7 @@ from store.domain.templates import Template
 from store.errors import Conflict, Invalid
 from store.listeners import Listeners
 from store.models import Event, Incident, NewEvent
+from store.sql import acks as acks_sql
 from store.sql import incidents as incidents_sql
 from store.timeline import EventKind, record
 
@@ -124,10 +125,11 @@ async def acknowledge_on(
     now: datetime | None = None,
 ) -> ActionResult:
     """acknowledge() inside the caller's transaction (which must announce the result after commit)."""
-    taker = assignee or actor
+    taker, when = assignee or actor, _now(now)
     incident = await _transition(
-        conn, incident_id, "acknowledge", check_acknowledge, Status.ACKNOWLEDGED, taker, _now(now)
+        conn, incident_id, "acknowledge", check_acknowledge, Status.ACKNOWLEDGED, taker, when
     )
+    await acks_sql.begin(conn, incident_id, when)  # ack_timeout and remind_every, planned by the scheduler
     message = f"Acknowledged by {taker}" + (f" (assigned by {actor})" if taker != actor else "")
     events = await record(
         conn, [NewEvent(incident_id, EventKind.ACKNOWLEDGED, actor, source.value, message, {"assignee": taker})]

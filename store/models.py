@@ -42,6 +42,13 @@ class Incident:
     # Not a column: the response template's steps, filled in where a message shows them (store.deliveries).
     checklist: tuple[ChecklistItem, ...] = ()
     tickets: list[dict[str, str]] = field(default_factory=list)  # issues opened elsewhere: {system, key, url}
+    maintenance_id: str | None = None  # the maintenance window it is in (no escalation, no pages)
+    flapping: bool = False  # its group keeps changing state: quiet until stable
+
+    @property
+    def quiet(self) -> bool:
+        """In maintenance or flapping: one quiet message per chat, no mail, no pages."""
+        return self.maintenance_id is not None or self.flapping
 
     @classmethod
     def from_record(cls, r: Any) -> Incident:

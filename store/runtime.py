@@ -14,6 +14,7 @@ from store.errors import TIMED_OUT, UNAVAILABLE, DatabaseUnavailable, Unavailabl
 
 if TYPE_CHECKING:
     from store.intake import Intake
+    from store.silence import Silencer
 
 __all__ = ["TIMED_OUT", "UNAVAILABLE", "Runtime", "unavailable_error", "utc_now"]
 
@@ -34,6 +35,7 @@ class Runtime:
     config_problem: str | None = None  # why the newest stored version cannot be applied on this replica
     intake: Intake | None = None  # the webhooks' shared transactions, when serving
     background: Database | None = None  # connections of the scheduler's jobs, which requests cannot take
+    silencer: Silencer | None = None  # Alertmanager's silences (ALERTMANAGER_URL), for maintenance windows
 
     @property
     def jobs_db(self) -> Database:

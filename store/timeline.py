@@ -34,6 +34,16 @@ class EventKind:
     TICKET = "ticket"  # an issue was opened for the incident in another system (Jira)
     PAGED = "paged"  # one of a person's notification rules fired
     ESCALATION_REQUESTED = "escalation_requested"  # a paged person asked for the next step now (voice: 3)
+    UNACKNOWLEDGED = "unacknowledged"
+    REASSIGNED = "reassigned"
+    SNOOZED = "snoozed"
+    ACK_LAPSED = "ack_lapsed"
+    REMINDER = "reminder"
+    MAINTENANCE_ENDED = "maintenance_ended"  # its window ended while it still fires: it pages now
+    MAINTENANCE_LEFT = "maintenance_left"  # out of its window, nothing to page for
+    FLAPPING = "flapping"
+    FLAPPING_ENDED = "flapping_ended"  # stable again while it still fires: it pages now
+    FLAPPING_SETTLED = "flapping_settled"  # stable again, nothing to page for
 
 
 async def record(conn: asyncpg.Connection, events: list[NewEvent]) -> list[Event]:

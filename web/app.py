@@ -12,10 +12,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+import webhook.heartbeats
 import webhook.integrations
 import webhook.routes
 from bot.paging.app import PagingTransport
-from scheduler.runner import add_escalation_jobs
+from scheduler.runner import add_escalation_jobs, add_oncall_jobs
 from store import throttle as auth_throttle
 from store.db import Database, create_database
 from store.domain.config_schema import Config
@@ -25,6 +26,7 @@ from store.errors import http_error as store_http_error
 from store.intake import Intake, IntakeSettings
 from store.runtime import Runtime
 from web import api, health, http_policy, metrics
+from web.alertmanager import silencer
 from web.api import oncall
 from web.api.auth import read_guard
 from web.chat import build_chat
@@ -126,6 +128,7 @@ def create_app(
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(webhook.routes.create_blueprint(settings.webhook))
     app.register_blueprint(webhook.integrations.create_blueprint(settings.webhook))
+    app.register_blueprint(webhook.heartbeats.create_blueprint(settings.webhook))
     app.register_blueprint(api.create_blueprint(settings.http, settings.alertmanager_url))
     app.register_blueprint(oncall.create_blueprint(auth=read_guard(settings.http.anonymous_read)))
     app.register_blueprint(dashboard_blueprint(DashboardSettings(
@@ -140,7 +143,7 @@ def create_app(
     async def open_database() -> None:
         db = await create_database(dsn, settings.database)
         state["ingest_pool"] = ingest_pool = await _ingest_pool(dsn, settings)
-        runtime = app.extensions["tocsin"] = Runtime(db=db, config=config)
+        runtime = app.extensions["tocsin"] = Runtime(db=db, config=config, silencer=silencer(settings.alertmanager_url))
         state["config"] = sync = ConfigSync(settings, runtime, config)
         await sync.start()
         runtime.intake = state["intake"] = Intake(ingest_pool, lambda: runtime.routes, lambda: runtime.clock(),
@@ -157,6 +160,7 @@ def create_app(
         # Escalation runs on the background pool: a flood of webhooks or clicks cannot hold it up.
         runtime.background = delivery.pool
         add_escalation_jobs(delivery.scheduler, runtime)
+        add_oncall_jobs(delivery.scheduler, runtime)
         counter = app_metrics.count_auth_failure if app_metrics is not None else None
         app.extensions[auth_throttle.EXTENSION] = await _start_throttle(settings, db, delivery.scheduler, counter)
         await chat.start()

@@ -26,10 +26,12 @@ from prometheus_client import (
 from quart import Blueprint, Quart, Response, g, request
 
 from store import lifecycle, sla
+from store.domain.heartbeats import HeartbeatState
 from store.domain.incident import SEVERITIES
 from store.domain.sla import KINDS, time_left
 from store.intake import Intake
 from store.runtime import UNAVAILABLE, Runtime
+from store.sql import heartbeats as heartbeats_sql
 from store.sql import sla as sla_sql
 from store.sql import stats as stats_sql
 
@@ -96,6 +98,15 @@ class Metrics:
                                          registry=r)
         self.overloaded = Counter("tocsin_webhooks_overloaded", "Webhooks answered 503 because no transaction "
                                   "took them within WEBHOOK_MAX_WAIT (nothing stored)", registry=r)
+        self.heartbeat_seen = Gauge("tocsin_heartbeat_last_seen_timestamp_seconds",
+                                    "When each heartbeat last pinged, as Unix time (absent until its first ping)",
+                                    ["heartbeat"], registry=r)
+        self.heartbeat_down = Gauge("tocsin_heartbeat_down", "1 while a heartbeat's missing alert fires, else 0",
+                                    ["heartbeat"], registry=r)
+        self.quiet = Gauge("tocsin_quiet_incidents", "Open incidents kept quiet (no pages), by reason: in a "
+                           "maintenance window, or flapping", ["reason"], registry=r)
+        self.flapping_groups = Gauge("tocsin_flapping_groups", "Alert groups flapping now (more state changes than "
+                                     "their route's flap_threshold within flap_window)", registry=r)
         self._intake_seen = (0, 0, 0)
         self._channels: set[str] = set()
         self._refreshed_at = float("-inf")
@@ -147,6 +158,8 @@ class Metrics:
                 backlog = await stats_sql.delivery_backlog(conn)
                 due, lag = await stats_sql.escalation_lag(conn)
                 open_incidents = await sla_sql.open_incidents(conn)
+                quiet = await stats_sql.quiet_counts(conn)
+                beats = await heartbeats_sql.states(conn)
         except UNAVAILABLE as exc:
             log.warning("metrics: cannot read the counts (%s)", type(exc).__name__)
             return
@@ -159,7 +172,21 @@ class Metrics:
         self.escalations_due.set(due)
         self.escalation_lag.set(lag)
         self.observe_time_left(runtime, open_incidents)
+        self.observe_quiet(quiet, beats, [h.id for h in runtime.config.heartbeats])
         self._refreshed_at = time.monotonic()
+
+    def observe_quiet(self, counts: tuple[int, int, int], beats: Mapping[str, HeartbeatState],
+                      declared: list[str]) -> None:
+        """Quiet incidents and flapping groups; each declared heartbeat's last ping and whether it is down."""
+        windows, flapping, groups = counts
+        self.quiet.labels("maintenance").set(windows)
+        self.quiet.labels("flapping").set(flapping)
+        self.flapping_groups.set(groups)
+        for heartbeat_id in declared:
+            state = beats.get(heartbeat_id)
+            if state is not None and state.last_seen_at is not None:
+                self.heartbeat_seen.labels(heartbeat_id).set(state.last_seen_at.timestamp())
+            self.heartbeat_down.labels(heartbeat_id).set(1 if state is not None and state.down_since else 0)
 
     def observe_backlog(self, backlog: list[stats_sql.Backlog], report: Callable[[Any], None] | None) -> None:
         """Oldest unsent message per channel; the worker's pending/failed gauges through `report`."""

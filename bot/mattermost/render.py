@@ -138,6 +138,11 @@ def help_text(silence_enabled: bool) -> str:
         lines.append("`/incident silence ID [duration]` silence its alerts in Alertmanager (default 1h)")
     lines += ["`/incident check ID STEP` / `/incident uncheck ID STEP` tick or untick a step of its checklist",
               "`/incident postmortem ID` the link to its post-mortem",
+              "`/incident unack ID` unacknowledge it", "`/incident reassign ID USER` hand it to another user",
+              "`/incident escalate ID` page the next escalation step now",
+              "`/incident snooze ID [duration]` acknowledge it until then (default 1h)",
+              "`/incident maintenance 2h service=\"db\"` a maintenance window (also `list`, `end ID`)",
+              "`/incident heartbeats` heartbeats (`heartbeats mute ID [duration]`, `heartbeats unmute ID`)",
               "`/incident oncall` who is on call now",
               "`/incident override @USER DURATION [SCHEDULE]` put someone on call from now",
               "`/incident new TITLE` open an incident by hand",

@@ -200,6 +200,13 @@ def help_text(command: str, silence_enabled: bool) -> str:
         f"`{command} note ID TEXT` add a note to its timeline",
         f"`{command} check ID STEP` / `{command} uncheck ID STEP` tick or untick a step of its checklist",
         f"`{command} postmortem ID` the link to its post-mortem",
+        f"`{command} unack ID` unacknowledge it: triggered again, escalation from its first step",
+        f"`{command} reassign ID USER` acknowledged by another user of the config, who is told",
+        f"`{command} escalate ID` page its escalation's next step now",
+        f"`{command} snooze ID [duration]` acknowledge it until then (default 1h), then triggered again",
+        f"`{command} maintenance 2h service=\"db\"` a maintenance window from now: matching alerts do not page",
+        f"`{command} maintenance list`, `{command} maintenance end ID` the windows, or end one",
+        f"`{command} heartbeats` heartbeats and their last pings (`mute ID [duration]`, `unmute ID`)",
         f"`{command} oncall` who is on call now",
         f"`{command} override @USER DURATION [SCHEDULE]` put someone on call from now (yourself, or anyone as an "
         "admin)",

@@ -7,14 +7,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
+from bot import present
 from bot.delivery import SendResult
-from bot.telegram.render import Rendered, breach_reply, render_incident
+from bot.telegram.render import MAX_TEXT, Rendered, breach_reply, render_incident, shorten
 from bot.telegram.settings import ChatTarget, TelegramSettings, TelegramSettingsError, parse_chat
 from store.models import Event, Incident
+
+# Changes that call for someone's attention beyond the edited message: a reminder, a lapsed acknowledgement or
+# snooze, a change of hands. Each is also posted as a reply to the incident's message (an edit does not notify).
+NUDGES = frozenset({"reminder", "ack_lapsed", "reassigned"})
 
 
 class Delivery(Protocol):
@@ -60,7 +65,11 @@ class TelegramChannel:
             latest = max(recent_events, key=lambda e: (e.created_at, e.id), default=None)
             if edited.ok and latest is not None and latest.kind == "sla_breached":
                 return await guarded(lambda: self._reply(delivery.external_ref, breach_reply(latest)))
-            return edited
+            nudge = present.latest_event(recent_events)
+            if not edited.ok or nudge is None or nudge.kind not in NUDGES:
+                return edited
+            line = shorten(f"#{incident.id}: {present.event_line(nudge, self.names)}", MAX_TEXT)
+            return await guarded(lambda: self._reply(delivery.external_ref, line))
         return SendResult(False, error=f"unknown delivery kind {delivery.kind!r}: expected 'open' or 'update'")
 
     async def announce(self, delivery: Delivery, text: str) -> SendResult:
@@ -93,8 +102,12 @@ class TelegramChannel:
     async def _reply(self, external_ref: str | None, text: str) -> SendResult:
         """A plain-text reply under the incident's message (an SLA breach)."""
         chat_id, message_id = _parse_ref(external_ref)
-        await self.bot.send_message(chat_id=chat_id, text=text, reply_to_message_id=message_id,
-                                    link_preview_options=LinkPreviewOptions(is_disabled=True))
+        await self.bot.send_message(
+            chat_id=chat_id,
+            text=text,
+            reply_parameters=ReplyParameters(message_id, allow_sending_without_reply=True),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
         return SendResult(True, external_ref=external_ref)
 
     async def _edit(self, external_ref: str | None, rendered: Rendered) -> SendResult:

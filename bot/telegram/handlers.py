@@ -22,6 +22,12 @@ COMMANDS = (
     BotCommand("incidents", "List open incidents"),
     BotCommand("ack", "Acknowledge an incident: /ack ID"),
     BotCommand("resolve", "Resolve an incident: /resolve ID [note]"),
+    BotCommand("unack", "Unacknowledge an incident: /unack ID"),
+    BotCommand("reassign", "Hand an incident to someone: /reassign ID USER"),
+    BotCommand("escalate", "Page an incident's next escalation step now: /escalate ID"),
+    BotCommand("snooze", "Acknowledge for a while: /snooze ID [duration]"),
+    BotCommand("maintenance", "Maintenance windows: /maintenance 2h service=\"db\", list, end ID"),
+    BotCommand("heartbeats", "Heartbeats: list, mute ID [duration], unmute ID"),
     BotCommand("oncall", "Who is on call now"),
     BotCommand("check", "Tick a checklist step: /check ID STEP"),
     BotCommand("uncheck", "Untick a checklist step: /uncheck ID STEP"),
@@ -30,11 +36,19 @@ COMMANDS = (
     BotCommand("override", "Put someone on call: /override @USER DURATION [SCHEDULE]"),
     BotCommand("help", "What this bot can do"),
 )
+LINE_COMMANDS = ("unack", "reassign", "escalate", "snooze", "maintenance", "heartbeats")
 HELP = (
     "<b>Tocsin</b> posts incidents here; the buttons under each message act on it.\n"
     "/incidents — open incidents\n"
     "/ack ID — acknowledge incident ID\n"
     "/resolve ID [note] — resolve it, with an optional note\n"
+    "/unack ID — unacknowledge it: triggered again, escalation from its first step\n"
+    "/reassign ID USER — acknowledged by another user of the config, who is told\n"
+    "/escalate ID — page its escalation's next step now\n"
+    "/snooze ID [duration] — acknowledge it until then (default 1h), then triggered again\n"
+    "/maintenance 2h service=\"db\" — a maintenance window from now: matching alerts do not page\n"
+    "/maintenance list, /maintenance end ID — the windows, or end one\n"
+    "/heartbeats — heartbeats and their last pings; /heartbeats mute ID [duration], /heartbeats unmute ID\n"
     "/oncall — who is on call now\n"
     "/check ID STEP, /uncheck ID STEP — tick or untick a step of its checklist\n"
     "/postmortem ID — the link to its post-mortem\n"
@@ -103,6 +117,7 @@ class Handlers:
         application.add_handler(CommandHandler("oncall", self.oncall))
         application.add_handler(CommandHandler(["check", "uncheck", "postmortem", "new", "incident"], self.command))
         application.add_handler(CommandHandler("override", self.override))
+        application.add_handler(CommandHandler(list(LINE_COMMANDS), self.command_line))
         application.add_handler(CallbackQueryHandler(self.button))
         application.add_error_handler(self.error)
 
@@ -186,6 +201,22 @@ class Handlers:
             return
         reply = await self.actions.override(command.user, command.duration or "", command.schedule, actor, SOURCE)
         await self._reply(update, reply_text(reply), html=False)
+
+    async def command_line(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/unack, /reassign, /escalate, /snooze, /maintenance, /heartbeats: the words after the command are read
+        as Slack's `/incident NAME …` (matchers may hold quoted spaces, so the line as typed, not context.args)."""
+        actor = await self._allowed(update)
+        if actor is None:
+            return
+        words = (update.effective_message.text or "").split(maxsplit=1) if update.effective_message else []
+        name = words[0].lstrip("/").partition("@")[0] if words else ""
+        try:
+            parsed = parse_command(f"{name} {words[1] if len(words) > 1 else ''}", "")
+        except CommandError as exc:
+            await self._reply(update, str(exc).replace("`", ""), html=False)
+            return
+        reply = await run(self.actions, parsed, actor, SOURCE)
+        await self._reply(update, f"{reply.text} ✔️" if reply.ok and reply.incident else reply.text, html=False)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button: always answered, so the client's spinner stops."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from store.domain.matchers import EXPECTED, Matcher, parse_matchers
@@ -82,6 +83,19 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(DURATION_EXPECTED)
     seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n)
     return timedelta(seconds=seconds)
+
+
+def format_span(span: timedelta) -> str:
+    """A duration as parse_duration reads it, largest units first: 90 minutes is '1h30m', 45 s '45s'."""
+    seconds = int(span.total_seconds())
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
 
 
 class Fields:
@@ -169,6 +183,18 @@ class Fields:
                 pass
         self.wrong(key, DURATION_EXPECTED)
         return default
+
+    def instant(self, key: str) -> datetime | None:
+        """An RFC 3339 time with its offset, such as 2026-12-24T18:00:00+01:00."""
+        value = self.data.get(key)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value.strip())
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value
+        if self.has(key):
+            self.wrong(key, 'expected an RFC 3339 time with its offset such as "2026-12-24T18:00:00+01:00"')
+        return None
 
     def items(
         self, key: str, expected: str, allow_single: bool = False, nonempty: bool = False

@@ -153,25 +153,13 @@ def _start(fields: Fields) -> date | None:
     return None
 
 
-def _instant(fields: Fields, key: str) -> datetime | None:
-    value = fields.data.get(key)
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = datetime.fromisoformat(value.strip())
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    if fields.has(key):
-        fields.wrong(key, 'expected an RFC 3339 time with its offset such as "2026-12-24T18:00:00+01:00"')
-    return None
-
-
 def _override(value: object, path: str, problems: Problems, user_ids: Set[str]) -> Override | None:
     fields = Fields(value, path, problems, ("user", "from", "until"), ("user", "from", "until"))
     user = fields.data.get("user")
     if fields.has("user") and (not isinstance(user, str) or user not in user_ids):
         problems.add(fields.at("user"), f"unknown user {_shown(user)}; expected the id of one of users")
         user = None
-    start, end = _instant(fields, "from"), _instant(fields, "until")
+    start, end = fields.instant("from"), fields.instant("until")
     if start and end and end <= start:
         problems.add(fields.at("until"), f"{end.isoformat()} is not after from ({start.isoformat()}); expected later")
         return None

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from store.domain.config_fields import Fields, Problem, Problems, check_unique, describe, each_mapping, matchers_of
 from store.domain.config_integrations import read_integrations, read_jira, read_pagerduty, read_webhooks
+from store.domain.config_oncall import read_heartbeats, read_maintenance
 from store.domain.config_paging import PAGING_KEYS, read_paging
 from store.domain.config_response import (
     read_severity_sla,
@@ -35,20 +37,28 @@ from store.domain.contacts import (
     TELEGRAM_CHAT_EXPECTED,
 )
 from store.domain.escalation import Policy, Step, Target
+from store.domain.heartbeats import Heartbeat
+from store.domain.maintenance import Window
 from store.domain.matchers import LABEL_NAME
 from store.domain.outgoing import Integration
-from store.domain.routing import DEFAULT_REOPEN_WITHIN, Route, RouteTable
+from store.domain.routing import (
+    DEFAULT_FLAP_THRESHOLD,
+    DEFAULT_FLAP_WINDOW,
+    DEFAULT_REOPEN_WITHIN,
+    Route,
+    RouteTable,
+)
 from store.domain.schedule import Schedule
 from store.domain.sla import SlaTarget, target_for
 from store.domain.templates import Template
 from store.domain.users import User
 
 TOP_KEYS = ("users", "schedules", "escalation_policies", "routes", "sla", "templates", "integrations", "webhooks",
-            "chat_strangers")
+            "chat_strangers", "heartbeats", "maintenance")
 USER_KEYS = ("id", "name", "email", "slack_id", "telegram_id", "discord_id", "mattermost_id", "role", *PAGING_KEYS)
 CHAT_STRANGERS = ("read", "act")  # the first is the default
 USER_ROLES = ("responder", "viewer", "admin")
-POLICY_KEYS = ("id", "steps", "repeat")
+POLICY_KEYS = ("id", "steps", "repeat", "ack_timeout", "remind_every")
 STEP_KEYS = ("after", "notify")
 ROUTE_KEYS = (
     "id",
@@ -67,6 +77,10 @@ ROUTE_KEYS = (
     "template",
     "pagerduty",
     "jira",
+    "ack_timeout",
+    "remind_every",
+    "flap_threshold",
+    "flap_window",
 )
 TELEGRAM_USER = re.compile(r"[1-9][0-9]{0,15}")
 TELEGRAM_USER_EXPECTED = "expected a Telegram user id (a number) such as 111111"
@@ -74,6 +88,9 @@ ROUTE_ID = re.compile(r"\S(?:.{0,98}\S)?")
 TARGET_EXPECTED = ('expected "user:ID", "schedule:ID", "slack_channel:C0123ABCD", "telegram_chat:-1001234567890", '
                    '"discord_channel:ID" or "mattermost_channel:ID"')
 MAX_REPEAT = 100
+MAX_FLAP_THRESHOLD = 1000
+ACK_DURATION_EXPECTED = "expected a duration from 1m to 30d such as 30m"
+FLAP_WINDOW_EXPECTED = "expected a duration from 1m to 7d such as 1h"
 
 
 class ConfigError(ValueError):
@@ -100,6 +117,16 @@ class Config:
     templates: tuple[Template, ...] = ()
     integrations: tuple[Integration, ...] = ()
     chat_strangers: str = "read"  # "act": chat members who are no config user may act (as responders)
+    heartbeats: tuple[Heartbeat, ...] = ()
+
+    @property
+    def maintenance(self) -> tuple[Window, ...]:
+        """The maintenance windows declared in the config (the route table carries them to the ingest)."""
+        return tuple(self.routes.windows)
+
+    def heartbeat(self, heartbeat_id: str) -> Heartbeat | None:
+        """The heartbeat with this id, or None."""
+        return next((h for h in self.heartbeats if h.id == heartbeat_id), None)
 
     def user(self, user_id: str) -> User | None:
         """The user with this id, or None."""
@@ -156,11 +183,14 @@ def parse_config(data: object, default_route: Route | None = None) -> Config:
     integrations = read_integrations(top.data.get("integrations"), problems)
     webhooks = read_webhooks(top.data.get("webhooks"), problems)
     strangers = _choice(top, "chat_strangers", CHAT_STRANGERS)
+    heartbeats = read_heartbeats(top.data.get("heartbeats"), problems)
+    windows = read_maintenance(top.data.get("maintenance"), problems)
     if problems.items:
         raise ConfigError(problems.items)
-    table = RouteTable(routes=routes, default=default_route or Route(id="default"), webhooks=webhooks)
+    table = RouteTable(routes=routes, default=default_route or Route(id="default"), webhooks=webhooks,
+                       windows=windows)
     return Config(users=users, schedules=schedules, policies=policies, routes=table, sla=severity_sla,
-                  templates=templates, integrations=integrations, chat_strangers=strangers)
+                  templates=templates, integrations=integrations, chat_strangers=strangers, heartbeats=heartbeats)
 
 
 def _choice(fields: Fields, key: str, choices: tuple[str, ...]) -> str:
@@ -230,8 +260,10 @@ def read_policies(
         steps = [_step(s, at, problems, user_ids, schedule_ids) for s, at in items]
         _check_order(steps, fields.at("steps"), problems)
         repeat = fields.integer("repeat", 0, 0, MAX_REPEAT)
+        ack_timeout, remind_every = _ack_duration(fields, "ack_timeout"), _ack_duration(fields, "remind_every")
         if problems.clean_since(mark) and policy_id:
-            policies.append(Policy(id=policy_id, steps=tuple(s for s in steps if s), repeat=repeat))
+            policies.append(Policy(id=policy_id, steps=tuple(s for s in steps if s), repeat=repeat,
+                                   ack_timeout=ack_timeout, remind_every=remind_every))
     return tuple(policies), set(seen)
 
 
@@ -318,6 +350,9 @@ def read_routes(
         sla = route_sla(fields, escalation)
         template = route_template(fields, templates or {}, template_ids)
         pagerduty, jira = read_pagerduty(fields), read_jira(fields)
+        ack_timeout, remind_every = _ack_duration(fields, "ack_timeout"), _ack_duration(fields, "remind_every")
+        flap_threshold = fields.integer("flap_threshold", DEFAULT_FLAP_THRESHOLD, 0, MAX_FLAP_THRESHOLD)
+        flap_window = _bounded(fields, "flap_window", timedelta(minutes=1), timedelta(days=7), FLAP_WINDOW_EXPECTED)
         if problems.clean_since(mark):
             routes.append(
                 Route(
@@ -336,9 +371,28 @@ def read_routes(
                     template=template,
                     pagerduty=pagerduty,
                     jira=jira,
+                    ack_timeout=ack_timeout,
+                    remind_every=remind_every,
+                    flap_threshold=flap_threshold,
+                    flap_window=flap_window or DEFAULT_FLAP_WINDOW,
                 )
             )
     return tuple(routes)
+
+
+def _bounded(fields: Fields, key: str, low: timedelta, high: timedelta, expected: str) -> timedelta | None:
+    """A duration from `low` to `high`, or None (absent, or reported as wrong)."""
+    value = fields.duration(key)
+    if value is not None and not low <= value <= high:
+        fields.wrong(key, expected)
+        return None
+    return value
+
+
+def _ack_duration(fields: Fields, key: str) -> timedelta | None:
+    """ack_timeout or remind_every: from 1m to 30d."""
+    return _bounded(fields, key, timedelta(minutes=1), timedelta(days=30), ACK_DURATION_EXPECTED)
+
 
 
 def _each_text(fields: Fields, key: str, what: str, pattern: re.Pattern[str], expected: str) -> tuple[str, ...]:

@@ -25,14 +25,17 @@ PHONE_CHANNELS = frozenset({NTFY, PUSHOVER, SMS, VOICE})
 # told to stop (the channel cancels them).
 STOP_EVENTS = frozenset({"acknowledged", "resolved"})
 STOPPED_BY_ACK = frozenset({PUSHOVER})
-# The event kinds that page people: an escalation step, and one of a person's notification rules.
-PAGE_EVENTS = frozenset({"escalated", "paged"})
+# The event kinds that page people: an escalation step, a reassignment's new assignee, and one of a person's
+# notification rules.
+PAGE_EVENTS = frozenset({"escalated", "reassigned", "paged"})
 USER_PREFIX = "user:"  # a Discord or Mattermost target that is a person (a direct message), not a channel
 OPEN = "open"
 UPDATE = "update"
 ANNOUNCE = "announce"  # a message of its own, not about an incident (a handoff)
-# Email goes out on open, acknowledge and resolve (CONTRACT section 5); a reopen is a new alarm, so it mails too.
-EMAIL_EVENTS = frozenset({"opened", "reopened", "acknowledged", "resolved"})
+# Email goes out on open, acknowledge and resolve (CONTRACT section 5); a reopen is a new alarm, so it mails too,
+# and so do the changes of who holds an incident, its reminders, and a quiet incident that starts paging.
+EMAIL_EVENTS = frozenset({"opened", "reopened", "acknowledged", "resolved", "unacknowledged", "reassigned",
+                          "ack_lapsed", "reminder", "maintenance_ended", "flapping_ended"})
 # Saving a post-mortem draft is no news for anyone's channel (publishing it is).
 SILENT_EVENTS = frozenset({"postmortem_saved"})
 # The event kinds that open a new message when the channel has none yet.
@@ -48,14 +51,14 @@ class RetryPolicy:
     give_up: float = 86400.0  # seconds after the delivery was queued
 
 
-def notifies(channel: str, event_kind: str, spec: object = None) -> bool:
-    """True when an event of this kind must reach this channel (chat: every change; email: the big three;
-    PagerDuty and Jira: status changes; a webhook: the events it names). `spec` is the incident's channels
-    entry of the channel."""
+def notifies(channel: str, event_kind: str, spec: object = None, quiet: bool = False) -> bool:
+    """True when an event of this kind must reach this channel of an incident (chat: every change; email: the
+    big three and their kin; PagerDuty and Jira: status changes; a webhook: the events it names). `spec` is
+    the incident's channels entry of the channel. A quiet incident (in maintenance or flapping) mails nothing."""
     if event_kind in SILENT_EVENTS:
         return False
     if channel == EMAIL:
-        return event_kind in EMAIL_EVENTS
+        return event_kind in EMAIL_EVENTS and not quiet
     heard = hears(channel, spec, event_kind)
     return True if heard is None else heard
 
@@ -125,8 +128,9 @@ def retry_delay(
 
 
 def page_targets(kind: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(channel, target) pairs a page reaches: each user's contacts in it (none for a user whose notification
-    rules page them one by one), and the channels it names."""
+    """(channel, target) pairs a page (an escalation step, a reassignment, a notification rule) reaches: each
+    user's contacts in it (none for a user whose notification rules page them one by one), and the channels it
+    names."""
     if kind not in PAGE_EVENTS:
         return []
     pairs: list[tuple[str, str]] = []

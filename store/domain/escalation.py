@@ -33,6 +33,8 @@ class Policy:
     id: str
     steps: tuple[Step, ...]
     repeat: int = 0
+    ack_timeout: timedelta | None = None  # an acknowledgement lapses after this (a route's value wins)
+    remind_every: timedelta | None = None  # a reminder while acknowledged
 
 
 TARGET_KINDS = ("user", "schedule", "slack_channel", "telegram_chat")
@@ -110,3 +112,12 @@ def describe_targets(targets: Sequence[Target], names: Mapping[str, str] | None 
     if len(words) <= 1:
         return "".join(words) or "nobody"
     return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def resumed_trigger(policy: Policy, fired_count: int, at: datetime) -> datetime:
+    """A triggered_at for an escalation resumed at `at` (a reopening): the steps that fired stay fired, and
+    the next one comes as long after `at` as it was planned after the last one that fired."""
+    if fired_count <= 0:
+        return at
+    last = min(fired_count, total_steps(policy)) - 1
+    return at - (step_due_at(policy, at, last) - at)

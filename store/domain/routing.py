@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from store.domain.outgoing import JiraTarget, PagerDutyTarget, Webhook
@@ -14,6 +14,8 @@ from store.domain.sla import SlaTarget
 from store.domain.templates import Template
 
 DEFAULT_REOPEN_WITHIN = timedelta(minutes=5)
+DEFAULT_FLAP_THRESHOLD = 4  # more than this many state changes ...
+DEFAULT_FLAP_WINDOW = timedelta(hours=1)  # ... within this long: flapping
 
 
 class LabelMatcher(Protocol):
@@ -41,6 +43,10 @@ class Route:
     template: Template | None = None  # attached to the incidents this route's alerts open
     pagerduty: PagerDutyTarget | None = None  # forward its incidents to this PagerDuty service
     jira: JiraTarget | None = None  # open a Jira issue for each of its incidents
+    ack_timeout: timedelta | None = None  # None: the escalation policy's, else never
+    remind_every: timedelta | None = None
+    flap_threshold: int = DEFAULT_FLAP_THRESHOLD  # 0: no flap detection
+    flap_window: timedelta = DEFAULT_FLAP_WINDOW
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """True when every matcher of the route matches (a route without matchers catches all)."""
@@ -55,6 +61,7 @@ class RouteTable:
     routes: Sequence[Route] = field(default_factory=tuple)
     default: Route = field(default_factory=lambda: Route(id="default"))
     webhooks: Sequence[Webhook] = field(default_factory=tuple)
+    windows: Sequence[Any] = ()  # the config's maintenance windows (store.domain.maintenance.Window)
 
     def route_for(self, labels: Mapping[str, str]) -> Route:
         """The first route whose matchers match these labels, else the default route."""

@@ -41,11 +41,12 @@ class NewDelivery:
 
 async def channels_and_opens(
     conn: asyncpg.Connection, incident_ids: list[int]
-) -> dict[int, tuple[dict[str, Any], dict[tuple[str, str], Stream]]]:
-    """Each incident's channels and the live (not failed) open message of each of its streams."""
+) -> dict[int, tuple[dict[str, Any], dict[tuple[str, str], Stream], bool]]:
+    """Each incident's channels, the live (not failed) open message of each of its streams, and whether it is
+    quiet (in maintenance or flapping)."""
     rows = await conn.fetch(
         """
-        SELECT i.id, i.channels,
+        SELECT i.id, i.channels, (i.maintenance_id IS NOT NULL OR i.flapping) AS quiet,
                COALESCE((SELECT jsonb_agg(jsonb_build_array(d.channel, d.target, d.id, d.state))
                          FROM deliveries d
                          WHERE d.incident_id = i.id AND d.kind = 'open' AND d.state <> 'failed'), '[]') AS opens
@@ -56,7 +57,7 @@ async def channels_and_opens(
     result = {}
     for r in rows:
         opens = {(c, t): Stream(r["id"], c, t, i, s) for c, t, i, s in r["opens"]}
-        result[r["id"]] = (r["channels"], opens)
+        result[r["id"]] = (r["channels"], opens, r["quiet"])
     return result
 
 

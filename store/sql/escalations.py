@@ -22,12 +22,14 @@ class Escalation:
     next_due_at: datetime | None
     state: str
     incident_status: Status
+    resume_at: datetime | None = None  # a reopening resumed it here: the claim re-plans the steps left
 
     @classmethod
     def from_record(cls, r: Any) -> Escalation:
         """Build from a row of incident_escalations joined with its incident's status."""
         values = {name: r[name] for name in cls.__slots__ if name != "incident_status"}
-        return cls(**values, incident_status=Status(r["incident_status"]))
+        values["incident_status"] = Status(r["incident_status"])
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ async def start(conn: asyncpg.Connection, incident_id: int, policy_id: str, trig
         VALUES ($1, $2, $3, 0, $3, 'active', $3)
         ON CONFLICT (incident_id) DO UPDATE
         SET policy_id = EXCLUDED.policy_id, triggered_at = EXCLUDED.triggered_at, fired_count = 0,
-            next_due_at = EXCLUDED.next_due_at, state = 'active', updated_at = EXCLUDED.updated_at
+            next_due_at = EXCLUDED.next_due_at, state = 'active', resume_at = NULL, updated_at = EXCLUDED.updated_at
         """,
         incident_id,
         policy_id,
@@ -77,6 +79,82 @@ async def stop(conn: asyncpg.Connection, incident_id: int) -> bool:
         incident_id,
     )
     return status.endswith(" 1")
+
+
+async def restart(conn: asyncpg.Connection, incident_id: int, now: datetime) -> bool:
+    """Run the incident's escalation again from its first step, counted from `now`; False when it has none."""
+    status = await conn.execute(
+        """
+        UPDATE incident_escalations
+        SET triggered_at = $2, fired_count = 0, next_due_at = $2, state = 'active', resume_at = NULL, updated_at = $2
+        WHERE incident_id = $1
+        """,
+        incident_id,
+        now,
+    )
+    return status.endswith(" 1")
+
+
+async def resume(conn: asyncpg.Connection, incident_id: int, now: datetime) -> bool:
+    """Continue a stopped escalation with its next step (a reopening; one whose steps all fired stays done);
+    False when the incident has none."""
+    status = await conn.execute(
+        """
+        UPDATE incident_escalations
+        SET state = CASE WHEN state = 'done' THEN state ELSE 'active' END,
+            next_due_at = CASE WHEN state = 'done' THEN NULL ELSE $2::timestamptz END,
+            resume_at = CASE WHEN state = 'done' THEN NULL ELSE $2 END, updated_at = $2
+        WHERE incident_id = $1
+        """,
+        incident_id,
+        now,
+    )
+    return status.endswith(" 1")
+
+
+async def hold(conn: asyncpg.Connection, incident_id: int, policy_id: str, now: datetime) -> None:
+    """Know the incident's policy without running it (it opened quiet); restart() runs it later."""
+    await conn.execute(
+        """
+        INSERT INTO incident_escalations (incident_id, policy_id, triggered_at, fired_count, next_due_at, state,
+                                          updated_at)
+        VALUES ($1, $2, $3, 0, NULL, 'stopped', $3)
+        ON CONFLICT (incident_id) DO UPDATE SET state = 'stopped', next_due_at = NULL, updated_at = EXCLUDED.updated_at
+        """,
+        incident_id,
+        policy_id,
+        now,
+    )
+
+
+async def lock(conn: asyncpg.Connection, incident_id: int) -> Escalation | None:
+    """The incident's escalation state, locked (the incident row is the caller's to lock)."""
+    row = await conn.fetchrow(
+        """
+        SELECT e.*, i.status AS incident_status
+        FROM incident_escalations e JOIN incidents i ON i.id = e.incident_id
+        WHERE e.incident_id = $1
+        FOR NO KEY UPDATE OF e
+        """,
+        incident_id,
+    )
+    return Escalation.from_record(row) if row else None
+
+
+async def activate(conn: asyncpg.Connection, incident_id: int, now: datetime) -> None:
+    """Let a stopped escalation run on from where it is (its next step at its planned time)."""
+    await conn.execute(
+        "UPDATE incident_escalations SET state = 'active', updated_at = $2 WHERE incident_id = $1", incident_id, now
+    )
+
+
+async def retime(conn: asyncpg.Connection, incident_id: int, triggered_at: datetime) -> None:
+    """Count the steps left of a resumed escalation from this instant."""
+    await conn.execute(
+        "UPDATE incident_escalations SET triggered_at = $2, resume_at = NULL WHERE incident_id = $1",
+        incident_id,
+        triggered_at,
+    )
 
 
 async def claim_due(conn: asyncpg.Connection, now: datetime) -> Escalation | None:

@@ -48,6 +48,7 @@ class NewIncident:
     external_url: str
     auto_resolve: bool
     channels: dict[str, Any]
+    maintenance_id: str | None = None  # the maintenance window it opens in
 
 
 async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now: datetime) -> dict[str, Held]:
@@ -56,12 +57,13 @@ async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now
     rows = await conn.fetch(
         """
         INSERT INTO incidents (group_key, route_id, source, status, severity, title, group_labels, external_url,
-                               auto_resolve, created_at, updated_at, triggered_at, channels)
+                               auto_resolve, created_at, updated_at, triggered_at, channels, maintenance_id)
         SELECT k.group_key, k.route_id, k.source, 'triggered', k.severity, k.title, k.group_labels, k.external_url,
-               k.auto_resolve, $10, $10, $10, k.channels
+               k.auto_resolve, $10, $10, $10, k.channels, k.maintenance_id
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
-                    $8::bool[], $9::jsonb[])
-             AS k(group_key, route_id, source, severity, title, group_labels, external_url, auto_resolve, channels)
+                    $8::bool[], $9::jsonb[], $11::text[])
+             AS k(group_key, route_id, source, severity, title, group_labels, external_url, auto_resolve, channels,
+                  maintenance_id)
         ORDER BY k.group_key
         ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING *, xmin::text AS version
@@ -76,6 +78,7 @@ async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now
         [n.auto_resolve for n in new],
         [n.channels for n in new],
         now,
+        [n.maintenance_id for n in new],
     )
     return {r["group_key"]: _held(r) for r in rows}
 
@@ -120,18 +123,20 @@ async def insert_open(
     return _held(row) if row else None
 
 
-async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Held:
-    """Turn a resolved incident back to triggered; escalation starts again from now."""
+async def reopen(conn: asyncpg.Connection, incident_id: int, now: datetime, maintenance_id: str | None = None) -> Held:
+    """Turn a resolved incident back to triggered (in a maintenance window, when given)."""
     row = await conn.fetchrow(
         """
         UPDATE incidents
         SET status = 'triggered', triggered_at = $2, updated_at = $2, reopen_count = reopen_count + 1,
-            acknowledged_at = NULL, acknowledged_by = NULL, resolved_at = NULL, resolved_by = NULL
+            acknowledged_at = NULL, acknowledged_by = NULL, resolved_at = NULL, resolved_by = NULL,
+            maintenance_id = $3
         WHERE id = $1
         RETURNING *, xmin::text AS version
         """,
         incident_id,
         now,
+        maintenance_id,
     )
     return _held(row)
 
@@ -218,6 +223,8 @@ class DerivedUpdate:
     derived: dict[str, Any]
     external_url: str
     resolve: bool
+    maintenance_id: str | None = None  # the window it is in after this transaction
+    flapping: bool = False
     resolver: str = "alertmanager"  # who an auto-resolve is recorded as (the sender of the last alert)
 
 
@@ -231,9 +238,9 @@ async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpda
         WITH k AS (
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
                                  $7::jsonb[], $8::int[], $9::int[], $10::jsonb[], $11::text[], $12::bool[],
-                                 $14::text[])
+                                 $14::text[], $15::text[], $16::bool[])
                 AS k(id, version, title, severity, labels, summary, links, alert_count, firing_count, derived,
-                     external_url, resolve, resolver)
+                     external_url, resolve, resolver, maintenance_id, flapping)
         ),
         locked AS (SELECT i.id FROM incidents i JOIN k ON k.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i)
         UPDATE incidents i
@@ -243,7 +250,8 @@ async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpda
             updated_at = $13,
             status = CASE WHEN k.resolve THEN 'resolved' ELSE i.status END,
             resolved_at = CASE WHEN k.resolve THEN $13 ELSE i.resolved_at END,
-            resolved_by = CASE WHEN k.resolve THEN k.resolver ELSE i.resolved_by END
+            resolved_by = CASE WHEN k.resolve THEN k.resolver ELSE i.resolved_by END,
+            maintenance_id = k.maintenance_id, flapping = k.flapping
         FROM k JOIN locked ON locked.id = k.id
         WHERE i.id = k.id AND i.xmin::text = k.version
         RETURNING i.id
@@ -262,6 +270,8 @@ async def apply_derived_many(conn: asyncpg.Connection, updates: list[DerivedUpda
         [u.resolve for u in updates],
         now,
         [u.resolver for u in updates],
+        [u.maintenance_id for u in updates],
+        [u.flapping for u in updates],
     )
     return {r["id"] for r in rows}
 
@@ -293,6 +303,34 @@ async def add_ticket(conn: asyncpg.Connection, incident_id: int, ticket: dict[st
         "RETURNING *",
         incident_id,
         ticket,
+        now,
+    )
+    return Incident.from_record(row)
+
+
+async def retrigger(conn: asyncpg.Connection, incident_id: int, now: datetime) -> Incident:
+    """Back to triggered (unacknowledged, lapsed, escalated by hand): the acknowledgement is forgotten."""
+    row = await conn.fetchrow(
+        """
+        UPDATE incidents
+        SET status = 'triggered', triggered_at = $2, updated_at = $2, acknowledged_at = NULL, acknowledged_by = NULL
+        WHERE id = $1
+        RETURNING *
+        """,
+        incident_id,
+        now,
+    )
+    return Incident.from_record(row)
+
+
+async def set_quiet(conn: asyncpg.Connection, incident_id: int, *, maintenance_id: str | None, flapping: bool,
+                    now: datetime) -> Incident:
+    """The window the incident is in and whether it flaps."""
+    row = await conn.fetchrow(
+        "UPDATE incidents SET maintenance_id = $2, flapping = $3, updated_at = $4 WHERE id = $1 RETURNING *",
+        incident_id,
+        maintenance_id,
+        flapping,
         now,
     )
     return Incident.from_record(row)

@@ -153,3 +153,15 @@ async def escalation_lag(conn: asyncpg.Connection) -> tuple[int, float]:
         """
     )
     return row["n"], max(0.0, row["lag"])
+
+
+async def quiet_counts(conn: asyncpg.Connection) -> tuple[int, int, int]:
+    """Open incidents in a maintenance window, open incidents flapping, and groups flapping."""
+    row = await conn.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM incidents WHERE maintenance_id IS NOT NULL AND status <> 'resolved') AS windows,
+               (SELECT count(*) FROM incidents WHERE flapping AND status <> 'resolved') AS flapping,
+               (SELECT count(*) FROM group_flaps WHERE flapping_since IS NOT NULL) AS groups
+        """
+    )
+    return row["windows"], row["flapping"], row["groups"]

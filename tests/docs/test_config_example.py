@@ -52,3 +52,17 @@ def test_the_worked_example_loads_and_means_what_the_page_says(tmp_path: Path) -
     assert critical.group_by == ("alertname", "cluster")
     rest = routes.route_for({"severity": "warning"})
     assert rest.id == "everything-else" and rest.reopen_within == timedelta(minutes=10) and rest.escalation is None
+    assert (policy.ack_timeout, policy.remind_every) == (timedelta(hours=1), timedelta(minutes=20))
+    assert (critical.reopen_within, critical.flap_threshold, critical.flap_window) == (
+        timedelta(minutes=10), 4, timedelta(minutes=30))
+
+    [heartbeat] = config.heartbeats
+    assert heartbeat.id == "alertmanager" and heartbeat.timeout == timedelta(minutes=5)
+    assert routes.route_for(dict(heartbeat.labels)).id == "critical"
+    [window] = config.maintenance
+    friday = datetime(2026, 3, 27, 12, 0, tzinfo=BERLIN)  # winter time; a week later, summer time
+    assert window.next_period(friday) == (datetime(2026, 3, 28, 2, 0, tzinfo=BERLIN),
+                                          datetime(2026, 3, 28, 4, 0, tzinfo=BERLIN))
+    assert window.current(datetime(2026, 3, 28, 3, 0, tzinfo=BERLIN)) is not None
+    assert window.next_period(friday + timedelta(days=7)) == (datetime(2026, 4, 4, 2, 0, tzinfo=BERLIN),
+                                                              datetime(2026, 4, 4, 4, 0, tzinfo=BERLIN))

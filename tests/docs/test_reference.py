@@ -173,7 +173,7 @@ def test_the_config_reference_lists_exactly_the_keys_the_parser_takes() -> None:
                                "schedules[].overrides[]",
                                "schedules[].announce", "escalation_policies[]", "escalation_policies[].steps[]",
                                "routes[]", "routes[].sla", "sla.critical", "templates[]", "routes[].pagerduty",
-                               "routes[].jira", "integrations[]", "webhooks[]"}
+                               "routes[].jira", "integrations[]", "webhooks[]", "heartbeats[]", "maintenance[]"}
     for path, keys in documented.items():
         allowed, required = _probe(path)
         assert set(keys) == allowed, path
@@ -191,7 +191,8 @@ def test_every_yaml_block_with_config_sections_parses() -> None:
                 continue
             data = yaml.safe_load(block.body)
             if isinstance(data, dict) and set(data) <= {"users", "schedules", "escalation_policies", "routes", "sla",
-                                                        "templates", "integrations", "webhooks"}:
+                                                        "templates", "integrations", "webhooks", "heartbeats",
+                                                        "maintenance"}:
                 parse_config(data)
                 checked += 1
     assert checked >= 4

@@ -173,6 +173,17 @@ async def test_openapi_describes_every_operation_with_errors_and_auth(client: An
         ("GET", "/api/v1/tokens"),
         ("POST", "/api/v1/tokens"),
         ("DELETE", "/api/v1/tokens/{name}"),
+        ("POST", "/api/v1/incidents/{id}/unacknowledge"),
+        ("POST", "/api/v1/incidents/{id}/reassign"),
+        ("POST", "/api/v1/incidents/{id}/escalate"),
+        ("POST", "/api/v1/incidents/{id}/snooze"),
+        ("GET", "/api/v1/maintenance"),
+        ("POST", "/api/v1/maintenance"),
+        ("DELETE", "/api/v1/maintenance/{id}"),
+        ("GET", "/api/v1/heartbeats"),
+        ("POST", "/api/v1/heartbeats/{id}"),
+        ("POST", "/api/v1/heartbeats/{id}/mute"),
+        ("POST", "/api/v1/heartbeats/{id}/unmute"),
     }
     listing = doc["paths"]["/api/v1/incidents"]["get"]
     params = {p["name"]: p["schema"] for p in listing["parameters"]}

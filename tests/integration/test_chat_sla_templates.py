@@ -29,6 +29,7 @@ from tests.support.incidents import open_incident
 from tests.support.telegram_api import FakeTelegramApi
 
 CONFIG = parse_config({
+    "chat_strangers": "act",  # the chat members here are no config users
     "templates": [{"id": "db-failover", "title": "Database failover", "severity": "critical",
                    "checklist": ["Freeze deploys", "Promote the replica"], "route": "db"}],
     "routes": [{"id": "db", "match": ['team="db"'], "slack_channel": "C0DB", "sla": {"ack": "5m"}}],

@@ -159,7 +159,7 @@ async def test_down_for_a_while_fires_each_missed_step_once(db: Database) -> Non
     assert steps_of(await escalations(db, incident_id)) == [(1, 1), (1, 2), (2, 1)]
 
 
-async def test_reopen_restarts_escalation(db: Database) -> None:
+async def test_reopen_resumes_escalation_without_paging_anew(db: Database) -> None:
     config, clock = make_config(), Clock()
     incident_id = await open_incident(db, config, clock)
     await escalation.escalate_due(db, config, clock.now)
@@ -172,10 +172,14 @@ async def test_reopen_restarts_escalation(db: Database) -> None:
     refire["alerts"][0]["startsAt"] = "2026-11-26T19:07:00Z"
     clock.now = T0 + timedelta(minutes=6)
     assert await open_incident(db, config, clock, refire) == incident_id  # reopened within 5m
-    await escalation.escalate_due(db, config, clock.now)  # step 1 again, counted from the reopening
-    assert await escalation.escalate_due(db, config, T0 + timedelta(minutes=20)) == []  # not 15m after creation
+    assert await escalation.escalate_due(db, config, clock.now) == []  # step 1 already paged: not again
+    # Step 2 comes 15m after the reopening, as it was planned 15m after step 1 (not 15m after creation).
+    assert await escalation.escalate_due(db, config, T0 + timedelta(minutes=20)) == []
     await escalation.escalate_due(db, config, T0 + timedelta(minutes=21))
-    assert steps_of(await escalations(db, incident_id)) == [(1, 1), (1, 1), (1, 2)]
+    assert steps_of(await escalations(db, incident_id)) == [(1, 1), (1, 2)]
+    async with db.connection() as conn:
+        message = await conn.fetchval("SELECT message FROM incident_events WHERE kind = 'reopened'")
+    assert message == "Reopened without paging: an alert fired again within 5m of resolving"
 
 
 async def test_route_without_policy_has_no_escalation(db: Database) -> None:

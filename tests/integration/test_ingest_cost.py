@@ -6,16 +6,20 @@ transaction is run inside one we hold open, so its own reads are counted exactly
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from store.db import Database
+from store import maintenance
+from store.db import Database, create_database
 from store.domain.batching import plan_groups
+from store.domain.config_schema import parse_config
 from store.domain.routing import RouteTable
 from store.ingest import ingest_batch
 from store.ingest_tick import IngestResult, Tick
+from store.settings import DatabaseSettings
+from tests.support import postgres as servers
 from tests.support.webhook_load import group_body
 from webhook.alertmanager import parse_webhook
 
@@ -25,12 +29,13 @@ READS = """
 """
 
 
-async def rows_read(db: Database, webhook: dict[str, Any]) -> int:
+async def rows_read(db: Database, webhook: dict[str, Any], routes: RouteTable | None = None) -> int:
     """Alert rows the ingest of `webhook` reads, counted by PostgreSQL for its transaction."""
     batch = parse_webhook(webhook)
+    routes = routes or RouteTable()
     async with db.transaction() as conn:
         before = await conn.fetchval(READS)
-        await Tick(conn, plan_groups([batch], RouteTable()), T0, [IngestResult()]).run()
+        await Tick(conn, plan_groups([batch], routes), T0, [IngestResult()], routes).run()
         return await conn.fetchval(READS) - before
 
 
@@ -46,3 +51,41 @@ async def test_one_more_alert_reads_the_same_few_rows_whatever_the_incident_size
     async with db.connection() as conn:
         incident = await conn.fetchrow("SELECT alert_count, firing_alert_count FROM incidents")
     assert dict(incident) == {"alert_count": size + 1, "firing_alert_count": size}
+
+
+async def steps_read(db: Database, size: int, routes: RouteTable) -> list[int]:
+    """Alert rows read by: one more alert, its repeat, the last firing alert resolving, a reopening."""
+    await ingest_batch(db, parse_webhook(group_body("Big", range(size))), routes, lambda: T0)
+    reads = [await rows_read(db, group_body("Big", range(size, size + 1)), routes) for _ in range(2)]
+    await ingest_batch(db, parse_webhook(group_body("Big", range(0, size), status="resolved")), routes, lambda: T0)
+    reads.append(await rows_read(db, group_body("Big", range(size, size + 1), status="resolved"), routes))
+    reads.append(await rows_read(db, group_body("Big", range(size + 1, size + 2)), routes))
+    return reads
+
+
+@pytest.mark.parametrize("size", [20, 2000])
+async def test_maintenance_windows_and_flap_counting_read_no_more_alert_rows(
+    db: Database, postgres: servers.TestPostgres, size: int
+) -> None:
+    """An incident in a window (the config's, and one made through the API) whose group's changes are counted
+    reads, step by step, exactly the alert rows the same incident without them reads (in a database of its own)."""
+    quiet = parse_config({"maintenance": [
+        {"id": "cfg", "match": ['group="Big"'], "from": "2026-11-26T00:00:00Z", "until": "2026-11-27T00:00:00Z"}],
+        "routes": [{"id": "all", "flap_threshold": 1, "flap_window": "1h"}]}).routes
+    await maintenance.create(db, ['group="Big"', 'instance=~"node-.*"'], T0, T0 + timedelta(hours=1), "ops", now=T0)
+    with_them = await steps_read(db, size, quiet)
+    async with db.connection() as conn:
+        row = await conn.fetchrow("SELECT status, flapping, maintenance_id FROM incidents")
+    assert tuple(row) == ("triggered", True, "cfg")
+    url = await postgres.fresh_database()
+    try:
+        plain = await create_database(url, DatabaseSettings(url=url, max_open_conns=2))
+        try:
+            without = await steps_read(plain, size, parse_config({"routes": [{"flap_threshold": 0}]}).routes)
+        finally:
+            await plain.close()
+    finally:
+        await postgres.drop(url)
+    assert with_them == without
+    new, repeat, resolve_last, _reopen = with_them
+    assert new <= 4 and repeat <= 4 and resolve_last <= 8, with_them

@@ -162,6 +162,27 @@ async def test_help_and_unknown_subcommands_show_the_help(harness: Harness, text
     assert await harness.command(text) == 200
     (answer,) = await harness.replies(1)
     assert "`/incident ack ID`" in answer and "`/incident silence ID [duration]`" in answer
+    assert "`/incident snooze ID [duration]`" in answer and '`/incident maintenance 2h service="db"`' in answer
+
+
+async def test_snooze_unack_and_maintenance_subcommands_answer_the_person(harness: Harness, db: Database) -> None:
+    incident_id = await open_incident(db, "snooze")
+    await harness.command(f"snooze {incident_id} 30m")
+    assert "> for 30m, until " in (await harness.replies(1))[0]
+    await harness.command(f"unack {incident_id}", "U09CAROL", "carol")
+    assert (await harness.replies(2))[1].startswith(":rotating_light: Unacknowledged <")
+    await harness.command(f"escalate {incident_id}")
+    assert (await harness.replies(3))[2] == f":warning: Cannot escalate #{incident_id}: its route has no escalation " \
+                                           "policy."
+    async with db.connection() as conn:
+        rows = await conn.fetch("SELECT kind, actor, source FROM incident_events WHERE incident_id = $1 AND kind IN "
+                                "('snoozed', 'unacknowledged') ORDER BY id", incident_id)
+    assert [tuple(r) for r in rows] == [("snoozed", "alice", SLACK), ("unacknowledged", "carol", SLACK)]
+    await harness.command('maintenance 2h service="db"')
+    made = (await harness.replies(4))[3]
+    assert made.startswith("Maintenance ") and made.endswith(": alerts it covers open incidents that do not page")
+    await harness.command("maintenance list")
+    assert (await harness.replies(5))[4].startswith("Maintenance windows:\nmw-")
 
 
 async def test_mistyped_command_says_how_to_type_it(harness: Harness) -> None:

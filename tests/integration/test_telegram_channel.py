@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import pytest
 from telegram import Bot
@@ -11,6 +12,7 @@ from telegram import Bot
 from bot.telegram.client import TelegramChannel
 from bot.telegram.settings import ChatTarget, TelegramSettings
 from store.domain.incident import Status
+from store.models import Event
 from tests.support.telegram_api import FakeTelegramApi
 from tests.support.telegram_incidents import T0, make_incident
 
@@ -49,6 +51,27 @@ async def test_open_then_update_edits_the_same_message(api: FakeTelegramApi, cha
     resolved = replace(acked, status=Status.RESOLVED, resolved_by="alice", resolved_at=T0)
     assert (await channel.send(Delivery("update", external_ref="-1001:1"), resolved, [])).ok
     assert "reply_markup" not in api.messages[(-1001, 1)]
+
+
+async def test_reminders_lapses_and_reassignments_are_also_replies(api: FakeTelegramApi,
+                                                                   channel: TelegramChannel) -> None:
+    incident = make_incident()
+    opened = await channel.send(Delivery("open"), incident, [])
+    acked = replace(incident, status=Status.ACKNOWLEDGED, acknowledged_by="alice", acknowledged_at=T0)
+    plain = Event(1, 42, "acknowledged", "alice", "slack", "Acknowledged", {}, T0)
+    assert (await channel.send(Delivery("update", external_ref=opened.external_ref), acked, [plain])).ok
+    assert len(api.calls_to("sendMessage")) == 1  # an ordinary change only edits the message
+    reminder = Event(2, 42, "reminder", "scheduler", "scheduler",
+                     "Reminder: still acknowledged by Alice Example since 19:03 UTC", {}, T0 + timedelta(minutes=10))
+    reminded = await channel.send(Delivery("update", external_ref=opened.external_ref), acked, [plain, reminder])
+    assert reminded.ok and reminded.external_ref == opened.external_ref
+    reply = api.calls_to("sendMessage")[1].params
+    assert reply["chat_id"] == -1001 and reply["reply_parameters"]["message_id"] == 1
+    assert reply["text"] == "#42: Reminder: still acknowledged by Alice Example since 19:03 UTC"
+    api.fail_next(1, status=429, retry_after=7)  # the edit fails: no reply, the delivery is retried
+    lapse = Event(3, 42, "ack_lapsed", "scheduler", "scheduler", "Acknowledgement lapsed", {}, T0)
+    failed = await channel.send(Delivery("update", external_ref=opened.external_ref), incident, [lapse])
+    assert not failed.ok and failed.retry_after == 7 and len(api.calls_to("sendMessage")) == 2
 
 
 async def test_route_chat_and_forum_topic(api: FakeTelegramApi, channel: TelegramChannel) -> None:

@@ -73,8 +73,9 @@ async def env(db: Database) -> AsyncIterator[Env]:
 
 
 async def test_start_registers_commands_and_the_webhook(env: Env) -> None:
-    assert [c["command"] for c in env.api.commands] == ["incidents", "ack", "resolve", "oncall", "check", "uncheck",
-                                                        "postmortem", "new", "override", "help"]
+    assert [c["command"] for c in env.api.commands] == ["incidents", "ack", "resolve", "unack", "reassign", "escalate",
+                                                        "snooze", "maintenance", "heartbeats", "oncall", "check",
+                                                        "uncheck", "postmortem", "new", "override", "help"]
     assert env.api.webhook is not None
     assert env.api.webhook["url"] == "https://tocsin.example/telegram/webhook"
     assert env.api.webhook["secret_token"] == SECRET
@@ -110,6 +111,31 @@ async def test_ack_addressed_to_the_bot_in_a_group(env: Env) -> None:
     incident_id = await open_incident(env.db, "group")
     await env.reply(message_update(f"/ack@tocsin_test_bot #{incident_id}", TRUSTED_CHAT, BOB))
     assert await people_did(env.db, incident_id) == [("acknowledged", "@bob_tg", TG)]
+
+
+async def test_snooze_unack_and_maintenance_commands_reach_the_store(env: Env) -> None:
+    incident_id = await open_incident(env.db, "snooze")
+    refused = await env.reply(message_update(f"/unack {incident_id}", TRUSTED_CHAT, ALICE))
+    assert refused == f"Cannot unacknowledge #{incident_id}: #{incident_id} was triggered."
+    snoozed = await env.reply(message_update(f"/snooze@tocsin_test_bot {incident_id} 2h", TRUSTED_CHAT, ALICE), 2)
+    assert snoozed.startswith(f"Snoozed #{incident_id} ") and " for 2h, until " in snoozed and snoozed.endswith(" ✔️")
+    unacked = await env.reply(message_update(f"/unack #{incident_id}", TRUSTED_CHAT, BOB), 3)
+    assert unacked.startswith(f"Unacknowledged #{incident_id} ")
+    async with env.db.connection() as conn:
+        rows = await conn.fetch("SELECT kind, actor, source FROM incident_events WHERE incident_id = $1 AND kind IN "
+                                "('snoozed', 'unacknowledged') ORDER BY id", incident_id)
+    assert [tuple(r) for r in rows] == [("snoozed", "alice", TG), ("unacknowledged", "@bob_tg", TG)]
+    made = await env.reply(message_update('/maintenance 2h service="db prod", env="eu"', TRUSTED_CHAT, ALICE), 4)
+    assert made.startswith("Maintenance ") and ": alerts it covers open incidents that do not page" in made
+    async with env.db.connection() as conn:
+        window = await conn.fetchrow("SELECT matchers, created_by FROM maintenance_windows")
+    assert (list(window["matchers"]), window["created_by"]) == (['service="db prod"', 'env="eu"'], "alice")
+    usage = await env.reply(message_update("/snooze soon", TRUSTED_CHAT, ALICE), 5)
+    assert usage == "soon is not an incident number. Usage: /snooze ID [duration]"
+    stranger = await env.reply(message_update('/maintenance 1d service="db"', STRANGE_CHAT, MALLORY), 6)
+    assert stranger.startswith("Not allowed: this chat (id -100999) is not in TELEGRAM_CHAT_ID")
+    async with env.db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM maintenance_windows") == 1
 
 
 async def test_resolve_keeps_the_note_as_typed(env: Env) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from bot.actions import ChatActions
 from store.db import Database
 from store.domain.config_schema import Config
+from store.domain.users import User
 from store.models import Event
 from store.runtime import Runtime
 from store.silence import Silencer
@@ -17,6 +18,8 @@ from tests.support.waiting import eventually
 
 PEOPLE_KINDS = ("acknowledged", "resolved", "note", "silenced", "opened")
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+# The one config user of the transports' tests: an admin, so maintenance windows and heartbeats work from chat.
+ADMIN = User(id="alice", name="Alice Example", role="admin")
 
 
 class RecordingSilencer:
@@ -33,8 +36,8 @@ class RecordingSilencer:
 def core_on(db: Database | None, silencer: Silencer | None = None, config: Config | None = None) -> ChatActions:
     """The chat core as the composition root wires it (db None: Tocsin not serving yet); by default any chat
     member may act (chat_strangers: act), as the transports' tests need; tests/integration/test_chat_roles.py
-    checks the default of the config (read)."""
-    config = config or Config(routes=ROUTES, chat_strangers="act")
+    checks the default of the config (read). Alice is a config user, an admin."""
+    config = config or Config(routes=ROUTES, chat_strangers="act", users=(ADMIN,))
     runtime = Runtime(db=db, config=config, clock=lambda: NOW) if db is not None else None
     return ChatActions(lambda: runtime, silencer)
 

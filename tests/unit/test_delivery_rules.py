@@ -17,12 +17,23 @@ from store.domain.delivery import (
 from store.domain.routing import Route
 
 
-def test_email_hears_of_open_acknowledge_resolve_and_reopen_only() -> None:
-    for kind in ("opened", "reopened", "acknowledged", "resolved"):
+def test_email_hears_of_open_acknowledge_resolve_reopen_and_who_holds_it_only() -> None:
+    for kind in ("opened", "reopened", "acknowledged", "resolved", "unacknowledged", "reassigned", "ack_lapsed",
+                 "reminder", "maintenance_ended", "flapping_ended"):
         assert notifies("email", kind)
-    for kind in ("note", "alert_firing", "alert_resolved", "silenced", "escalated"):
+        assert not notifies("email", kind, quiet=True)  # in maintenance or flapping: no mail
+    for kind in ("note", "alert_firing", "alert_resolved", "silenced", "escalated", "snoozed", "flapping",
+                 "maintenance_left"):
         assert not notifies("email", kind)
         assert notifies("slack", kind) and notifies("telegram", kind)
+        assert notifies("slack", kind, quiet=True)  # a quiet incident's chat message is still kept up to date
+
+
+def test_a_reassignment_pages_the_new_assignee() -> None:
+    target = {"kind": "user", "id": "bob", "email": "bob@example.com", "slack_id": "U01BOB", "telegram_id": 2}
+    assert page_targets("reassigned", {"targets": [target]}) == [
+        ("slack", "U01BOB"), ("telegram", "2"), ("email", "bob@example.com")]
+    assert page_targets("acknowledged", {"targets": [target]}) == []
 
 
 def test_chat_opens_absorb_updates_but_email_does_not() -> None:

@@ -8,10 +8,13 @@ from typing import Any
 from quart import Blueprint
 
 from web.api import (
+    ack_actions,
     alerts,
     docs_page,
+    heartbeats,
     incidents,
     integration_ops,
+    maintenance,
     openapi,
     operations,
     outside_ops,
@@ -34,6 +37,9 @@ def create_blueprint(http: HttpSettings, alertmanager_url: str | None = None) ->
     """Every API endpoint, plus GET /api/v1/openapi.json generated from their declarations and its page /api/docs."""
     api = Registry("api")
     incidents.register(api, http.public_url, http.anonymous_read, alertmanager_url)
+    ack_actions.register(api, http.public_url, http.anonymous_read)
+    maintenance.register(api, http.anonymous_read)
+    heartbeats.register(api, http.anonymous_read)
     alerts.register(api, http.public_url, http.anonymous_read)
     stats.register(api, http.anonymous_read)
     reports.register(api, http.anonymous_read)

@@ -33,6 +33,8 @@ INCIDENT: dict[str, Any] = {
     "url": "https://tocsin.example/incidents/42",
     "sla": {"ack_due_at": "2026-11-26T19:08:00.123Z", "resolve_due_at": "2026-11-26T23:03:00.123Z", "breached": []},
     "tickets": [{"system": "jira", "key": "OPS-12", "url": "https://jira.example.com/browse/OPS-12"}],
+    "maintenance": None,
+    "flapping": False,
 }
 ACKNOWLEDGED = {
     **INCIDENT,

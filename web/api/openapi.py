@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from web.api import auth
+from web.api.oncall_shapes import SCHEMAS as ONCALL_SCHEMAS
 from web.api.registry import TEXT_ID, Endpoint
 from web.api.shapes import COMPONENTS, ref
 
@@ -18,6 +19,8 @@ TAGS = {
     "schedules": "Overrides of a schedule made without the config file",
     "config": "The config version in force on every replica (admin)",
     "tokens": "API tokens (admin)",
+    "maintenance": "Maintenance windows: alerts they cover open incidents that do not page",
+    "heartbeats": "Dead man's switches: pings expected within a timeout, else an incident",
 }
 ERROR_TEXT = {
     400: "Malformed request (e.g. a body that is not JSON)",
@@ -98,7 +101,7 @@ def document(
 ) -> dict[str, Any]:
     """The whole OpenAPI document of these endpoints, plus `extra` operations of routes served elsewhere."""
     paths: dict[str, dict[str, Any]] = dict(extra or {})
-    schemas = dict(COMPONENTS)
+    schemas = {**COMPONENTS, **ONCALL_SCHEMAS}
     for endpoint in endpoints:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, anonymous_read)
         if endpoint.body is not None:

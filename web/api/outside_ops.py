@@ -89,9 +89,47 @@ WEBHOOK_ANSWER = {
 }
 
 
+PING_ANSWER = {
+    "type": "object",
+    "required": ["id", "counted"],
+    "properties": {
+        "id": {"type": "string"},
+        "counted": {"type": "boolean", "description": "false for an Alertmanager webhook whose alerts all resolved"},
+        "status": {"type": "string", "enum": ["up", "muted"]},
+        "last_seen_at": {"type": ["string", "null"], "format": "date-time"},
+        "reason": {"type": "string"},
+    },
+}
+PING = {
+    "post": {
+        "operationId": "pingHeartbeat",
+        "tags": ["heartbeats"],
+        "summary": "A heartbeat's ping: any body, or an Alertmanager webhook (route the always-firing Watchdog here)",
+        "description": "Send WEBHOOK_TOKEN or the heartbeat's own token as a bearer token (with neither set, anyone "
+        "may ping). A webhook whose alerts have all resolved does not count: the Watchdog resolving means its "
+        "source went away.",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {}, "example": {}},
+                                                        "text/plain": {"schema": {"type": "string"}}}},
+        "responses": {
+            "200": {"description": "Recorded", "content": {"application/json": {
+                "schema": PING_ANSWER,
+                "example": {"id": "alertmanager", "counted": True, "status": "up",
+                            "last_seen_at": "2026-11-26T19:02:30Z"}}}},
+            "401": error_response("A token is expected and the bearer token is missing or wrong"),
+            "404": error_response("No heartbeat of that id in the config file"),
+            "413": error_response("The body is larger than WEBHOOK_MAX_BYTES"),
+            "503": error_response("Database unavailable; ping again"),
+        },
+        "security": [{}, {"bearerAuth": []}],
+    }
+}
+
+
 def operations(anonymous_read: bool) -> dict[str, dict[str, Any]]:
     """Paths and operations to add to the generated document."""
     return {
+        "/api/v1/heartbeats/{id}": PING,
         "/api/v1/webhooks/alertmanager": {
             "post": {
                 "operationId": "alertmanagerWebhook",

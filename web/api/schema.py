@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,6 +70,7 @@ class Field:
     repeated: bool = False
     default: Any = None
     nullable: bool = False
+    max_items: int | None = None  # a repeated body field's longest array
 
     def json_schema(self) -> dict[str, Any]:
         """This field as JSON Schema (OpenAPI 3.1)."""
@@ -87,13 +88,29 @@ class Field:
             if value is not None:
                 schema[key] = value
         if self.repeated:
-            return {"type": "array", "items": schema}
+            items = {k: v for k, v in schema.items() if k != "default"}
+            array: dict[str, Any] = {"type": "array", "items": items}
+            if self.max_items is not None:
+                array["maxItems"] = self.max_items
+            if self.default is not None:
+                array["default"] = self.default
+            return array
         return schema
 
     def parse(self, raw: Any, *, from_text: bool) -> Any:
-        """Check one value (query values arrive as text) and convert it."""
+        """Check one value (query values arrive as text) and convert it; a body's repeated field is an array."""
+        if self.repeated and not from_text:
+            if not isinstance(raw, list):
+                raise FieldError(f"expected an array, got {type(raw).__name__}")
+            if self.max_items is not None and len(raw) > self.max_items:
+                raise FieldError(f"expected at most {self.max_items} items")
+            return [replace(self, repeated=False).parse(item, from_text=False) for item in raw]
         if raw is None and self.nullable:
             return None
+        if self.type == "boolean":
+            if not isinstance(raw, bool):
+                raise FieldError(f"expected true or false, got {type(raw).__name__}")
+            return raw
         if self.type == "integer":
             return self._integer(raw, from_text)
         if self.type == "boolean":

@@ -54,6 +54,8 @@ def incident_json(incident: Incident, public_url: str, sla: SlaStatus | None = N
         "url": incident_url(public_url, incident.id),
         "sla": sla_json(sla),
         "tickets": incident.tickets,
+        "maintenance": incident.maintenance_id,
+        "flapping": incident.flapping,
     }
 
 
@@ -143,6 +145,8 @@ INCIDENT = _object(
             "items": _object({"system": {"type": "string", "enum": ["jira"]}, "key": {"type": "string"},
                               "url": {"type": "string"}}),
         },
+        "maintenance": {"type": ["string", "null"], "description": "the maintenance window it is in (no pages)"},
+        "flapping": {"type": "boolean", "description": "its group keeps changing state: quiet until stable"},
     }
 )
 ALERT = _object(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from store import deliveries
+from store import deliveries, maintenance
 from store.db import Database
 from store.domain.config_schema import Config
 from store.domain.incident import SEVERITIES, Status, incident_number
@@ -190,6 +190,7 @@ class ListView:
     open_by_severity: dict[str, int]
     window: Window
     sla: dict[int, SlaLine] = field(default_factory=dict)  # open incidents: the target that needs action first
+    maintenance: list[maintenance.WindowView] = field(default_factory=list)  # in force first, then to come
 
     @property
     def open_total(self) -> int:
@@ -209,7 +210,8 @@ def first_due(incident: Incident, config: Config, now: datetime) -> SlaLine | No
 async def load_list(
     db: Database, query: ListQuery, cache: WindowCache, now: datetime, config: Config | None = None
 ) -> ListView:
-    """One page of the list, the open counters, the period's statistics and the SLA of open incidents."""
+    """One page of the list, the open counters, the period's statistics, the SLA of open incidents and the
+    maintenance windows not over."""
     after = _decode_cursor(query)
     async with db.connection() as conn:
         page = await listing.list_incidents(conn, query.filters(), query.sort, PAGE_SIZE, after)
@@ -220,10 +222,13 @@ async def load_list(
     for status, severity, n in counts:
         by_status[status] = by_status.get(status, 0) + n
         by_severity[severity] = by_severity.get(severity, 0) + n
+    windows = await maintenance.views(db, config, now) if config is not None else []
+    shown = sorted((w for w in windows if w.period is not None and w.period[1] > now),
+                   key=lambda w: (not w.active, w.period))
     config = config or Config()
     due = {i.id: line for i in page.items if (line := first_due(i, config, now)) is not None}
     return ListView(query, page.items, cursor.encode(f"incidents{query.sort}", page.next_key), by_status,
-                    by_severity, window, due)
+                    by_severity, window, due, shown)
 
 
 @dataclass(frozen=True, slots=True)
