@@ -8,6 +8,7 @@ comes later waits for the breach's commit. So two schedulers, or a restart in be
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -129,8 +130,25 @@ class Report:
 
 async def report(db: Database, config: Config, since: datetime, until: datetime, group_by: str,
                  now: datetime) -> Report:
-    """The SLA report of incidents created in [since, until), measured against the config's targets at `now`."""
-    async with db.connection() as conn:
-        found = await sla_sql.report(conn, since, until, group_by, targets_of(config), now)
-    groups = sorted(found.groups, key=lambda r: severity_order(r.group))
-    return Report(since, until, group_by, groups, found.total, sorted(found.weekly, key=lambda r: r.group))
+    """The SLA report of incidents created in [since, until), measured against the config's targets at `now`.
+
+    Its two statements (per group; per week with the total) run at once on two connections that share one
+    snapshot, so the figures agree; on one connection, one after the other, when the pool has no spare one."""
+    targets = targets_of(config)
+    async with db.connection() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await sla_sql.prepare_report(conn)
+        async with db.spare_connection() as spare:
+            if spare is None:
+                groups = await sla_sql.group_rows(conn, since, until, group_by, targets, now)
+                weekly, total = await sla_sql.week_rows(conn, since, until, targets, now)
+            else:
+                snapshot = await sla_sql.export_snapshot(conn)
+                async with spare.transaction(isolation="repeatable_read", readonly=True):
+                    await sla_sql.import_snapshot(spare, snapshot)
+                    await sla_sql.prepare_report(spare)
+                    async with asyncio.TaskGroup() as both:
+                        by_group = both.create_task(sla_sql.group_rows(spare, since, until, group_by, targets, now))
+                        by_week = both.create_task(sla_sql.week_rows(conn, since, until, targets, now))
+                groups, (weekly, total) = by_group.result(), by_week.result()
+    return Report(since, until, group_by, sorted(groups, key=lambda r: severity_order(r.group)), total,
+                  sorted(weekly, key=lambda r: r.group))
