@@ -98,8 +98,8 @@ class ReportRow:
     mttr: tuple[float, float] | None
 
 
-# The team is sorted byte-wise (its groups are the same; sorting 20 teams of "team-N" costs 10% less than under the
-# database's default collation, while the few short route names sort no faster).
+# Teams are sorted byte-wise (COLLATE "C": the same groups; the per-group statement cost 10% less CPU for 20 teams
+# than under a C.UTF-8 database's collation, while route names gained nothing, so they keep it).
 GROUPS = {
     "route": "i.route_id",
     "severity": "i.severity",
