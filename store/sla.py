@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from store import escalation
 from store.db import Database
@@ -25,6 +27,8 @@ from store.sql import sla as sla_sql
 from store.timeline import EventKind, record
 
 log = logging.getLogger(__name__)
+A = TypeVar("A")
+B = TypeVar("B")
 ACTOR = "scheduler"
 SOURCE = ActionSource.SCHEDULER.value
 
@@ -146,9 +150,19 @@ async def report(db: Database, config: Config, since: datetime, until: datetime,
                 async with spare.transaction(isolation="repeatable_read", readonly=True):
                     await sla_sql.import_snapshot(spare, snapshot)
                     await sla_sql.prepare_report(spare)
-                    async with asyncio.TaskGroup() as both:
-                        by_group = both.create_task(sla_sql.group_rows(spare, since, until, group_by, targets, now))
-                        by_week = both.create_task(sla_sql.week_rows(conn, since, until, targets, now))
-                groups, (weekly, total) = by_group.result(), by_week.result()
+                    groups, (weekly, total) = await _at_once(
+                        sla_sql.group_rows(spare, since, until, group_by, targets, now),
+                        sla_sql.week_rows(conn, since, until, targets, now))
     return Report(since, until, group_by, sorted(groups, key=lambda r: severity_order(r.group)), total,
                   sorted(weekly, key=lambda r: r.group))
+
+
+async def _at_once(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
+    """Both results; when one fails the other is cancelled (its connection free again) and the first error is
+    raised as itself, not as a group, so callers see the database's error (Unavailable, a timeout) they expect."""
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            one, other = tasks.create_task(first), tasks.create_task(second)
+    except ExceptionGroup as errors:
+        raise errors.exceptions[0] from None
+    return one.result(), other.result()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from store import sla
@@ -161,3 +162,22 @@ async def test_weeks_start_on_monday_at_midnight_utc(db: Database) -> None:
     from_monday = await sla.report(db, config, monday, now, "severity", now)
     assert [(w.group.isoformat(), w.incidents) for w in from_monday.weekly] == [("2026-11-30", 2)]
     assert (await sla.report(db, config, before, monday, "severity", now)).total.incidents == 1
+
+
+async def test_an_error_in_either_statement_is_raised_as_itself(database_url: str, db: Database) -> None:
+    """The two statements run at once; when the database refuses them (here: incidents locked beyond lock_timeout)
+    the caller gets the database's error itself, not an exception group, and the pool's connections still work."""
+    await seed(db, datetime.now(UTC))
+    hasty = await create_database(database_url, DatabaseSettings(url=database_url, max_open_conns=2, max_idle_conns=2),
+                                  server_settings={"lock_timeout": "200ms"})
+    config, now = parse_config(CONFIG), datetime.now(UTC)
+    try:
+        async with db.transaction() as locker:
+            await locker.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await sla.report(hasty, config, now - timedelta(days=30), now, "route", now)
+        found = await sla.report(hasty, config, now - timedelta(days=30), now, "route", now)
+        assert found.total.incidents == 6
+        assert hasty.usage() == (2, 2)  # both back in the pool, idle
+    finally:
+        await hasty.close()
