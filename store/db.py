@@ -62,8 +62,34 @@ class Database:
             conn = await self.pool.acquire()
         except UNAVAILABLE as exc:
             raise _unavailable(exc) from exc
-        try:
+        async with self._lent(conn):
             yield conn
+
+    @asynccontextmanager
+    async def spare_connection(self, wait: float = 0.5) -> AsyncIterator[asyncpg.Connection | None]:
+        """A second connection for a caller that already holds one, or None when the pool has none free (or none
+        frees up within `wait` seconds): waiting longer while holding one could deadlock a full pool."""
+        pool = self.pool
+        if pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size():
+            yield None
+            return
+        try:
+            conn = await pool.acquire(timeout=wait)
+        except TimeoutError:
+            conn = None
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
+        if conn is None:
+            yield None
+            return
+        async with self._lent(conn):
+            yield conn
+
+    @asynccontextmanager
+    async def _lent(self, conn: asyncpg.Connection) -> AsyncIterator[None]:
+        """Give an acquired connection back to the pool, retired after its maximum lifetime."""
+        try:
+            yield
         except UNAVAILABLE as exc:
             raise _unavailable(exc) from exc
         finally:

@@ -8,9 +8,12 @@ comes later waits for the breach's commit. So two schedulers, or a restart in be
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from store import escalation
 from store.db import Database
@@ -24,6 +27,8 @@ from store.sql import sla as sla_sql
 from store.timeline import EventKind, record
 
 log = logging.getLogger(__name__)
+A = TypeVar("A")
+B = TypeVar("B")
 ACTOR = "scheduler"
 SOURCE = ActionSource.SCHEDULER.value
 
@@ -130,8 +135,35 @@ class Report:
 
 async def report(db: Database, config: Config, since: datetime, until: datetime, group_by: str,
                  now: datetime) -> Report:
-    """The SLA report of incidents created in [since, until), measured against the config's targets at `now`."""
-    async with db.connection() as conn:
-        found = await sla_sql.report(conn, since, until, group_by, targets_of(config), now)
-    groups = sorted(found.groups, key=lambda r: severity_order(r.group))
-    return Report(since, until, group_by, groups, found.total, sorted(found.weekly, key=lambda r: r.group))
+    """The SLA report of incidents created in [since, until), measured against the config's targets at `now`.
+
+    Its two statements (per group; per week with the total) run at once on two connections that share one
+    snapshot, so the figures agree; on one connection, one after the other, when the pool has no spare one."""
+    targets = targets_of(config)
+    async with db.connection() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await sla_sql.prepare_report(conn)
+        async with db.spare_connection() as spare:
+            if spare is None:
+                groups = await sla_sql.group_rows(conn, since, until, group_by, targets, now)
+                weekly, total = await sla_sql.week_rows(conn, since, until, targets, now)
+            else:
+                snapshot = await sla_sql.export_snapshot(conn)
+                async with spare.transaction(isolation="repeatable_read", readonly=True):
+                    await sla_sql.import_snapshot(spare, snapshot)
+                    await sla_sql.prepare_report(spare)
+                    groups, (weekly, total) = await _at_once(
+                        sla_sql.group_rows(spare, since, until, group_by, targets, now),
+                        sla_sql.week_rows(conn, since, until, targets, now))
+    return Report(since, until, group_by, sorted(groups, key=lambda r: severity_order(r.group)), total,
+                  sorted(weekly, key=lambda r: r.group))
+
+
+async def _at_once(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
+    """Both results; when one fails the other is cancelled (its connection free again) and the first error is
+    raised as itself, not as a group, so callers see the database's error (Unavailable, a timeout) they expect."""
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            one, other = tasks.create_task(first), tasks.create_task(second)
+    except ExceptionGroup as errors:
+        raise errors.exceptions[0] from None
+    return one.result(), other.result()

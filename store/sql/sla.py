@@ -1,5 +1,6 @@
 """Queries of SLA tracking: open incidents with the breaches recorded for their current trigger, recording a
-breach once, and the SLA report (one pass over the window of incidents, grouped in SQL)."""
+breach once, and the SLA report (per group, and per week with the total: two statements over the same window,
+grouped in SQL)."""
 
 from __future__ import annotations
 
@@ -97,56 +98,46 @@ class ReportRow:
     mttr: tuple[float, float] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """A row per group, a row per week, and the total."""
-
-    groups: list[ReportRow]
-    weekly: list[ReportRow]
-    total: ReportRow
-
-
+# Teams are sorted byte-wise (COLLATE "C": the same groups; the per-group statement cost 10% less CPU for 20 teams
+# than under a C.UTF-8 database's collation, while route names gained nothing, so they keep it).
 GROUPS = {
     "route": "i.route_id",
     "severity": "i.severity",
-    "team": "i.labels ->> 'team'",
+    "team": 'i.label_team COLLATE "C"',
 }
-# One pass over the window's incidents (an index-only scan of incidents_sla_report for route and severity) gives
-# every row: per group, per week (UTC, from Monday) and the total. Each incident is measured against its target,
-# the route's, else its severity's (CASE over parameters, cheaper per row than a join). The fenced subquery
-# (OFFSET 0) computes each row's figures once: met (1), breached (0) or not measured (NULL), in float8 seconds
-# (date_part; numeric extract costs several times more). An open incident counts as breached once its due time
-# has passed, and not at all before. Weeks count from Monday 1970-01-05 (epoch 345,600 s) in steps of 604,800 s.
-REPORT = """
-SELECT grp, week, GROUPING(grp, week) AS level, count(*) AS incidents,
-       coalesce(sum(ack_state), 0) AS ack_met, coalesce(count(ack_state) - sum(ack_state), 0) AS ack_breached,
+# Each incident of the window as the report measures it, read from the covering index incidents_sla_report (an
+# index-only scan; the week and the durations are generated columns, so no date arithmetic per row). Its target is
+# the route's, else its severity's (CASE over parameters, cheaper per row than a join). Its state is met (1),
+# breached (0) or not measured (NULL): an incident not yet answered (or resolved) counts as breached once its due
+# time has passed, and not at all before. OFFSET 0 fences the subquery so each state is computed once, not once
+# per aggregate that reads it. Week bounds use the generated column's own formula, so they match it exactly.
+MEASURED = """
+SELECT {group} AS grp, i.sla_week AS week, i.sla_ack_secs AS tta, i.sla_resolve_secs AS ttr,
+       CASE WHEN i.sla_answered_secs IS NOT NULL THEN (i.sla_answered_secs <= {ack_target})::integer
+            WHEN date_part('epoch', $3::timestamptz - i.triggered_at) >= {ack_target} THEN 0 END AS ack_state,
+       CASE WHEN i.sla_resolve_secs IS NOT NULL THEN (i.sla_resolve_secs <= {resolve_target})::integer
+            WHEN date_part('epoch', $3::timestamptz - i.triggered_at) >= {resolve_target} THEN 0 END AS resolve_state
+FROM incidents i
+WHERE i.sla_week BETWEEN floor(date_part('epoch', $1::timestamptz - timestamptz '1970-01-05Z') / 604800)::integer
+                     AND floor(date_part('epoch', $2::timestamptz - timestamptz '1970-01-05Z') / 604800)::integer
+  AND i.created_at >= $1 AND i.created_at < $2
+{order}
+OFFSET 0
+"""
+FIGURES = """
+       count(*) AS incidents,
+       coalesce(sum(ack_state), 0) AS ack_met, count(ack_state) - coalesce(sum(ack_state), 0) AS ack_breached,
        coalesce(sum(resolve_state), 0) AS resolve_met,
-       coalesce(count(resolve_state) - sum(resolve_state), 0) AS resolve_breached,
+       count(resolve_state) - coalesce(sum(resolve_state), 0) AS resolve_breached,
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY tta) AS mtta,
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ttr) AS mttr
-FROM (
-    SELECT grp, week, tta, ttr,
-           CASE WHEN answered <= ack_target THEN 1
-                WHEN answered > ack_target OR (answered IS NULL AND age >= ack_target) THEN 0 END AS ack_state,
-           CASE WHEN ttr <= resolve_target THEN 1
-                WHEN ttr > resolve_target OR (ttr IS NULL AND age >= resolve_target) THEN 0 END AS resolve_state
-    FROM (
-        SELECT {group} AS grp,
-               floor((date_part('epoch', i.created_at) - 345600) / 604800) AS week,
-               date_part('epoch', coalesce(i.acknowledged_at, i.resolved_at) - i.triggered_at) AS answered,
-               date_part('epoch', i.acknowledged_at - i.triggered_at) AS tta,
-               date_part('epoch', i.resolved_at - i.triggered_at) AS ttr,
-               date_part('epoch', $3::timestamptz - i.triggered_at) AS age,
-               {ack_target} AS ack_target,
-               {resolve_target} AS resolve_target
-        FROM incidents i
-        WHERE i.created_at >= $1 AND i.created_at < $2
-        OFFSET 0
-    ) AS timed
-) AS measured
-GROUP BY GROUPING SETS ((grp), (week), ())
 """
-BY_GROUP, BY_WEEK, TOTAL = 1, 2, 3  # GROUPING(grp, week): a bit per column left out
+# The report is two statements over the same window (and snapshot), which the service can run at once on two
+# connections: per group (its rows sorted by group), and per week with the total (its rows read in week order from
+# the index, no sort). Each percentile sorts its values; nothing spills to disk with REPORT_WORK_MEM.
+# Built only from this module's constants (the group expression and targets are filled in later, as parameters).
+BY_GROUP = f"SELECT grp, {FIGURES} FROM ({MEASURED}) AS measured GROUP BY grp"  # noqa: S608
+BY_WEEK = f"SELECT week, GROUPING(week) = 1 AS total, {FIGURES} FROM ({MEASURED}) AS measured GROUP BY ROLLUP (week)"  # noqa: S608
 # The sorts of a 90-day window (~100,000 rows) fit in memory with this, instead of spilling to disk.
 REPORT_WORK_MEM = "64MB"
 
@@ -165,15 +156,25 @@ def _target_case(targets: Targets, values: list[float | None], params: list[obje
     return f"coalesce({branches('route', 'i.route_id')}, {branches('severity', 'i.severity')})"
 
 
-def report_sql(group_by: str, targets: Targets, params: list[object]) -> str:
-    """The report query grouping by route, severity or team; appends its target parameters to `params`."""
+def _report_sql(template: str, group: str, order: str, targets: Targets, params: list[object]) -> str:
     ack = _target_case(targets, targets.ack, params)
     resolve = _target_case(targets, targets.resolve, params)
-    return REPORT.format(group=GROUPS[group_by], ack_target=ack, resolve_target=resolve)
+    return template.format(group=group, order=order, ack_target=ack, resolve_target=resolve)
+
+
+def by_group_sql(group_by: str, targets: Targets, params: list[object]) -> str:
+    """The statement of the per-group rows (route, severity or team); appends its target parameters to `params`
+    ([since, until, now] first)."""
+    return _report_sql(BY_GROUP, GROUPS[group_by], "", targets, params)
+
+
+def by_week_sql(targets: Targets, params: list[object]) -> str:
+    """The statement of the per-week rows and the total; appends its target parameters to `params`."""
+    return _report_sql(BY_WEEK, "NULL::text", "ORDER BY i.sla_week", targets, params)
 
 
 def week_start(index: float) -> date:
-    """The Monday (UTC) that starts week `index` of the report query."""
+    """The Monday (UTC) that starts week `index` (the sla_week column: week 0 starts on Monday 1970-01-05)."""
     return (datetime(1970, 1, 5, tzinfo=UTC) + timedelta(weeks=int(index))).date()
 
 
@@ -183,19 +184,40 @@ def _pair(values: list[float] | None) -> tuple[float, float] | None:
     return float(values[0]), float(values[1])
 
 
-async def report(
-    conn: asyncpg.Connection, since: datetime, until: datetime, group_by: str, targets: Targets, now: datetime
-) -> Report:
-    """The figures of incidents created in [since, until): per group, per week and in total."""
-    async with conn.transaction(readonly=True):
-        await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-        params: list[object] = [since, until, now]
-        sql = report_sql(group_by, targets, params)
-        rows = await conn.fetch(sql, *params)
-    found: dict[int, list[ReportRow]] = {BY_GROUP: [], BY_WEEK: [], TOTAL: []}
-    for r in rows:
-        level = r["level"]
-        found[level].append(ReportRow(
-            week_start(r["week"]) if level == BY_WEEK else r["grp"], level == TOTAL, r["incidents"], r["ack_met"],
-            r["ack_breached"], r["resolve_met"], r["resolve_breached"], _pair(r["mtta"]), _pair(r["mttr"])))
-    return Report(found[BY_GROUP], found[BY_WEEK], found[TOTAL][0])
+def _row(group: str | date | None, total: bool, r: asyncpg.Record) -> ReportRow:
+    return ReportRow(group, total, r["incidents"], r["ack_met"], r["ack_breached"], r["resolve_met"],
+                     r["resolve_breached"], _pair(r["mtta"]), _pair(r["mttr"]))
+
+
+async def prepare_report(conn: asyncpg.Connection) -> None:
+    """Give the report's sorts their memory for the rest of the transaction."""
+    await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+
+
+async def export_snapshot(conn: asyncpg.Connection) -> str:
+    """The id of this (repeatable read) transaction's snapshot, for another connection to read the same data."""
+    return await conn.fetchval("SELECT pg_export_snapshot()")
+
+
+async def import_snapshot(conn: asyncpg.Connection, snapshot: str) -> None:
+    """Read what the exporting transaction reads (first statement of a repeatable read transaction)."""
+    literal = "'" + snapshot.replace("'", "''") + "'"  # SET takes no parameters
+    await conn.execute(f"SET TRANSACTION SNAPSHOT {literal}")
+
+
+async def group_rows(conn: asyncpg.Connection, since: datetime, until: datetime, group_by: str, targets: Targets,
+                     now: datetime) -> list[ReportRow]:
+    """A row per group (None: incidents without that value) of the incidents created in [since, until)."""
+    params: list[object] = [since, until, now]
+    rows = await conn.fetch(by_group_sql(group_by, targets, params), *params)
+    return [_row(r["grp"], False, r) for r in rows]
+
+
+async def week_rows(conn: asyncpg.Connection, since: datetime, until: datetime, targets: Targets,
+                    now: datetime) -> tuple[list[ReportRow], ReportRow]:
+    """A row per week (UTC, from Monday) of the incidents created in [since, until), and their total."""
+    params: list[object] = [since, until, now]
+    rows = await conn.fetch(by_week_sql(targets, params), *params)
+    weekly = [_row(week_start(r["week"]), False, r) for r in rows if not r["total"]]
+    (total,) = [_row(None, True, r) for r in rows if r["total"]]
+    return weekly, total

@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
-from store.db import Database
+from store import sla
+from store.db import Database, create_database
 from store.domain.config_schema import parse_config
+from store.settings import DatabaseSettings
 from tests.support.api import bearer, running_app, seed_incident
 
 M = timedelta(minutes=1)
@@ -121,3 +124,60 @@ async def test_incident_json_carries_its_sla(client: Any, db: Database) -> None:
     assert open_one["sla"]["breached"] == ["ack"]
     assert datetime.fromisoformat(open_one["sla"]["ack_due_at"].replace("Z", "+00:00")) == created + 10 * M
     assert datetime.fromisoformat(open_one["sla"]["resolve_due_at"].replace("Z", "+00:00")) == created + 240 * M
+
+
+async def test_one_connection_gives_the_figures_of_two(database_url: str, db: Database) -> None:
+    """With no spare connection in the pool, the report's two statements run one after the other on the one it
+    holds; the figures are those of the two statements run at once on two connections."""
+    now = datetime.now(UTC)
+    await seed(db, now)
+    config = parse_config(CONFIG)
+    single = await create_database(database_url, DatabaseSettings(url=database_url, max_open_conns=1,
+                                                                  max_idle_conns=1))
+    try:
+        for group_by in ("route", "severity", "team"):
+            alone = await sla.report(single, config, now - timedelta(days=30), now, group_by, now)
+            shared = await sla.report(db, config, now - timedelta(days=30), now, group_by, now)
+            assert alone == shared
+        by_route = await sla.report(single, config, now - timedelta(days=30), now, "route", now)
+        assert [(g.group, g.incidents, g.ack_met, g.ack_breached) for g in by_route.groups] == [
+            ("db", 2, 1, 1), ("default", 4, 1, 2)]
+        assert (by_route.total.incidents, by_route.total.mtta) == (6, (420.0, 468.0))  # 3m, 7m, 8m: p90 7m + 0.8m
+    finally:
+        await single.close()
+
+
+async def test_weeks_start_on_monday_at_midnight_utc(db: Database) -> None:
+    """An incident opened at a Monday's midnight is in that week, one a microsecond earlier in the week before, and
+    the window's bounds are kept to the microsecond."""
+    monday = datetime(2026, 11, 30, tzinfo=UTC)
+    before = monday - timedelta(microseconds=1)
+    for at in (before, monday, monday + timedelta(days=6, hours=23)):
+        await seed_incident(db, route_id="default", severity="critical", created_at=at, triggered_at=at,
+                            title=f"at {at.isoformat()}")
+    config, now = parse_config(CONFIG), monday + timedelta(days=7)
+    found = await sla.report(db, config, before, now, "severity", now)
+    assert [(w.group.isoformat(), w.incidents) for w in found.weekly] == [("2026-11-23", 1), ("2026-11-30", 2)]
+    assert found.total.incidents == 3
+    from_monday = await sla.report(db, config, monday, now, "severity", now)
+    assert [(w.group.isoformat(), w.incidents) for w in from_monday.weekly] == [("2026-11-30", 2)]
+    assert (await sla.report(db, config, before, monday, "severity", now)).total.incidents == 1
+
+
+async def test_an_error_in_either_statement_is_raised_as_itself(database_url: str, db: Database) -> None:
+    """The two statements run at once; when the database refuses them (here: incidents locked beyond lock_timeout)
+    the caller gets the database's error itself, not an exception group, and the pool's connections still work."""
+    await seed(db, datetime.now(UTC))
+    hasty = await create_database(database_url, DatabaseSettings(url=database_url, max_open_conns=2, max_idle_conns=2),
+                                  server_settings={"lock_timeout": "200ms"})
+    config, now = parse_config(CONFIG), datetime.now(UTC)
+    try:
+        async with db.transaction() as locker:
+            await locker.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await sla.report(hasty, config, now - timedelta(days=30), now, "route", now)
+        found = await sla.report(hasty, config, now - timedelta(days=30), now, "route", now)
+        assert found.total.incidents == 6
+        assert hasty.usage() == (2, 2)  # both back in the pool, idle
+    finally:
+        await hasty.close()

@@ -4,16 +4,18 @@
 
 Seeds a fresh database with tests/perf/seed_alerts.py (100,000 incidents over 90 days, one alert each), spreads
 them over three routes and acknowledges nine in ten (for attainment and MTTA), then measures the 90-day report:
-in the database alone (store.sla.report: the per-group pass and the per-week pass), and through
-`GET /api/v1/reports/sla?since=90d` of a running `tocsin serve`, JSON and CSV. Prints p50/p95/max and the CPU
-time per report of the Tocsin process and of PostgreSQL, read from /proc. Uses TEST_DATABASE_URL's server when
-set, else embedded PostgreSQL (whose processes are on this machine, so their CPU can be read).
+in the database alone (store.sla.report: its per-group and per-week statements at once on two pooled connections,
+then on one connection, one after the other), and through `GET /api/v1/reports/sla?since=90d` of a running
+`tocsin serve`, JSON and CSV. Prints p50/p95/max and the CPU time per report of the Tocsin process and of
+PostgreSQL, read from /proc. Uses TEST_DATABASE_URL's server when set, else embedded PostgreSQL (whose processes
+are on this machine, so their CPU can be read).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed_alerts import seed  # noqa: E402
 
 from store import sla  # noqa: E402
-from store.db import create_database  # noqa: E402
+from store.db import Database, create_database  # noqa: E402
 from store.domain.config_schema import parse_config  # noqa: E402
 from store.settings import DatabaseSettings  # noqa: E402
 from store.sql import stats as stats_sql  # noqa: E402
@@ -95,52 +97,70 @@ async def prepare(url: str) -> None:
     try:
         await conn.execute(SPREAD)
         await conn.execute("VACUUM ANALYZE incidents")
-        print(f"incidents: {await conn.fetchval('SELECT count(*) FROM incidents')}, plan of the report:")
+        print(f"incidents: {await conn.fetchval('SELECT count(*) FROM incidents')}, plans of the report's statements:")
         config = parse_config(yaml.safe_load(CONFIG))
         targets = sla.targets_of(config)
         now = datetime.now(UTC)
         await conn.execute(f"SET work_mem = '{sla.sla_sql.REPORT_WORK_MEM}'")
-        params: list[object] = [now - timedelta(days=90), now, now]
-        query = sla.sla_sql.report_sql("route", targets, params)
-        plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + query, *params)
-        print("\n".join("    " + r[0] for r in plan))
+        for name, make in (("per route", lambda p: sla.sla_sql.by_group_sql("route", targets, p)),
+                           ("per week and total", lambda p: sla.sla_sql.by_week_sql(targets, p))):
+            params: list[object] = [now - timedelta(days=90), now, now]
+            query = make(params)
+            plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + query, *params)
+            print(f"  {name}:")
+            print("\n".join("    " + r[0] for r in plan))
     finally:
         await conn.close()
 
 
+async def yardstick(db: Database, runs: int) -> None:
+    """How busy the machine is: the dashboard's 90-day statistics, the same query in every run of this script."""
+    async with db.connection() as conn:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        found, before, now = [], cpu_seconds([backend]), datetime.now(UTC)
+        for _ in range(runs):
+            started = time.perf_counter()
+            await stats_sql.window_stats(conn, now - timedelta(days=90), now)
+            await stats_sql.daily_durations(conn, now - timedelta(days=90), now)
+            found.append((time.perf_counter() - started) * 1000)
+        used = (cpu_seconds([backend]) - before) / runs * 1000
+    print(f"yardstick: dashboard statistics of 90d: median {statistics.median(found):6.1f} ms, "
+          f"PostgreSQL CPU {used:5.1f} ms (compare runs by it: wall time above CPU time is waiting for a core)")
+
+
+async def backends(db: Database, count: int) -> list[int]:
+    """The backend pids of the pool's `count` connections (held at once, so they are distinct)."""
+    async with contextlib.AsyncExitStack() as stack:
+        held = [await stack.enter_async_context(db.connection()) for _ in range(count)]
+        return [await conn.fetchval("SELECT pg_backend_pid()") for conn in held]
+
+
 async def database_side(url: str, runs: int) -> None:
-    """The report as the API computes it, timed in this process, with the PostgreSQL backend's CPU; first, as a
-    yardstick of how busy the machine is, the dashboard's 90-day statistics (128 ms on a quiet machine, see
-    "Dashboard benchmark" in README.md)."""
+    """The report as the API computes it, timed in this process, with the CPU of its PostgreSQL backends: with two
+    pooled connections (its two statements at once), then with one (one after the other)."""
     config = parse_config(yaml.safe_load(CONFIG))
-    db = await create_database(url, DatabaseSettings(url=url, max_open_conns=1, max_idle_conns=1))
-    try:
-        async with db.connection() as conn:
-            backend = await conn.fetchval("SELECT pg_backend_pid()")
-            found, before, now = [], cpu_seconds([backend]), datetime.now(UTC)
-            for _ in range(runs):
-                started = time.perf_counter()
-                await stats_sql.window_stats(conn, now - timedelta(days=90), now)
-                await stats_sql.daily_durations(conn, now - timedelta(days=90), now)
-                found.append((time.perf_counter() - started) * 1000)
-            used = (cpu_seconds([backend]) - before) / runs * 1000
-            print(f"yardstick: dashboard statistics of 90d: median {statistics.median(found):6.1f} ms, "
-                  f"PostgreSQL CPU {used:5.1f} ms (128 ms on a quiet machine)")
-        for group_by in ("route", "severity", "team"):
-            found = []
-            before = cpu_seconds([backend])
-            for _ in range(runs):
-                now = datetime.now(UTC)
-                started = time.perf_counter()
-                report = await sla.report(db, config, now - timedelta(days=90), now,
-                                          group_by, now)
-                found.append((time.perf_counter() - started) * 1000)
-            used = (cpu_seconds([backend]) - before) / runs * 1000
-            print(f"store.sla.report 90d by {group_by:8}: median {statistics.median(found):6.1f} ms, "
-                  f"max {max(found):6.1f} ms, PostgreSQL CPU {used:5.1f} ms per report "
-                  f"({report.total.incidents} incidents, {len(report.groups)} groups, {len(report.weekly)} weeks)")
-    finally:
-        await db.close()
+    for connections in (2, 1):
+        settings = DatabaseSettings(url=url, max_open_conns=connections, max_idle_conns=connections)
+        db = await create_database(url, settings)
+        try:
+            if connections == 2:
+                await yardstick(db, runs)
+            pids = await backends(db, connections)
+            for group_by in ("route", "severity", "team"):
+                found = []
+                before = cpu_seconds(pids)
+                for _ in range(runs):
+                    now = datetime.now(UTC)
+                    started = time.perf_counter()
+                    report = await sla.report(db, config, now - timedelta(days=90), now, group_by, now)
+                    found.append((time.perf_counter() - started) * 1000)
+                used = (cpu_seconds(pids) - before) / runs * 1000
+                print(f"store.sla.report 90d by {group_by:8} ({connections} conn): "
+                      f"median {statistics.median(found):6.1f} ms, max {max(found):6.1f} ms, "
+                      f"PostgreSQL CPU {used:5.1f} ms per report ({report.total.incidents} incidents, "
+                      f"{len(report.groups)} groups, {len(report.weekly)} weeks)")
+        finally:
+            await db.close()
 
 
 async def settled(url: str, seconds: float = 120.0) -> int:
