@@ -19,10 +19,11 @@ from store.sla import record_breaches
 log = logging.getLogger(__name__)
 
 
-async def _counted(what: str, run: Callable[[], Awaitable[Sized]]) -> int:
+async def _counted(what: str, run: Callable[[], Awaitable[Sized | int]]) -> int:
     """How many things one run did; 0, with a warning, when the database is unavailable (the next run retries)."""
     try:
-        return len(await run())
+        done = await run()
+        return done if isinstance(done, int) else len(done)
     except UNAVAILABLE as exc:
         log.warning("%s run skipped: the database is unavailable (%s)", what, type(exc).__name__)
         return 0
@@ -41,11 +42,7 @@ async def escalate_job(runtime: Runtime) -> int:
 
 async def forget_links_job(runtime: Runtime) -> int:
     """Drop the records of expired one-tap links; returns how many."""
-    try:
-        return await forget_expired_links(runtime.db)
-    except UNAVAILABLE as exc:
-        log.warning("link clean-up skipped: the database is unavailable (%s)", type(exc).__name__)
-        return 0
+    return await _counted("link clean-up", lambda: forget_expired_links(runtime.db))
 
 
 async def handoff_job(runtime: Runtime) -> int:
@@ -74,11 +71,8 @@ async def sweep_deliveries(
 
 async def ack_timers_job(runtime: Runtime) -> int:
     """Lapse the acknowledgements and post the reminders due now; returns the timeline entries written."""
-    try:
-        return len(await timers_due(runtime.jobs_db, runtime.config, runtime.clock()))
-    except UNAVAILABLE as exc:
-        log.warning("acknowledgement timers skipped: the database is unavailable (%s)", type(exc).__name__)
-        return 0
+    return await _counted("acknowledgement timers",
+                          lambda: timers_due(runtime.jobs_db, runtime.config, runtime.clock()))
 
 
 async def maintenance_job(runtime: Runtime) -> int:
@@ -96,17 +90,10 @@ async def maintenance_job(runtime: Runtime) -> int:
 
 async def flapping_job(runtime: Runtime) -> int:
     """Settle the groups that stopped flapping (paging those that still fire); returns how many incidents."""
-    try:
-        return len(await settle_due(runtime.jobs_db, runtime.config, runtime.clock()))
-    except UNAVAILABLE as exc:
-        log.warning("flapping run skipped: the database is unavailable (%s)", type(exc).__name__)
-        return 0
+    return await _counted("flapping", lambda: settle_due(runtime.jobs_db, runtime.config, runtime.clock()))
 
 
 async def heartbeat_job(runtime: Runtime) -> int:
     """Fire the missing alert of each heartbeat silent past its timeout; returns how many went down."""
-    try:
-        return len(await heartbeats.check_due(runtime.jobs_db, runtime.config, runtime.clock()))
-    except UNAVAILABLE as exc:
-        log.warning("heartbeat check skipped: the database is unavailable (%s)", type(exc).__name__)
-        return 0
+    return await _counted("heartbeat",
+                          lambda: heartbeats.check_due(runtime.jobs_db, runtime.config, runtime.clock()))

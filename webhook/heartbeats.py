@@ -14,6 +14,7 @@ from store import heartbeats
 from store.domain.heartbeats import counts_as_ping
 from store.errors import ApiError
 from store.runtime import UNAVAILABLE, Runtime, unavailable_error
+from store.throttle import auth_guard
 from webhook.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     async def ping(heartbeat_id: str) -> tuple[dict[str, Any], int]:
         runtime: Runtime = current_app.extensions["tocsin"]
         declared = runtime.config.heartbeat(heartbeat_id)
-        check_ping_token(settings.token, declared.token if declared else None)
+        async with auth_guard(current_app.extensions, request, "webhook"):
+            check_ping_token(settings.token, declared.token if declared else None)
         if declared is None:
             raise ApiError(404, "not_found", f"heartbeat {heartbeat_id[:80]!r} is not declared in the config")
         body = await _body(settings)

@@ -14,6 +14,7 @@ from nacl.signing import SigningKey
 from quart import Quart
 
 from store.db import create_database
+from store.domain.config_schema import parse_config
 from store.settings import DatabaseSettings
 from store.throttle import EXTENSION
 from store.tokens import create_token
@@ -239,3 +240,28 @@ async def test_discord_signatures_and_mattermost_tokens(database_url: str) -> No
     finally:
         await discord.stop()
         await mattermost.stop()
+
+
+async def test_grafana_tokens_pagerduty_routing_keys_and_heartbeat_pings(database_url: str) -> None:
+    config = parse_config({"integrations": [{"id": "sentry", "kind": "pagerduty_events", "routing_key": "a" * 32}],
+                           "heartbeats": [{"id": "backup", "timeout": "1h"}]})
+    application = create_app(load_settings(env(database_url)), database_url, config=config)
+    event = {"routing_key": "b" * 32, "event_action": "trigger",
+             "payload": {"summary": "disk full", "source": "db-1", "severity": "critical"}}
+    wrong, right = {"Authorization": f"Bearer {WRONG}"}, {"Authorization": f"Bearer {TOKEN}"}
+    async with application.test_app():
+        client = application.test_client()
+        guesses = [
+            await client.post("/api/v1/webhooks/grafana", json={}, headers=wrong, scope_base={"client": ATTACKER}),
+            await client.post("/v2/enqueue", json=event, scope_base={"client": ATTACKER}),
+            await client.post("/api/v1/heartbeats/backup", headers=wrong, scope_base={"client": ATTACKER}),
+        ]
+        assert [r.status_code for r in guesses] == [401, 400, 401]
+        blocked = await client.post("/api/v1/heartbeats/backup", headers=right, scope_base={"client": ATTACKER})
+        assert blocked.status_code == 429 and blocked.headers["Retry-After"]
+        refused = await client.post("/v2/enqueue", json={**event, "routing_key": "a" * 32},
+                                    scope_base={"client": ATTACKER})
+        assert refused.status_code == 429 and (await refused.get_json())["status"] != "success"
+        pinged = await client.post("/api/v1/heartbeats/backup", headers=right, scope_base={"client": ALERTMANAGER})
+        assert pinged.status_code == 200
+        assert await metric(application, "webhook") == 2 and await metric(application, "events") == 1

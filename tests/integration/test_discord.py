@@ -90,9 +90,11 @@ def _forged(api: DiscordApi, interaction: dict[str, Any]) -> list[tuple[bytes, d
     body, headers = api.signed(interaction)
     stale_body, stale = api.signed(interaction, stamp=int(time.time()) - 6 * 60)
     other_body, other = api.signed(interaction, key=SigningKey.generate())
+    signature = headers["X-Signature-Ed25519"]
+    altered = signature[:-2] + ("11" if signature.endswith("00") else "00")  # one in 256 signatures ends in 00
     return [
         (body, {"Content-Type": "application/json"}),  # unsigned
-        (body, {**headers, "X-Signature-Ed25519": headers["X-Signature-Ed25519"][:-2] + "00"}),  # wrong signature
+        (body, {**headers, "X-Signature-Ed25519": altered}),  # wrong signature
         (body + b" ", headers),  # body changed after signing
         (stale_body, stale),  # replayed six minutes later
         (other_body, other),  # signed with another key
