@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from store.domain.config_fields import format_span
 from store.domain.users import NotificationRule, User
 
 # A method and the user keys (contacts) it reaches; "push" reaches ntfy and Pushover, whichever the user has.
@@ -43,15 +44,7 @@ def has_method(user: User, method: str) -> bool:
 
 def format_after(after: timedelta) -> str:
     """A delay as written in the config: 0m, 90s, 5m, 2h, 1h30m."""
-    seconds = int(after.total_seconds())
-    if seconds == 0:
-        return "0m"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
+    return "0m" if int(after.total_seconds()) == 0 else format_span(after)
 
 
 def rules_text(rules: Sequence[NotificationRule]) -> str:
