@@ -52,6 +52,8 @@ _announce = _listeners.announce
 
 async def record_breaches(db: Database, config: Config, now: datetime) -> list[Breach]:
     """Record every breach due by `now` that is not recorded yet; returns those this call recorded."""
+    if not config.tracks_sla:
+        return []  # no target anywhere: the open incidents (thousands in an outage) are not read every 5 s
     async with db.connection() as conn:
         candidates = await sla_sql.open_incidents(conn)
     found: list[Breach] = []

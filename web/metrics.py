@@ -157,7 +157,7 @@ class Metrics:
                 counts = await stats_sql.open_counts(conn)
                 backlog = await stats_sql.delivery_backlog(conn)
                 due, lag = await stats_sql.escalation_lag(conn)
-                open_incidents = await sla_sql.open_incidents(conn)
+                open_incidents = await sla_sql.open_incidents(conn) if runtime.config.tracks_sla else []
                 quiet = await stats_sql.quiet_counts(conn)
                 beats = await heartbeats_sql.states(conn)
         except UNAVAILABLE as exc:

@@ -24,7 +24,13 @@ class Paging:
     def __init__(self, settings: PagingSettings, runtime: Callable[[], Runtime | None], users: Iterable[User]) -> None:
         self.settings = settings
         self._runtime = runtime
-        self.users = tuple(users)
+        self._users_at_start = tuple(users)
+
+    @property
+    def users(self) -> tuple[User, ...]:
+        """The config's people now (a config version applied while serving counts at once), else at start."""
+        runtime = self._runtime()
+        return tuple(runtime.config.users) if runtime is not None else self._users_at_start
 
     def runtime(self) -> Runtime:
         """The serving app's runtime; Unavailable while Tocsin starts or stops."""

@@ -156,6 +156,11 @@ class Config:
         """The response template with this id, or None."""
         return next((t for t in self.templates if t.id == template_id), None)
 
+    @property
+    def tracks_sla(self) -> bool:
+        """True when some route or severity has an SLA target; without one nothing needs timing."""
+        return bool(self.sla) or any(r.sla is not None for r in (*self.routes.routes, self.routes.default))
+
     def sla_target(self, route_id: str, severity: str) -> SlaTarget:
         """The SLA target of an incident of this route and severity (the route's wins, kind by kind)."""
         by_route = {r.id: r.sla for r in self.routes.routes if r.sla is not None}
