@@ -52,10 +52,12 @@ _announce = _listeners.announce
 
 async def record_breaches(db: Database, config: Config, now: datetime) -> list[Breach]:
     """Record every breach due by `now` that is not recorded yet; returns those this call recorded."""
-    if not config.tracks_sla:
+    shortest = config.shortest_sla_target
+    if shortest is None:
         return []  # no target anywhere: the open incidents (thousands in an outage) are not read every 5 s
     async with db.connection() as conn:
-        candidates = await sla_sql.open_incidents(conn)
+        # Incidents triggered less than the shortest target ago cannot have breached anything yet.
+        candidates = await sla_sql.open_incidents(conn, triggered_before=now - shortest)
     found: list[Breach] = []
     for incident in candidates:
         target = config.sla_target(incident.route_id, incident.severity)

@@ -159,7 +159,14 @@ class Config:
     @property
     def tracks_sla(self) -> bool:
         """True when some route or severity has an SLA target; without one nothing needs timing."""
-        return bool(self.sla) or any(r.sla is not None for r in (*self.routes.routes, self.routes.default))
+        return self.shortest_sla_target is not None
+
+    @property
+    def shortest_sla_target(self) -> timedelta | None:
+        """The shortest target of any kind, route or severity: no incident breaches sooner after its trigger."""
+        targets = [*self.sla.values(), *(r.sla for r in (*self.routes.routes, self.routes.default) if r.sla)]
+        spans = [span for t in targets for span in (t.ack, t.resolve) if span is not None]
+        return min(spans, default=None)
 
     def sla_target(self, route_id: str, severity: str) -> SlaTarget:
         """The SLA target of an incident of this route and severity (the route's wins, kind by kind)."""

@@ -24,18 +24,20 @@ class OpenIncident:
     recorded: frozenset[str]
 
 
-async def open_incidents(conn: asyncpg.Connection) -> list[OpenIncident]:
-    """Every incident not resolved (index incidents_open_status) and its recorded breaches."""
+async def open_incidents(conn: asyncpg.Connection, triggered_before: datetime | None = None) -> list[OpenIncident]:
+    """Every incident not resolved (index incidents_open_status), triggered at or before `triggered_before` when given,
+    and its recorded breaches."""
     rows = await conn.fetch(
         """
         SELECT i.id, i.route_id, i.severity, i.status, i.triggered_at, i.acknowledged_at, i.resolved_at,
                coalesce(array_agg(b.kind) FILTER (WHERE b.kind IS NOT NULL), '{}') AS recorded
         FROM incidents i
         LEFT JOIN sla_breaches b ON b.incident_id = i.id AND b.triggered_at = i.triggered_at
-        WHERE i.status <> 'resolved'
+        WHERE i.status <> 'resolved' AND ($1::timestamptz IS NULL OR i.triggered_at <= $1)
         GROUP BY i.id
         ORDER BY i.id
-        """
+        """,
+        triggered_before,
     )
     return [
         OpenIncident(r["id"], r["route_id"], r["severity"], r["status"],
