@@ -85,7 +85,7 @@ class JiraChannel:
         self.routes = routes
         self.incident_json = incident_json
         self.event_json = event_json
-        self.names = dict(names or {})
+        self.names: Mapping[str, str] = names if names is not None else {}  # live: follows config versions
 
     async def send(self, delivery: Delivery, incident: Incident, recent_events: Sequence[Event]) -> SendResult:
         """Open the issue (kind open) and tell it the changes since; never raises for Jira's failures."""
