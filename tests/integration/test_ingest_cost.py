@@ -16,14 +16,20 @@ from store.db import Database, create_database
 from store.domain.batching import plan_groups
 from store.domain.config_schema import parse_config
 from store.domain.routing import RouteTable
-from store.ingest import ingest_batch
+from store.ingest import ingest_batch, ingest_many
 from store.ingest_tick import IngestResult, Tick
 from store.settings import DatabaseSettings
 from tests.support import postgres as servers
 from tests.support.webhook_load import group_body
+from web.app import open_ingest_pool
+from web.settings import load_settings
 from webhook.alertmanager import parse_webhook
 
 T0 = datetime(2026, 11, 26, 19, 3, tzinfo=UTC)
+SCANS = """
+    SELECT relname, coalesce(seq_scan, 0) AS seq_scan FROM pg_stat_xact_user_tables
+    WHERE relname IN ('alerts', 'incidents') ORDER BY relname
+"""
 READS = """
     SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = 'alerts'
 """
@@ -89,3 +95,21 @@ async def test_maintenance_windows_and_flap_counting_read_no_more_alert_rows(
     assert with_them == without
     new, repeat, resolve_last, _reopen = with_them
     assert new <= 4 and repeat <= 4 and resolve_last <= 8, with_them
+
+
+async def test_the_webhooks_pool_reads_by_index_before_autovacuum_first_analyzes_the_tables(database_url: str) -> None:
+    """A new database's tables look tiny to the planner until autovacuum analyzes them, so cached plans
+    scanned incidents and alerts whole on every webhook (a cost growing with each one); the webhooks' own
+    pool must look them up by index from the first webhook."""
+    pool = await open_ingest_pool(database_url, load_settings({"DATABASE_URL": database_url}))
+    try:
+        routes = RouteTable()
+        for n in range(0, 300, 10):
+            await ingest_many(pool, [parse_webhook(group_body(f"G{g}", 3)) for g in range(n, n + 10)], routes)
+        async with pool.transaction() as conn:
+            await Tick(conn, plan_groups([parse_webhook(group_body(f"G{g}", 4)) for g in range(295, 305)], routes),
+                       datetime.now(UTC), [IngestResult() for _ in range(10)], routes).run()
+            scans = await conn.fetch(SCANS)
+        assert {r["relname"]: r["seq_scan"] for r in scans} == {"alerts": 0, "incidents": 0}
+    finally:
+        await pool.close()
