@@ -11,6 +11,7 @@ import asyncpg
 from store.domain.alerts import AlertSignal
 from store.domain.derived import AlertView
 from store.models import Alert
+from store.sql.rows import json_rows, rows_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,16 @@ def _stored(row: Any) -> Stored:
 
 RECEIPT_EVERY = timedelta(seconds=10)  # a repeat's receipt is written at most this often per alert
 
+_REPEAT_KEYS = rows_table("$1", [("fingerprint", "text"), ("starts_at", "timestamptz"), ("status", "text"),
+                                 ("annotations", "jsonb"), ("generator_url", "text"), ("target", "bigint")], "pos")
+_IDENTITIES = rows_table("$1", [("fingerprint", "text"), ("starts_at", "timestamptz")])
+_NEW_ALERTS = rows_table("$1", [("incident_id", "bigint"), ("fingerprint", "text"), ("starts_at", "timestamptz"),
+                                ("ends_at", "timestamptz"), ("status", "text"), ("labels", "jsonb"),
+                                ("annotations", "jsonb"), ("generator_url", "text")])
+_KNOWN_CHANGES = rows_table("$1", [("id", "bigint"), ("incident_id", "bigint"), ("status", "text"),
+                                   ("ends_at", "timestamptz"), ("labels", "jsonb"), ("annotations", "jsonb"),
+                                   ("generator_url", "text")])
+
 
 async def count_repeats(
     conn: asyncpg.Connection, alerts: list[AlertSignal], targets: list[int | None], now: datetime
@@ -53,11 +64,8 @@ async def count_repeats(
     alerts that are stored already, as last committed).
     """
     rows = await conn.fetch(
-        """
-        WITH k AS (
-            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[])
-                WITH ORDINALITY AS k(fingerprint, starts_at, status, annotations, generator_url, target, pos)
-        ),
+        f"""
+        WITH k AS ({_REPEAT_KEYS}),
         found AS (
             SELECT k.pos, a.id, a.incident_id, a.last_received_at,
                    a.status = k.status AND a.annotations = k.annotations AND a.generator_url = k.generator_url
@@ -66,23 +74,21 @@ async def count_repeats(
         ),
         stale AS (  -- locked in id order, as every writer locks alert rows, so writers never deadlock here
             SELECT a.id FROM alerts a JOIN found f ON f.id = a.id
-            WHERE f.same AND f.last_received_at < $8
+            WHERE f.same AND f.last_received_at < $3
             ORDER BY a.id
             FOR NO KEY UPDATE OF a
         ),
         receipts AS (
-            UPDATE alerts a SET last_received_at = $7, receive_count = a.receive_count + 1
+            UPDATE alerts a SET last_received_at = $2, receive_count = a.receive_count + 1
             FROM stale WHERE a.id = stale.id
             RETURNING a.id
         )
         SELECT f.pos, f.incident_id, f.same FROM found f
-        """,
-        [a.fingerprint for a in alerts],
-        [a.starts_at for a in alerts],
-        [a.status for a in alerts],
-        [a.annotations for a in alerts],
-        [a.generator_url for a in alerts],
-        targets,
+        """,  # noqa: S608 - only module constants are spliced in; values are parameters
+        json_rows(
+            (a.fingerprint, a.starts_at, a.status, a.annotations, a.generator_url, target)
+            for a, target in zip(alerts, targets, strict=True)
+        ),
         now,
         now - RECEIPT_EVERY,
     )
@@ -95,13 +101,11 @@ async def lock_known(conn: asyncpg.Connection, alerts: list[AlertSignal]) -> lis
     rows = await conn.fetch(
         f"""
         SELECT {_STORED} FROM alerts a
-        JOIN unnest($1::text[], $2::timestamptz[]) AS k(fingerprint, starts_at)
-          ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+        JOIN ({_IDENTITIES}) AS k ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
         ORDER BY a.id
         FOR NO KEY UPDATE OF a
-        """,  # noqa: S608 - _STORED is a module constant; values are parameters
-        [a.fingerprint for a in alerts],
-        [a.starts_at for a in alerts],
+        """,  # noqa: S608 - only module constants are spliced in; values are parameters
+        json_rows((a.fingerprint, a.starts_at) for a in alerts),
     )
     return [_stored(r) for r in rows]
 
@@ -121,20 +125,22 @@ async def insert_new(
             INSERT INTO alerts (incident_id, fingerprint, starts_at, ends_at, status, labels, annotations,
                                 generator_url, created_at, updated_at, last_received_at)
             SELECT k.incident_id, k.fingerprint, k.starts_at, k.ends_at, k.status, k.labels, k.annotations,
-                   k.generator_url, $9, $9, $9
-            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[],
-                        $7::jsonb[], $8::text[])
-                 AS k(incident_id, fingerprint, starts_at, ends_at, status, labels, annotations, generator_url)
+                   k.generator_url, $2, $2, $2
+            FROM ({_NEW_ALERTS}) AS k
             ORDER BY k.fingerprint, k.starts_at
             ON CONFLICT ON CONSTRAINT alerts_identity DO NOTHING
             RETURNING id, fingerprint, starts_at
         ),
         superseded AS (
-            UPDATE alerts a SET status = 'resolved', ends_at = s.next_start, updated_at = $9
+            UPDATE alerts a SET status = 'resolved', ends_at = s.next_start, updated_at = $2
             FROM (
                 SELECT o.id, min(i.starts_at) AS next_start
-                FROM inserted i JOIN alerts o
-                  ON o.status = 'firing' AND o.fingerprint = i.fingerprint AND o.starts_at < i.starts_at
+                FROM inserted i CROSS JOIN LATERAL (
+                    -- looked up per new row (OFFSET 0 keeps it a lookup): never a scan of every firing alert
+                    SELECT o.id FROM alerts o
+                    WHERE o.status = 'firing' AND o.fingerprint = i.fingerprint AND o.starts_at < i.starts_at
+                    OFFSET 0
+                ) AS o
                 GROUP BY o.id
             ) AS s
             WHERE a.id = s.id AND a.status = 'firing'
@@ -146,14 +152,10 @@ async def insert_new(
         UNION ALL
         SELECT false, * FROM superseded
         """,  # noqa: S608 - only module constants are spliced in; values are parameters
-        incident_ids,
-        [a.fingerprint for a in alerts],
-        [a.starts_at for a in alerts],
-        [a.ends_at for a in alerts],
-        [a.status for a in alerts],
-        [a.labels for a in alerts],
-        [a.annotations for a in alerts],
-        [a.generator_url for a in alerts],
+        json_rows(
+            (incident_id, a.fingerprint, a.starts_at, a.ends_at, a.status, a.labels, a.annotations, a.generator_url)
+            for incident_id, a in zip(incident_ids, alerts, strict=True)
+        ),
         now,
     )
     ids = {(r["fingerprint"], r["starts_at"]): r["id"] for r in rows if r["new"]}
@@ -166,11 +168,8 @@ async def update_known(
     now: datetime,
 ) -> None:
     """Count a receipt of each row; move it to its incident and take the new state where `changed` gives one."""
-    def pick(attr: str) -> list[Any]:
-        return [getattr(c, attr) if c is not None else None for c in changed]
-
     await conn.execute(
-        """
+        f"""
         UPDATE alerts a
         SET incident_id = k.incident_id,
             status = coalesce(k.status, a.status),
@@ -178,21 +177,17 @@ async def update_known(
             labels = coalesce(k.labels, a.labels),
             annotations = coalesce(k.annotations, a.annotations),
             generator_url = coalesce(k.generator_url, a.generator_url),
-            updated_at = CASE WHEN k.status IS DISTINCT FROM NULL AND k.status <> a.status THEN $8
+            updated_at = CASE WHEN k.status IS DISTINCT FROM NULL AND k.status <> a.status THEN $2
                               ELSE a.updated_at END,
-            last_received_at = $8,
+            last_received_at = $2,
             receive_count = a.receive_count + 1
-        FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::jsonb[],
-                    $7::text[]) AS k(id, incident_id, status, ends_at, labels, annotations, generator_url)
+        FROM ({_KNOWN_CHANGES}) AS k
         WHERE a.id = k.id
-        """,
-        ids,
-        incident_ids,
-        pick("status"),
-        pick("ends_at"),
-        pick("labels"),
-        pick("annotations"),
-        pick("generator_url"),
+        """,  # noqa: S608 - only module constants are spliced in; values are parameters
+        json_rows(
+            (row_id, incident_id) + ((c.status, c.ends_at, c.labels, c.annotations, c.generator_url) if c else ())
+            for row_id, incident_id, c in zip(ids, incident_ids, changed, strict=True)
+        ),
         now,
     )
 

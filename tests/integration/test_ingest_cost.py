@@ -1,24 +1,25 @@
 """A guard, not a timing: how many alert rows one webhook reads does not grow with its incident's size.
 
 PostgreSQL counts the rows each transaction reads from a table (pg_stat_xact_user_tables); the ingest
-transaction is run inside one we hold open, so its own reads are counted exactly.
+transaction is run inside one we hold open, so its own reads are counted exactly. It runs on the webhooks'
+own connections (their settings included), as when serving.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from store import maintenance
-from store.db import Database, create_database
+from store.db import Database
 from store.domain.batching import plan_groups
 from store.domain.config_schema import parse_config
 from store.domain.routing import RouteTable
 from store.ingest import ingest_batch, ingest_many
 from store.ingest_tick import IngestResult, Tick
-from store.settings import DatabaseSettings
 from tests.support import postgres as servers
 from tests.support.webhook_load import group_body
 from web.app import open_ingest_pool
@@ -33,6 +34,14 @@ SCANS = """
 READS = """
     SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = 'alerts'
 """
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The webhooks' pool on this test's database."""
+    pool = await open_ingest_pool(database_url, load_settings({"DATABASE_URL": database_url}))
+    yield pool
+    await pool.close()
 
 
 async def rows_read(db: Database, webhook: dict[str, Any], routes: RouteTable | None = None) -> int:
@@ -85,7 +94,7 @@ async def test_maintenance_windows_and_flap_counting_read_no_more_alert_rows(
     assert tuple(row) == ("triggered", True, "cfg")
     url = await postgres.fresh_database()
     try:
-        plain = await create_database(url, DatabaseSettings(url=url, max_open_conns=2))
+        plain = await open_ingest_pool(url, load_settings({"DATABASE_URL": url}))
         try:
             without = await steps_read(plain, size, parse_config({"routes": [{"flap_threshold": 0}]}).routes)
         finally:
