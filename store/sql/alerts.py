@@ -58,30 +58,27 @@ async def count_repeats(
 ) -> tuple[dict[int, int], set[int]]:
     """Find the alerts stored exactly as given (in their target incident, or anywhere for None): repeats.
 
-    A repeat changes nothing but its receipt (`last_received_at`, `receive_count`), written when the last
-    one is older than RECEIPT_EVERY: an Alertmanager pair's second copy, or a resend moments later, writes
-    nothing at all. One round trip. Returns ({position of a repeat: its incident}, positions of the other
-    alerts that are stored already, as last committed).
+    A repeat changes nothing but its receipt (alert_receipts, shown as the alert's `last_received_at` and
+    `receive_count`), written when the last one is older than RECEIPT_EVERY: an Alertmanager pair's second
+    copy, or a resend moments later, writes nothing at all. One round trip. Returns ({position of a repeat:
+    its incident}, positions of the other alerts that are stored already, as last committed).
     """
     rows = await conn.fetch(
         f"""
         WITH k AS ({_REPEAT_KEYS}),
         found AS (
-            SELECT k.pos, a.id, a.incident_id, a.last_received_at,
+            SELECT k.pos, a.id, a.incident_id, greatest(a.last_received_at, r.last_received_at) AS last_received_at,
                    a.status = k.status AND a.annotations = k.annotations AND a.generator_url = k.generator_url
                    AND (k.target IS NULL OR a.incident_id = k.target) AS same
             FROM k JOIN alerts a ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+            LEFT JOIN alert_receipts r ON r.alert_id = a.id
         ),
-        stale AS (  -- locked in id order, as every writer locks alert rows, so writers never deadlock here
-            SELECT a.id FROM alerts a JOIN found f ON f.id = a.id
-            WHERE f.same AND f.last_received_at < $3
-            ORDER BY a.id
-            FOR NO KEY UPDATE OF a
-        ),
-        receipts AS (
-            UPDATE alerts a SET last_received_at = $2, receive_count = a.receive_count + 1
-            FROM stale WHERE a.id = stale.id
-            RETURNING a.id
+        receipts AS (  -- in id order, as every writer takes rows, so writers never deadlock here
+            INSERT INTO alert_receipts AS r (alert_id, last_received_at, repeats)
+            SELECT f.id, $2, 1 FROM found f WHERE f.same AND f.last_received_at < $3 ORDER BY f.id
+            ON CONFLICT (alert_id) DO UPDATE SET last_received_at = excluded.last_received_at, repeats = r.repeats + 1
+                WHERE r.last_received_at < $3  -- not again when an Alertmanager pair's other copy just wrote it
+            RETURNING r.alert_id
         )
         SELECT f.pos, f.incident_id, f.same FROM found f
         """,  # noqa: S608 - only module constants are spliced in; values are parameters
@@ -255,7 +252,7 @@ async def shared_annotation(conn: asyncpg.Connection, incident_id: int, key: str
 async def list_for_incident(conn: asyncpg.Connection, incident_id: int, limit: int = 1000) -> list[Alert]:
     """The incident's alerts, oldest first."""
     rows = await conn.fetch(
-        "SELECT * FROM alerts WHERE incident_id = $1 ORDER BY id LIMIT $2", incident_id, limit
+        "SELECT * FROM alerts_seen WHERE incident_id = $1 ORDER BY id LIMIT $2", incident_id, limit
     )
     return [Alert.from_record(r) for r in rows]
 
@@ -263,6 +260,6 @@ async def list_for_incident(conn: asyncpg.Connection, incident_id: int, limit: i
 async def latest_instance(conn: asyncpg.Connection, fingerprint: str) -> Alert | None:
     """The newest instance of a fingerprint (by its start), if any."""
     row = await conn.fetchrow(
-        "SELECT * FROM alerts WHERE fingerprint = $1 ORDER BY starts_at DESC LIMIT 1", fingerprint
+        "SELECT * FROM alerts_seen WHERE fingerprint = $1 ORDER BY starts_at DESC LIMIT 1", fingerprint
     )
     return Alert.from_record(row) if row else None

@@ -147,7 +147,7 @@ async def list_alerts(
     _keyset(where, ALERT_SORT, after)
     where.args.append(limit + 1)
     rows = await conn.fetch(
-        f"SELECT *, id FROM alerts WHERE {where.sql()} ORDER BY id DESC LIMIT ${len(where.args)}", *where.args  # noqa: S608 - the WHERE is built of literal clauses with $n parameters
+        f"SELECT *, id FROM alerts_seen WHERE {where.sql()} ORDER BY id DESC LIMIT ${len(where.args)}", *where.args  # noqa: S608 - the WHERE is built of literal clauses with $n parameters
     )
     return _page(rows, limit, Alert.from_record, 1)
 
@@ -161,5 +161,5 @@ def _page(rows: list[Any], limit: int, build: Any, key_count: int) -> Page:
 
 async def get_alert(conn: asyncpg.Connection, alert_id: int) -> Alert | None:
     """One alert by id."""
-    row = await conn.fetchrow("SELECT * FROM alerts WHERE id = $1", alert_id)
+    row = await conn.fetchrow("SELECT * FROM alerts_seen WHERE id = $1", alert_id)
     return Alert.from_record(row) if row else None

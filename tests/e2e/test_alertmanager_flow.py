@@ -43,7 +43,7 @@ class Db:
         return self.query("SELECT id, status, alert_count, firing_alert_count, title FROM incidents ORDER BY id")
 
     def alert_rows(self) -> list[dict]:
-        return self.query("SELECT fingerprint, starts_at, status, receive_count FROM alerts ORDER BY fingerprint")
+        return self.query("SELECT fingerprint, starts_at, status, receive_count FROM alerts_seen ORDER BY fingerprint")
 
     def event_kinds(self) -> list[str]:
         return [r["kind"] for r in self.query("SELECT kind FROM incident_events ORDER BY id")]

@@ -31,6 +31,10 @@ SCANS = """
     SELECT relname, coalesce(seq_scan, 0) AS seq_scan FROM pg_stat_xact_user_tables
     WHERE relname IN ('alerts', 'incidents') ORDER BY relname
 """
+WRITES = """
+    SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables
+    WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname
+"""
 READS = """
     SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = 'alerts'
 """
@@ -122,3 +126,28 @@ async def test_the_webhooks_pool_reads_by_index_before_autovacuum_first_analyzes
         assert {r["relname"]: r["seq_scan"] for r in scans} == {"alerts": 0, "incidents": 0}
     finally:
         await pool.close()
+
+
+async def resend_writes(db: Database, size: int, now: datetime) -> dict[str, tuple[int, int]]:
+    """Rows inserted and updated per table by a resend of the whole group "Big" at `now`."""
+    async with db.transaction() as conn:
+        before = {r["relname"]: (r["n_tup_ins"], r["n_tup_upd"]) for r in await conn.fetch(WRITES)}
+        await Tick(conn, plan_groups([parse_webhook(group_body("Big", range(size)))], RouteTable()), now,
+                   [IngestResult()], RouteTable()).run()
+        after = {r["relname"]: (r["n_tup_ins"], r["n_tup_upd"]) for r in await conn.fetch(WRITES)}
+    written = {name: (ins - before.get(name, (0, 0))[0], upd - before.get(name, (0, 0))[1])
+               for name, (ins, upd) in after.items()}
+    return {name: counts for name, counts in written.items() if counts != (0, 0)}
+
+
+async def test_a_resent_group_writes_its_receipts_but_no_alert_row(db: Database) -> None:
+    """Alertmanager resends every group each group_interval: past the receipt interval, each alert's receipt is
+    counted (alert_receipts) without rewriting the alert row or any of its indexes."""
+    await ingest_batch(db, parse_webhook(group_body("Big", range(300))), RouteTable(), lambda: T0)
+    first, second = T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)
+    assert await resend_writes(db, 300, first) == {"alert_receipts": (300, 0)}
+    assert await resend_writes(db, 300, first + timedelta(seconds=1)) == {}  # within the receipt interval
+    assert await resend_writes(db, 300, second) == {"alert_receipts": (0, 300)}
+    async with db.connection() as conn:
+        seen = await conn.fetch("SELECT DISTINCT receive_count, last_received_at FROM alerts_seen")
+    assert [tuple(r) for r in seen] == [(3, second)]

@@ -30,7 +30,7 @@ async def test_a_repeat_leaves_the_incident_row_untouched(db: Database) -> None:
     await ingest(db, copy.deepcopy(body), T0.replace(minute=30))
     after = await row(db, "SELECT * FROM incidents WHERE id = $1", opened.incident_ids[0])
     assert after == before
-    alert = await row(db, "SELECT receive_count, last_received_at FROM alerts ORDER BY id LIMIT 1")
+    alert = await row(db, "SELECT receive_count, last_received_at FROM alerts_seen ORDER BY id LIMIT 1")
     assert alert["receive_count"] == 2 and alert["last_received_at"] == T0.replace(minute=30)
 
 
