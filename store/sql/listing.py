@@ -26,7 +26,8 @@ class Sort:
 INCIDENT_SORTS: dict[str, Sort] = {
     "-created_at": Sort(("created_at", "id"), ("time", "int")),
     "created_at": Sort(("created_at", "id"), ("time", "int"), descending=False),
-    "-updated_at": Sort(("updated_at", "id"), ("time", "int")),
+    # by the minute first (migration 0016: its index is not rewritten with every alert), then within it
+    "-updated_at": Sort(("updated_minute", "updated_at", "id"), ("int", "time", "int")),
     "severity": Sort((SEVERITY_RANK_SQL, "created_at", "id"), ("int", "time", "int")),
     "status": Sort((STATUS_RANK_SQL, "created_at", "id"), ("int", "time", "int")),
 }
@@ -108,7 +109,7 @@ def incident_query(
     if filters.team:
         where.add("labels ->> 'team' = {}", filters.team)
     if filters.q:
-        where.add("(title || ' ' || summary) ILIKE {}", f"%{_escape_like(filters.q)}%")
+        where.add("search_text ILIKE {}", f"%{_escape_like(filters.q)}%")  # title and summary (without its count)
     if filters.since:
         where.add("created_at >= {}", filters.since)
     if filters.until:

@@ -151,3 +151,28 @@ async def test_a_resent_group_writes_its_receipts_but_no_alert_row(db: Database)
     async with db.connection() as conn:
         seen = await conn.fetch("SELECT DISTINCT receive_count, last_received_at FROM alerts_seen")
     assert [tuple(r) for r in seen] == [(3, second)]
+
+
+def own_summaries(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with a summary of its own on each alert (the incident's summary then counts the others)."""
+    for alert in body["alerts"]:
+        alert["annotations"] = {"summary": f"{alert['labels']['instance']} is down"}
+    return body
+
+
+async def test_a_new_alert_rewrites_its_incident_in_place(db: Database) -> None:
+    """Each change of an incident's alerts rewrites its row; with no indexed column changed (its summary's count
+    and updated_at are not indexed as such: migration 0016) that is a heap-only update, which writes no index."""
+    await ingest_batch(db, parse_webhook(own_summaries(group_body("Big", range(20)))), RouteTable(), lambda: T0)
+    updates = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'incidents'"
+    for n in range(20, 23):
+        batch = parse_webhook(own_summaries(group_body("Big", range(n, n + 1))))
+        async with db.transaction() as conn:
+            before = await conn.fetchrow(updates)
+            await Tick(conn, plan_groups([batch], RouteTable()), T0 + timedelta(seconds=n), [IngestResult()],
+                       RouteTable()).run()
+            after = await conn.fetchrow(updates)
+        assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+    async with db.connection() as conn:
+        incident = await conn.fetchrow("SELECT summary, search_text, alert_count FROM incidents")
+    assert tuple(incident) == ("node-0 is down (and 22 more)", "AlwaysFiring (Big) node-0 is down", 23)
