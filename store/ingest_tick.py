@@ -137,12 +137,16 @@ class Tick:
         return window.id if window else None
 
     def _opening(self, group: Group) -> incidents_sql.NewIncident:
-        first = next(iter(group.items.values())).alert
+        """A new incident for the group, opened with the fields its alerts will give it, so that writing them
+        after the alerts changes no indexed column (an update in place); the fold sets what differs."""
+        views = [AlertView.of(n, i.alert.status, i.alert.labels, i.alert.annotations, i.alert.generator_url)
+                 for n, i in enumerate(group.items.values())]
+        fields = fields_of(full(views), group.group_labels, group.external_url)
         return incidents_sql.NewIncident(
-            group_key=group.key, route_id=group.route.id, source=group.origin.source,
-            title=first.labels.get("alertname", "Alert"),
-            severity="warning", group_labels=group.group_labels, external_url=group.external_url,
+            group_key=group.key, route_id=group.route.id, source=group.origin.source, title=fields.title,
+            severity=fields.severity, group_labels=group.group_labels, external_url=group.external_url,
             auto_resolve=group.route.auto_resolve, channels=group.channels, maintenance_id=self._window_id(group),
+            labels=fields.labels, summary=fields.summary,
         )
 
     async def _take(self, group: Group, held: Held) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,8 @@ class NewIncident:
     auto_resolve: bool
     channels: dict[str, Any]
     maintenance_id: str | None = None  # the maintenance window it opens in
+    labels: dict[str, str] = field(default_factory=dict)  # as its alerts will give them (see Tick._opening)
+    summary: str = ""
 
 
 async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now: datetime) -> dict[str, Held]:
@@ -57,13 +59,14 @@ async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now
     rows = await conn.fetch(
         """
         INSERT INTO incidents (group_key, route_id, source, status, severity, title, group_labels, external_url,
-                               auto_resolve, created_at, updated_at, triggered_at, channels, maintenance_id)
+                               auto_resolve, created_at, updated_at, triggered_at, channels, maintenance_id, labels,
+                               summary)
         SELECT k.group_key, k.route_id, k.source, 'triggered', k.severity, k.title, k.group_labels, k.external_url,
-               k.auto_resolve, $10, $10, $10, k.channels, k.maintenance_id
+               k.auto_resolve, $10, $10, $10, k.channels, k.maintenance_id, k.labels, k.summary
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
-                    $8::bool[], $9::jsonb[], $11::text[])
+                    $8::bool[], $9::jsonb[], $11::text[], $12::jsonb[], $13::text[])
              AS k(group_key, route_id, source, severity, title, group_labels, external_url, auto_resolve, channels,
-                  maintenance_id)
+                  maintenance_id, labels, summary)
         ORDER BY k.group_key
         ON CONFLICT (group_key) WHERE status <> 'resolved' DO NOTHING
         RETURNING *, xmin::text AS version
@@ -79,6 +82,8 @@ async def insert_open_many(conn: asyncpg.Connection, new: list[NewIncident], now
         [n.channels for n in new],
         now,
         [n.maintenance_id for n in new],
+        [n.labels for n in new],
+        [n.summary for n in new],
     )
     return {r["group_key"]: _held(r) for r in rows}
 
