@@ -14,7 +14,9 @@ import asyncpg
 from store.embedded import EmbeddedPostgres
 from store.migrate import upgrade_sync
 
-TEMPLATE = "tocsin_test_template"
+# One template per pytest-xdist worker: with TEST_DATABASE_URL the workers share one server, and each drops and
+# rebuilds its template at start.
+TEMPLATE = "_".join(filter(None, ["tocsin_test_template", os.environ.get("PYTEST_XDIST_WORKER")]))
 # Only the embedded server of a test run, never TEST_DATABASE_URL's: its files are thrown away at the end, so
 # nothing needs to survive an operating-system crash. Each test clones and drops a database (a checkpoint each);
 # without flushes to disk the pair takes 0.1 s instead of 0.25-0.33 s. A killed or restarted PostgreSQL still
