@@ -208,8 +208,11 @@ class DeliveryWorker:
                 log.exception("delivery pass failed; trying again shortly")
                 timeout = 5.0
             timeout = self.settings.idle_poll if timeout is None else min(max(timeout, 0.01), self.settings.idle_poll)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns normally when the event is set at the
+            # moment the task is cancelled (a send finishing during stop() sets it), and the loop went on forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def claim_and_start(self) -> int:
         """Claim due messages for each channel's free send slots and start sending them; how many were claimed.

@@ -68,8 +68,9 @@ class EventListener:
                 self.on_connect()
                 while not lost.is_set():
                     # A connection can die silently (network): a cheap query every few seconds notices.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=5)
+                    with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel (3.11)
+                        async with asyncio.timeout(5):
+                            await lost.wait()
                     if not lost.is_set():
                         await self._conn.execute("SELECT 1", timeout=5)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -119,8 +119,9 @@ class LiveConfig:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel (3.11)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.refresh()

