@@ -76,9 +76,10 @@ def plan_groups(batches: Sequence[AlertBatch], routes: RouteTable) -> dict[str, 
                 group = groups[key] = Group(key, route, labels, channels, batch.external_url, origin=batch.origin)
             elif batch.external_url:
                 group.external_url = batch.external_url
-            item = group.items.get(identity(alert))
+            ident = alert.fingerprint, alert.starts_at  # identity(alert), inlined: this runs for every alert
+            item = group.items.get(ident)
             if item is None:
-                group.items[identity(alert)] = Item(alert, [index], superseded, batch.origin)
+                group.items[ident] = Item(alert, [index], superseded, batch.origin)
             else:
                 item.alert, item.superseded, item.origin = alert, superseded, batch.origin
                 if index not in item.batches:

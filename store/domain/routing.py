@@ -65,6 +65,8 @@ class RouteTable:
 
     def route_for(self, labels: Mapping[str, str]) -> Route:
         """The first route whose matchers match these labels, else the default route."""
+        if not self.routes:
+            return self.default
         for route in self.routes:
             if route.matches(labels):
                 return route
