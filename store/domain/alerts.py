@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed after parsing (dataclasses.replace makes changed copies): a frozen
+# dataclass's __init__ costs 3.4 us against 0.8, 17 ms of the 5,000 alerts of a resent group.
+@dataclass(slots=True)
 class AlertSignal:
     """One alert instance as reported by Alertmanager: identity is (fingerprint, starts_at)."""
 
