@@ -103,6 +103,7 @@ async def explain(url: str) -> None:
         "since": (IncidentFilter(since=now - timedelta(days=30)), "-created_at"),
         "sort=severity": (IncidentFilter(), "severity"),
         "sort=status": (IncidentFilter(), "status"),
+        "sort=-updated_at": (IncidentFilter(), "-updated_at"),
     }
     conn = await asyncpg.connect(url)
     try:
@@ -110,7 +111,7 @@ async def explain(url: str) -> None:
             sql, args = incident_query(filters, sort, 50, None)
             plan = [r[0] for r in await conn.fetch("EXPLAIN " + sql, *args)]
             scans = [line.strip() for line in plan if "Scan" in line]
-            print(f"  plan {name:14} {scans[0] if scans else plan[0]}")
+            print(f"  plan {name:16} {scans[0] if scans else plan[0]}")
     finally:
         await conn.close()
 
