@@ -143,20 +143,25 @@ class Intake:
     def _take(self) -> list[_Waiting]:
         """Everything waiting, in order, up to max_alerts, stopping at a batch that disagrees with one taken."""
         taken: list[_Waiting] = []
-        seen: dict[Identity, AlertSignal] = {}
+        seen: dict[Identity, AlertSignal] = {}  # the alerts taken, filled only once another batch waits
         alerts = 0
         while self._queue:
             head = self._queue[0]
             if head.dropped or head.future.done():
                 self._queue.popleft()
                 continue
-            if taken and (alerts + len(head.batch.alerts) > self.settings.max_alerts or _disagrees(head.batch, seen)):
-                break
+            if taken:
+                if alerts + len(head.batch.alerts) > self.settings.max_alerts:
+                    break
+                if not seen:
+                    seen.update((identity(a), a) for waiting in taken for a in waiting.batch.alerts)
+                if _disagrees(head.batch, seen):
+                    break
+                seen.update((identity(a), a) for a in head.batch.alerts)
             self._queue.popleft()
             head.taken = True
             taken.append(head)
             alerts += len(head.batch.alerts)
-            seen.update((identity(a), a) for a in head.batch.alerts)
         return taken
 
     async def _store(self, taken: list[_Waiting]) -> None:
