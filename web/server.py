@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Coroutine, Iterator
 from typing import Any
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 HEADER_READ_TIMEOUT = 10.0  # HTTP_HEADER_TIMEOUT's default: from a connection's (a request's) first byte to its headers
 BODY_READ_TIMEOUT = 60.0  # HTTP_BODY_TIMEOUT's default: from the headers to the whole body (5 MB on a slow link)
 GRACE_SECONDS = 10  # requests in flight at shutdown get this long to finish
+# A webhook of 5,000 alerts allocates ~100,000 containers: at Python's default (700) the collector would run
+# ~140 times and scan the young objects each time, and often the whole heap. Measured on a resent group:
+# decoding, parsing and planning took 92-100 ms with the default, 61-66 with these or with no collector at all.
+GC_THRESHOLDS = (50_000, 20, 50)
 
 
 class GuardedHttpTools(HttpToolsProtocol):
@@ -137,8 +142,16 @@ async def serve_until_signalled(app: Quart, http: HttpSettings) -> None:
     await asyncio.gather(*(s.serve() for s in servers))
 
 
+def settle_heap() -> None:
+    """Move what start-up built (modules, the app) out of the collector's sight and make collections rarer."""
+    gc.collect()
+    gc.freeze()  # start-up objects live as long as the process: no collection needs to scan them
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
     """Run the server coroutine on uvloop when it is installed (less CPU per request), else on asyncio's loop."""
+    settle_heap()
     try:
         import uvloop
     except ImportError:
