@@ -2,9 +2,10 @@
 
     .venv/bin/python tests/perf/bench_outage.py [--seconds 20] [--only NAME ...] [--seed-alerts 1000000]
 
-It starts an embedded PostgreSQL (or uses --dsn / TEST_DATABASE_URL), a fresh database, a stand-in of
-Slack's Web API on loopback and `tocsin serve` with a config whose catch-all route escalates (a step at
-0m to a Slack channel), then runs the scenarios one after another, 100 connections each:
+It starts an embedded PostgreSQL (or uses --dsn / TEST_DATABASE_URL), a fresh database, stand-ins of
+Slack's Web API and Telegram's Bot API on loopback and `tocsin serve` with a config whose catch-all route
+escalates (a step at 0m to a Slack channel) and announces in a Telegram chat, then runs the scenarios one
+after another, 100 connections each:
 
   unique, batch10, hot      the steady mixes of loadgen.py
   pair-unique, pair-batch10 every body posted twice at once (an Alertmanager high-availability pair)
@@ -14,8 +15,9 @@ Slack's Web API on loopback and `tocsin serve` with a config whose catch-all rou
   size                      the cost of one new alert, one repeat and a whole-group resend against the
                             incident's size (10, 100, 1,000, 5,000, 10,000 alerts), one request at a time
   flood                     one group growing to 10,000 alerts under 100 connections while a person
-                            acknowledges and adds notes to its incident, new incidents open beside it
-                            (first Slack message latency) and the escalation lag is read from /metrics
+                            acknowledges and adds notes to its incident through the API and presses its
+                            Acknowledge button in Slack and in Telegram (webhook mode), new incidents open
+                            beside it (first Slack message latency) and the escalation lag is read from /metrics
 
 CPU is read from /proc (psutil) for the Tocsin process, every PostgreSQL process and this load generator,
 over each scenario: "cpu" is cores used on average, "ms/req" CPU milliseconds per request.
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,12 +51,19 @@ from tests.perf import outage  # noqa: E402
 from tests.perf.seed_alerts import seed  # noqa: E402
 from tests.support.postgres import TestPostgres  # noqa: E402
 from tests.support.server import free_port, run_cli, tocsin_env  # noqa: E402
-from tests.support.slack_api import SlackApi  # noqa: E402
+from tests.support.slack_api import SlackApi, signed_headers  # noqa: E402
+from tests.support.slack_payloads import click_body  # noqa: E402
+from tests.support.telegram_api import TOKEN as TELEGRAM_TOKEN  # noqa: E402
+from tests.support.telegram_api import FakeTelegramApi, callback_update, user_json  # noqa: E402
 
 TOKEN = "bench-webhook-token"
 CHANNEL = "C0OUTAGE"
 SLACK_TOKEN = "xoxb-bench-token"
+SLACK_SECRET = "bench-secret"
+TELEGRAM_CHAT = -1001
+TELEGRAM_SECRET = "bench-telegram-secret"
 CONFIG = f"""
+chat_strangers: act
 escalation_policies:
   - id: page
     steps:
@@ -62,6 +72,7 @@ escalation_policies:
 routes:
   - escalation: page
     slack_channel: {CHANNEL}
+    telegram_chat: "{TELEGRAM_CHAT}"
 """
 CONNECTIONS = 100
 # Where a sampled stack's innermost frame is, by the path of its file (first match wins).
@@ -152,13 +163,21 @@ def line(name: str, figures: dict[str, Any], cpu: str) -> None:
           f"  errors: {errors}  | {cpu}", flush=True)
 
 
+@dataclass
+class Chats:
+    """The chats' stand-ins a served Tocsin talks to."""
+
+    slack: SlackApi
+    telegram: FakeTelegramApi
+
+
 class Bench:
     """One served Tocsin and what the scenarios share."""
 
     def __init__(
-        self, base: str, dsn: str, pid: int, postmaster: int, slack: SlackApi, responder: str, seconds: float
+        self, base: str, dsn: str, pid: int, postmaster: int, chats: Chats, responder: str, seconds: float
     ) -> None:
-        self.base, self.dsn, self.pid, self.slack = base, dsn, pid, slack
+        self.base, self.dsn, self.pid, self.chats = base, dsn, pid, chats
         self.responder, self.seconds = responder, seconds
         self.profile: set[str] = set()
         self.workdir = Path(tempfile.gettempdir())
@@ -255,8 +274,8 @@ class Bench:
                         done.set()
                     await asyncio.sleep(0.5)
 
-            clicks = await_clicks(http, self.base, self.responder, incident, done)
-            opens = await_first_messages(http, self.base, self.slack, self.run, self.starts_at, done)
+            clicks = Clicks(http, self.base, self.responder, self.chats, incident).run(done)
+            opens = await_first_messages(http, self.base, self.chats.slack, self.run, self.starts_at, done)
             lag = await_escalation_lag(http, self.base, done)
             self.cpu.start()
             started = time.monotonic()
@@ -279,26 +298,92 @@ async def _finish(done: asyncio.Event, seconds: float) -> None:
         done.set()
 
 
-async def await_clicks(http: aiohttp.ClientSession, base: str, token: str, incident: int, done: asyncio.Event) -> str:
-    """Acknowledge (200 once, then 409: both take the incident's lock) and add notes, 4 times a second."""
-    auth = {"Authorization": f"Bearer {token}"}
-    acks: list[float] = []
-    notes: list[float] = []
-    statuses: dict[str, int] = {}
-    while not done.is_set():
-        for kind, path, payload, into in (("ack", "acknowledge", {"by": "bench"}, acks),
-                                          ("note", "notes", {"text": "looking"}, notes)):
-            started = time.perf_counter()
-            async with http.post(f"{base}/api/v1/incidents/{incident}/{path}", json=payload, headers=auth) as r:
-                await r.read()
-                statuses[f"{kind} {r.status}"] = statuses.get(f"{kind} {r.status}", 0) + 1
-            into.append((time.perf_counter() - started) * 1000)
-        await asyncio.sleep(0.25)
-    acks.sort()
-    notes.sort()
-    return (f"clicks: acknowledge p50 {outage.pct(acks, 50):.1f} p99 {outage.pct(acks, 99):.1f} max {acks[-1]:.1f} ms; "
-            f"note p50 {outage.pct(notes, 50):.1f} p99 {outage.pct(notes, 99):.1f} max {notes[-1]:.1f} ms "
-            f"({len(acks)} each; {statuses})")
+CLICK_KINDS = ("acknowledge", "note", "Slack button", "Telegram button")
+
+
+class Clicks:
+    """A person on the flooded incident, 4 times a second: the REST API's acknowledge (200 once, then 409: both
+    take the incident's lock) and note, then Slack's and Telegram's Acknowledge buttons, each timed until its
+    answer reached the person (the API's response; Slack's reply at the response_url; answerCallbackQuery)."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str, token: str, chats: Chats, incident: int) -> None:
+        self.http, self.base, self.chats, self.incident = http, base, chats, incident
+        self.auth = {"Authorization": f"Bearer {token}"}
+        self.times: dict[str, list[float]] = {kind: [] for kind in CLICK_KINDS}
+        self.statuses: dict[str, int] = {}
+        self.rounds = 0
+
+    async def run(self, done: asyncio.Event) -> str:
+        """Click until done; the figures of every kind."""
+        while not done.is_set():
+            self.rounds += 1
+            await self.api("acknowledge", {"by": "bench"})
+            await self.api("note", {"text": "looking"})
+            await self.slack_button()
+            await self.telegram_button()
+            await asyncio.sleep(0.25)
+        parts = []
+        for kind, times in self.times.items():
+            times.sort()
+            parts.append(f"{kind} p50 {outage.pct(times, 50):.1f} p99 {outage.pct(times, 99):.1f} max {times[-1]:.1f}")
+        return f"clicks (ms, {self.rounds} of each): " + "; ".join(parts) + f" {self.statuses}"
+
+    def _count(self, what: str) -> None:
+        self.statuses[what] = self.statuses.get(what, 0) + 1
+
+    async def api(self, kind: str, payload: dict[str, str]) -> None:
+        path = "acknowledge" if kind == "acknowledge" else "notes"
+        started = time.monotonic()
+        async with self.http.post(f"{self.base}/api/v1/incidents/{self.incident}/{path}", json=payload,
+                                  headers=self.auth) as r:
+            await r.read()
+            self._count(f"{kind} {r.status}")
+        self.times[kind].append((time.monotonic() - started) * 1000)
+
+    async def slack_button(self) -> None:
+        name = f"click-{self.rounds}"
+        body = click_body("ack_incident", str(self.incident), self.chats.slack.response_url(name))
+        started = time.monotonic()
+        async with self.http.post(self.base + "/slack/events", data=body,
+                                  headers=signed_headers(SLACK_SECRET, body)) as r:
+            await r.read()
+            self._count(f"slack {r.status}")
+        answered = await _seen(lambda: self.chats.slack.response_times.get(name))
+        self.times["Slack button"].append((answered - started) * 1000)
+        reply = next((r.get("text", "") for r in self.chats.slack.responses if r["name"] == name), "")
+        self._count("slack reply " + _said(reply))
+
+    async def telegram_button(self) -> None:
+        query = f"q{self.rounds}"
+        update = {"update_id": self.rounds,
+                  **callback_update(f"ack:{self.incident}", TELEGRAM_CHAT, user_json(111111), query_id=query)}
+        started = time.monotonic()
+        async with self.http.post(self.base + "/telegram/webhook", json=update,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}) as r:
+            await r.read()
+            self._count(f"telegram {r.status}")
+
+        def answer() -> Any:
+            calls = self.chats.telegram.calls_to("answerCallbackQuery")
+            return next((c for c in reversed(calls) if c.params.get("callback_query_id") == query), None)
+        answered = await _seen(lambda: getattr(answer(), "at", None))
+        self.times["Telegram button"].append((answered - started) * 1000)
+        self._count("telegram reply " + _said(answer().params.get("text", "") if answer() else ""))
+
+
+def _said(reply: str) -> str:
+    """What a chat's answer to the button said, in short."""
+    return "already acknowledged" if "already acknowledged" in reply else f"other: {reply[:60]!r}"
+
+
+async def _seen(when: Callable[[], float | None], within: float = 10.0) -> float:
+    """The time.monotonic() at which something was recorded (polled every 2 ms); infinity if not within bound."""
+    deadline = time.monotonic() + within
+    while (at := when()) is None:
+        if time.monotonic() > deadline:
+            return float("inf")
+        await asyncio.sleep(0.002)
+    return at
 
 
 async def await_first_messages(
@@ -372,32 +457,37 @@ async def bench(args: argparse.Namespace, dsn: str, workdir: Path) -> None:
 
 
 async def _serve_and_run(args: argparse.Namespace, dsn: str, workdir: Path, chat: bool, names: list[str]) -> None:
-    slack = await SlackApi(token=SLACK_TOKEN).start()
+    chats = Chats(await SlackApi(token=SLACK_TOKEN).start(), await FakeTelegramApi([TELEGRAM_TOKEN]).start())
     extra = dict(args.env)
     if chat:
         config = workdir / "tocsin.yml"
         config.write_text(CONFIG)
-        extra.update(TOCSIN_CONFIG=str(config), SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET="bench-secret",
-                     SLACK_API_URL=slack.api_url)
+        extra.update(TOCSIN_CONFIG=str(config), SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET=SLACK_SECRET,
+                     SLACK_API_URL=chats.slack.api_url, TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+                     TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET, TELEGRAM_CHAT_ID=str(TELEGRAM_CHAT),
+                     TELEGRAM_API_URL=chats.telegram.url)
     name = f"bench-{time.time_ns()}"
     responder = run_cli(dsn, "token", "create", "--name", name, "--role", "responder").stdout.strip()
     port = free_port()
     env = tocsin_env(dsn, HOST="127.0.0.1", PORT=str(port), WEBHOOK_TOKEN=TOKEN, **extra)
+    if chat:
+        env["PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # Telegram's webhook is registered there
     log_path = workdir / f"tocsin-{'chat' if chat else 'plain'}.log"
     process = await asyncio.to_thread(_launch, env, log_path)
     base = f"http://127.0.0.1:{port}"
     try:
         await _ready(base, process)
-        b = Bench(base, dsn, process.pid, args.postmaster, slack, responder, args.seconds)
+        b = Bench(base, dsn, process.pid, args.postmaster, chats, responder, args.seconds)
         b.profile, b.workdir = set(args.profile), workdir
-        print(f"-- tocsin serve pid {process.pid}, {'Slack stand-in + escalating route' if chat else 'no channels'}",
-              flush=True)
+        served = "Slack and Telegram stand-ins + escalating route" if chat else "no channels"
+        print(f"-- tocsin serve pid {process.pid}, {served}", flush=True)
         for scenario in names:
             await SCENARIOS[scenario](b)
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 30)
-        await slack.stop()
+        await chats.slack.stop()
+        await chats.telegram.stop()
         errors = [x for x in log_path.read_text(errors="replace").splitlines() if "ERROR" in x or "Traceback" in x]
         if errors:
             print(f"tocsin log: {len(errors)} error lines, first: {errors[0][:200]}")

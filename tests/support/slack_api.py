@@ -74,6 +74,7 @@ class SlackApi:
     members: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    response_times: dict[str, float] = field(default_factory=dict)  # response_url name -> when (time.monotonic)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
 
@@ -223,6 +224,7 @@ class SlackApi:
     async def _response(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")
         self.responses.append({"name": request.match_info["name"], **body})
+        self.response_times[request.match_info["name"]] = time.monotonic()
         self.changed.set()
         return web.Response(text="ok")
 
