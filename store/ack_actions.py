@@ -48,7 +48,7 @@ async def unacknowledge(
 ) -> ActionResult:
     """Back to triggered; escalation starts again from its first step. Conflict unless acknowledged."""
     when = _now(now)
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         before = await _lock(conn, incident_id, "unacknowledge", (Status.ACKNOWLEDGED,))
         incident = await incidents_sql.retrigger(conn, incident_id, when)
         await escalations_sql.restart(conn, incident_id, when)
@@ -68,7 +68,7 @@ async def reassign(
     if user is None:
         raise Invalid("to", f"unknown user {to[:80]!r}; expected the id of one of the config's users")
     when = _now(now)
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         before = await _lock(conn, incident_id, "reassign", (Status.TRIGGERED, Status.ACKNOWLEDGED))
         if before.status is Status.ACKNOWLEDGED and before.acknowledged_by == user.id:
             raise Conflict(f"cannot reassign #{incident_id}: it is already acknowledged by {user.id}",
@@ -93,7 +93,7 @@ async def snooze(
         raise Invalid("duration", str(exc)) from None
     when = _now(now)
     until = when + timedelta(seconds=seconds)
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         before = await _lock(conn, incident_id, "snooze", (Status.TRIGGERED, Status.ACKNOWLEDGED))
         incident = before
         if before.status is Status.TRIGGERED:
@@ -116,7 +116,7 @@ async def escalate(
     Conflict when resolved, when its route has no escalation policy, or when every step has fired.
     """
     when = _now(now)
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         incident = await _lock(conn, incident_id, "escalate", (Status.TRIGGERED, Status.ACKNOWLEDGED))
         escalation = await escalations_sql.lock(conn, incident_id)
         policy = config.policy(escalation.policy_id) if escalation is not None else None

@@ -56,14 +56,19 @@ class Database:
         self.dsn = dsn
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, retired after its maximum lifetime; the database being away raises Unavailable."""
+    async def connection(self, *, stateless: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, retired after its maximum lifetime; the database being away raises Unavailable.
+        `stateless`: as for transaction()."""
         try:
             conn = await self.pool.acquire()
         except UNAVAILABLE as exc:
             raise _unavailable(exc) from exc
         async with self._lent(conn):
-            yield conn
+            try:
+                yield conn
+            finally:
+                if stateless:
+                    conn.skip_reset_once()  # a transaction still open is rolled back on release all the same
 
     @asynccontextmanager
     async def spare_connection(self, wait: float = 0.5) -> AsyncIterator[asyncpg.Connection | None]:
@@ -106,13 +111,10 @@ class Database:
 
         `stateless=True` is the caller's promise to run only statements whose effects end with the
         transaction (no SET, LISTEN, session advisory lock or WITH HOLD cursor): the pool then skips its
-        reset query on release, one round trip less on hot paths such as ingest.
+        reset query on release, one round trip less on hot paths such as ingest and people's actions.
         """
-        async with self.connection() as conn:
-            async with conn.transaction():
-                yield conn
-            if stateless:
-                conn.skip_reset_once()
+        async with self.connection(stateless=stateless) as conn, conn.transaction():
+            yield conn
 
     async def close(self) -> None:
         """Close every connection of the pool."""

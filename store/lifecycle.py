@@ -110,7 +110,7 @@ async def acknowledge(
     now: datetime | None = None,
 ) -> ActionResult:
     """Acknowledge a triggered incident; `assignee` (default the actor) is who took it."""
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         result = await acknowledge_on(conn, incident_id, actor, source, assignee=assignee, now=now)
     return announce(result)
 
@@ -148,7 +148,7 @@ async def resolve(
     now: datetime | None = None,
 ) -> ActionResult:
     """Resolve an open incident by hand, whatever its alerts say; `note` is kept on the timeline."""
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         result = await resolve_on(conn, incident_id, actor, source, note, resolver=resolver, now=now)
     return announce(result)
 
@@ -180,7 +180,7 @@ async def add_note(
     """Add a note to the incident's timeline (in any state)."""
     if not text.strip():
         raise Invalid("text", "expected a non-empty note")
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         incident = await _lock(conn, incident_id)
         await incidents_sql.touch(conn, incident_id, _now(now))
         events = await record(conn, [NewEvent(incident_id, EventKind.NOTE, actor, source.value, text)])
@@ -211,7 +211,7 @@ async def open_manual(
     if severity not in SEVERITIES:
         raise Invalid("severity", f"{severity!r}: expected one of {', '.join(SEVERITIES)}")
     when = _now(now)
-    async with db.transaction() as conn:
+    async with db.transaction(stateless=True) as conn:
         held = await incidents_sql.insert_open(
             conn,
             group_key=f"manual|{uuid.uuid4()}",

@@ -78,7 +78,7 @@ async def revoke_token(db: Database, name: str, actor: str = "cli", source: str 
 
 async def authenticate(db: Database, token: str) -> Principal | None:
     """The principal of a live token, or None for an unknown or revoked one."""
-    async with db.connection() as conn:
+    async with db.connection(stateless=True) as conn:
         stored = await tokens_sql.find_by_hash(conn, hash_token(token))
         if stored is None or stored.revoked_at is not None:
             return None
