@@ -115,6 +115,11 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
+def internal_error() -> ApiError:
+    """500 for an error nobody expected (its traceback goes to the log, never to the caller)."""
+    return ApiError(500, "internal_error", "an unexpected error occurred; see the server log")
+
+
 class DatabaseUnavailable(ApiError):
     """PostgreSQL cannot be reached right now; the caller should retry."""
 

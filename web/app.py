@@ -21,7 +21,7 @@ from store import throttle as auth_throttle
 from store.db import Database, create_database
 from store.domain.config_schema import Config
 from store.domain.routing import RouteTable
-from store.errors import ApiError, StoreError
+from store.errors import ApiError, StoreError, internal_error
 from store.errors import http_error as store_http_error
 from store.intake import Intake, IntakeSettings
 from store.runtime import Runtime
@@ -37,6 +37,7 @@ from web.dashboard.settings import DashboardSettings
 from web.delivery import build_registry, start_delivery
 from web.outgoing import build_outgoing
 from web.settings import Settings
+from webhook.asgi import WebhookFastPath
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def _register_errors(app: Quart) -> None:
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
-        return _error_json(ApiError(500, "internal_error", "an unexpected error occurred; see the server log"))
+        return _error_json(internal_error())
 
 
 async def _start_throttle(settings: Settings, db: Database, scheduler: AsyncIOScheduler,
@@ -143,6 +144,9 @@ def create_app(
     paging = PagingTransport(settings.paging, lambda: app.extensions.get("tocsin"), config.users)
     for blueprint in [*chat.routes, *paging.blueprints()]:
         app.register_blueprint(blueprint)
+    app.asgi_app = WebhookFastPath(  # type: ignore[method-assign]
+        app.asgi_app, app.extensions, settings.webhook, [webhook.routes.ALERTMANAGER, webhook.integrations.GRAFANA],
+        http_policy.answer_headers(settings), app_metrics.observe_webhook if app_metrics is not None else None)
 
     @app.before_serving
     async def open_database() -> None:

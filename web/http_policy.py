@@ -6,6 +6,7 @@ own timeouts (a request's head) are in web/server.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from quart import Quart, Response, request
@@ -39,18 +40,30 @@ def limited_request_class(webhook_max: int) -> type[Request]:
     return LimitedRequest
 
 
-def _cors(response: Response, origins: tuple[str, ...]) -> None:
-    origin = request.headers.get("Origin")
-    if not origins or origin is None or not request.path.startswith(CORS_PREFIX):
-        return
+def cors_headers(origins: tuple[str, ...], path: str, method: str, headers: Mapping[str, str]) -> dict[str, str]:
+    """CORS_ORIGINS' headers for an answer to this request (none unless its Origin is allowed on /api/)."""
+    origin = headers.get("Origin")
+    if not origins or origin is None or not path.startswith(CORS_PREFIX):
+        return {}
     if "*" not in origins and origin.lower().rstrip("/") not in origins:
-        return
-    response.headers["Access-Control-Allow-Origin"] = "*" if "*" in origins else origin
-    response.vary.add("Origin")
-    if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
-        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
-        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
-        response.headers["Access-Control-Max-Age"] = "600"
+        return {}
+    allowed = {"Access-Control-Allow-Origin": "*" if "*" in origins else origin}
+    if method == "OPTIONS" and headers.get("Access-Control-Request-Method"):
+        allowed.update({"Access-Control-Allow-Methods": CORS_METHODS, "Access-Control-Allow-Headers": CORS_HEADERS,
+                        "Access-Control-Max-Age": "600"})
+    return allowed
+
+
+def answer_headers(settings: Settings) -> Callable[[str, str, Mapping[str, str]], dict[str, str]]:
+    """The headers of this policy for an answer to (path, method, request headers): for answers made without
+    Quart (webhook/asgi.py); Quart's answers get the same from the after_request hook below."""
+    origins = settings.security.cors_origins
+
+    def headers_for(path: str, method: str, headers: Mapping[str, str]) -> dict[str, str]:
+        cors = cors_headers(origins, path, method, headers)
+        return {"Cache-Control": "no-store", **cors, **({"Vary": "Origin"} if cors else {})}
+
+    return headers_for
 
 
 def apply(app: Quart, settings: Settings) -> None:
@@ -64,7 +77,10 @@ def apply(app: Quart, settings: Settings) -> None:
     async def answer_policy(response: Response) -> Response:
         # Answers carry incident data or tokens' results: no shared or browser cache keeps them.
         response.headers.setdefault("Cache-Control", "no-store")
-        _cors(response, origins)
+        cors = cors_headers(origins, request.path, request.method, request.headers)
+        if cors:
+            response.headers.update(cors)
+            response.vary.add("Origin")
         return response
 
     @app.errorhandler(RequestEntityTooLarge)

@@ -37,6 +37,7 @@ from store.sql import stats as stats_sql
 
 log = logging.getLogger(__name__)
 WEBHOOK_ENDPOINT = "webhook.alertmanager_webhook"
+WEBHOOK_ROUTE = "/api/v1/webhooks/alertmanager"
 OPEN_STATUSES = ("triggered", "acknowledged")
 RESPONSE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200)
 REFRESH_SECONDS = 10.0
@@ -221,6 +222,17 @@ class Metrics:
             self.pool.labels(name, "in_use").set(size - idle)
             self.pool_max.labels(name).set(database.settings.max_open_conns)
 
+    def count_webhook(self, status: int, alerts: int) -> None:
+        """An Alertmanager webhook answered with `status`, having stored `alerts`."""
+        self.webhooks.labels(webhook_outcome(status)).inc()
+        self.alerts.inc(alerts)
+
+    def observe_webhook(self, route: str, status: int, seconds: float, alerts: int) -> None:
+        """A sender's webhook answered without Quart (webhook/asgi.py): what the after_request hook records."""
+        self.http.labels("POST", route, str(status)).observe(seconds)
+        if route == WEBHOOK_ROUTE:
+            self.count_webhook(status, alerts)
+
     def exposition(self) -> bytes:
         """The Prometheus text format: this app's metrics, then the process-wide ones (delivery, process, gc)."""
         return generate_latest(self.registry) + generate_latest(REGISTRY)
@@ -254,8 +266,7 @@ def instrument(app: Quart, metrics: Metrics) -> None:
                 time.perf_counter() - started
             )
         if request.endpoint == WEBHOOK_ENDPOINT:
-            metrics.webhooks.labels(webhook_outcome(response.status_code)).inc()
-            metrics.alerts.inc(g.get("tocsin_alerts_ingested", 0))
+            metrics.count_webhook(response.status_code, g.get("tocsin_alerts_ingested", 0))
         return response
 
     @app.before_serving

@@ -17,16 +17,17 @@ from store.domain.outgoing import Integration, integration_for
 from store.errors import UNAVAILABLE, ApiError, Conflict, NotFound, StoreError, http_error
 from store.models import Alert
 from store.runtime import Runtime, unavailable_error
-from store.throttle import auth_check, auth_failed, auth_guard
+from store.throttle import auth_check, auth_failed
 from webhook.grafana import parse_grafana
 from webhook.pagerduty import Event, InvalidEvent, fingerprint, parse_event, resolve_batch, trigger_batch
-from webhook.routes import _check_token, _decode, _read_body, store_batch, store_body
+from webhook.routes import Sender, _decode, _read_body, sender_view, store_batch
 from webhook.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 GRAFANA_HINT = ("Grafana must send 'Authorization: Bearer <WEBHOOK_TOKEN>' (the contact point's Optional Webhook "
                 "settings: Authorization Header - Credentials)")
 INVALID = "Event object is invalid"
+GRAFANA = Sender("/api/v1/webhooks/grafana", parse_grafana, GRAFANA_HINT)
 UNKNOWN_KEY = ("'routing_key' does not match any integration (integrations[].routing_key in Tocsin's config file)")
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 
@@ -109,11 +110,7 @@ def create_blueprint(settings: WebhookSettings) -> Blueprint:
     """Grafana's webhook and PagerDuty's Events API v2, reading the runtime from app.extensions['tocsin']."""
     bp = Blueprint("integrations_in", __name__)
 
-    @bp.post("/api/v1/webhooks/grafana")
-    async def grafana_webhook() -> tuple[dict[str, Any], int]:
-        async with auth_guard(current_app.extensions, request, "webhook"):
-            _check_token(settings, GRAFANA_HINT)
-        return await store_body(await _read_body(settings), settings, parse_grafana), 200
+    bp.add_url_rule(GRAFANA.path, "grafana_webhook", sender_view(settings, GRAFANA), methods=["POST"])
 
     async def enqueue() -> Answer:
         try:

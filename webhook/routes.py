@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from store.errors import ApiError
 from store.ingest import IngestResult, ingest_batch
 from store.intake import Overloaded
 from store.runtime import TIMED_OUT, UNAVAILABLE, Runtime, unavailable_error
-from store.throttle import auth_guard
+from store.throttle import ClientRequest, auth_guard
 from webhook.alertmanager import PayloadError, parse_webhook
 from webhook.settings import WebhookSettings
 
@@ -29,10 +30,22 @@ ALERTMANAGER_HINT = ("Alertmanager must send 'Authorization: Bearer <WEBHOOK_TOK
 Parser = Callable[[Any], AlertBatch]  # a decoded body to a batch (PayloadError when it is not one)
 
 
-def _check_token(settings: WebhookSettings, hint: str = ALERTMANAGER_HINT) -> None:
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """A route taking Alertmanager-shaped bodies: its path, how its body is parsed, what its 401 tells the sender."""
+
+    path: str
+    parse: Parser
+    hint: str
+
+
+ALERTMANAGER = Sender("/api/v1/webhooks/alertmanager", parse_webhook, ALERTMANAGER_HINT)
+
+
+def check_token(settings: WebhookSettings, header: str, hint: str = ALERTMANAGER_HINT) -> None:
+    """401 unless the Authorization header carries WEBHOOK_TOKEN (when one is set)."""
     if settings.token is None:
         return
-    header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given:
         raise ApiError(401, "unauthorized", f"missing bearer token: {hint}")
@@ -40,18 +53,22 @@ def _check_token(settings: WebhookSettings, hint: str = ALERTMANAGER_HINT) -> No
         raise ApiError(401, "unauthorized", "wrong bearer token: it does not match WEBHOOK_TOKEN")
 
 
+def check_declared(settings: WebhookSettings, mimetype: str, length: int | None, any_type: bool = False) -> None:
+    """415 for a body that is not JSON (unless any type goes), 413 for a declared length past WEBHOOK_MAX_BYTES."""
+    if mimetype != "application/json" and not any_type:
+        raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {mimetype!r}")
+    if length is not None and length > settings.max_bytes:
+        raise too_large(settings)
+
+
 async def _read_body(settings: WebhookSettings, any_type: bool = False) -> bytes:
-    content_type = request.mimetype or ""
-    if content_type != "application/json" and not any_type:
-        raise ApiError(415, "unsupported_media_type", f"expected Content-Type application/json, got {content_type!r}")
-    if request.content_length is not None and request.content_length > settings.max_bytes:
-        raise _too_large(settings)
+    check_declared(settings, request.mimetype or "", request.content_length, any_type)
     try:
         raw = await request.get_data(as_text=False)
     except RequestEntityTooLarge:
-        raise _too_large(settings) from None
+        raise too_large(settings) from None
     if len(raw) > settings.max_bytes:
-        raise _too_large(settings)
+        raise too_large(settings)
     return raw
 
 
@@ -64,11 +81,13 @@ def _decode(raw: bytes) -> Any:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
 
 
-def _too_large(settings: WebhookSettings) -> ApiError:
+def too_large(settings: WebhookSettings) -> ApiError:
+    """413: the body is past WEBHOOK_MAX_BYTES."""
     return ApiError(413, "payload_too_large", f"the body is larger than WEBHOOK_MAX_BYTES ({settings.max_bytes} bytes)")
 
 
-def _answer(result: IngestResult) -> dict[str, Any]:
+def answer(result: IngestResult) -> dict[str, Any]:
+    """What a stored webhook answers: the incidents of its alerts and the alerts skipped, with why."""
     skipped = [{"index": s.index, "reason": s.reason} for s in result.skipped]
     return {"incidents": result.incident_ids, "skipped": skipped}
 
@@ -117,11 +136,27 @@ async def _ingest(runtime: Runtime, make: Callable[[], AlertBatch], settings: We
         raise unavailable_error(exc) from None
 
 
-async def store_body(raw: bytes, settings: WebhookSettings, parse: Parser) -> dict[str, Any]:
-    """Parse and store a webhook body of any sender; the answer Alertmanager's webhook gives."""
-    result = await _store(current_app.extensions["tocsin"], raw, settings, parse)
-    g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
-    return _answer(result)
+async def accept(
+    extensions: Mapping[str, Any], client: ClientRequest, settings: WebhookSettings, sender: Sender,
+    read: Callable[[], Awaitable[bytes]],
+) -> IngestResult:
+    """A sender's webhook, checked in order (a blocked client 429, the token 401, then `read` the body: 415, 413)
+    and stored; every refusal an ApiError, and nothing stored then. The route's view and the fast path
+    (webhook/asgi.py) both answer through here."""
+    async with auth_guard(extensions, client, "webhook"):
+        check_token(settings, client.headers.get("Authorization", ""), sender.hint)
+    return await _store(extensions["tocsin"], await read(), settings, sender.parse)
+
+
+def sender_view(settings: WebhookSettings, sender: Sender) -> Callable[[], Awaitable[tuple[dict[str, Any], int]]]:
+    """The Quart view of a sender's route (POSTs reach the fast path first when it is installed)."""
+
+    async def view() -> tuple[dict[str, Any], int]:
+        result = await accept(current_app.extensions, request, settings, sender, lambda: _read_body(settings))
+        g.tocsin_alerts_ingested = result.alerts_stored  # read by the composition root's metrics
+        return answer(result), 200
+
+    return view
 
 
 async def store_batch(batch: AlertBatch, settings: WebhookSettings) -> IngestResult:
@@ -134,11 +169,5 @@ async def store_batch(batch: AlertBatch, settings: WebhookSettings) -> IngestRes
 def create_blueprint(settings: WebhookSettings) -> Blueprint:
     """The Alertmanager webhook route, reading the runtime from app.extensions['tocsin']."""
     bp = Blueprint("webhook", __name__)
-
-    @bp.post("/api/v1/webhooks/alertmanager")
-    async def alertmanager_webhook() -> tuple[dict[str, Any], int]:
-        async with auth_guard(current_app.extensions, request, "webhook"):
-            _check_token(settings)
-        return await store_body(await _read_body(settings), settings, parse_webhook), 200
-
+    bp.add_url_rule(ALERTMANAGER.path, "alertmanager_webhook", sender_view(settings, ALERTMANAGER), methods=["POST"])
     return bp
