@@ -114,6 +114,8 @@ class Tick:
                     await self._template(group, opened[key])
                     await self._take(self.groups[key], opened[key])
             lost = [k for k in new if k not in opened]  # another writer opened them first (we waited for it)
+            if not lost:
+                return
             found = await incidents_sql.find_for_groups(self.conn, lost, [self._since(k) for k in lost])
         raise Stale("the groups' incidents kept changing under this transaction")
 
