@@ -8,13 +8,13 @@ from typing import Any
 
 import orjson
 from quart import Blueprint, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from store import heartbeats
 from store.domain.heartbeats import counts_as_ping
 from store.errors import ApiError
 from store.runtime import UNAVAILABLE, Runtime, unavailable_error
 from store.throttle import auth_guard
+from webhook.routes import _read_body
 from webhook.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -42,16 +42,7 @@ def check_ping_token(webhook_token: str | None, own_token: str | None) -> None:
 
 async def _body(settings: WebhookSettings) -> Any:
     """The body: JSON when it is JSON (an Alertmanager webhook, say), else its bytes; 413 past WEBHOOK_MAX_BYTES."""
-    too_large = ApiError(413, "payload_too_large",
-                         f"the body is larger than WEBHOOK_MAX_BYTES ({settings.max_bytes} bytes)")
-    if request.content_length is not None and request.content_length > settings.max_bytes:
-        raise too_large
-    try:
-        raw = await request.get_data(as_text=False)
-    except RequestEntityTooLarge:
-        raise too_large from None
-    if len(raw) > settings.max_bytes:
-        raise too_large
+    raw = await _read_body(settings, any_type=True)
     try:
         return orjson.loads(raw) if raw.strip() else None
     except (ValueError, RecursionError):
