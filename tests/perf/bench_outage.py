@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,13 +132,22 @@ class Cpu:
                 f"ms/req {per[0]}/{per[1]}/{per[2]}")
 
 
+def _py_spy() -> str:
+    """py-spy on PATH or beside this Python (a virtual environment's bin/, not activated)."""
+    beside = Path(sys.executable).with_name("py-spy")
+    found = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+    if found is None:
+        raise SystemExit("--profile needs py-spy: pip install -e '.[perf]'")
+    return found
+
+
 class Profile:
     """py-spy sampling the Tocsin process for one scenario: where its CPU went, by area of the code."""
 
     def __init__(self, pid: int, seconds: float, path: Path) -> None:
         self.path = path
         self.process = subprocess.Popen(
-            ["py-spy", "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw", "-o", str(path),
+            [_py_spy(), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw", "-o", str(path),
              "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def report(self) -> str:
