@@ -146,7 +146,8 @@ def create_app(
         app.register_blueprint(blueprint)
     app.asgi_app = WebhookFastPath(  # type: ignore[method-assign]
         app.asgi_app, app.extensions, settings.webhook, [webhook.routes.ALERTMANAGER, webhook.integrations.GRAFANA],
-        http_policy.answer_headers(settings), app_metrics.observe_webhook if app_metrics is not None else None)
+        http_policy.answer_headers(settings), app_metrics.observe_webhook if app_metrics is not None else None,
+        settings.http.body_timeout)
 
     @app.before_serving
     async def open_database() -> None:

@@ -11,13 +11,15 @@ goes to the app.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
-import orjson
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import RequestTimeout
 
 from store.errors import ApiError, StoreError, http_error, internal_error
 from webhook.routes import Sender, accept, answer, check_declared, too_large
@@ -41,12 +43,13 @@ class ClientGone(Exception):
 class AsgiRequest:
     """What the checks read of an ASGI request: the peer address and the headers (as Quart's request has them)."""
 
-    __slots__ = ("headers", "remote_addr")
+    __slots__ = ("body_read", "headers", "remote_addr")
 
     def __init__(self, scope: Scope) -> None:
         client = scope.get("client")
         self.remote_addr: str | None = client[0] if client else None
         self.headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())])
+        self.body_read = False  # whether receive() was called: a client told "100 Continue" then sends its body
 
     @property
     def mimetype(self) -> str:
@@ -62,9 +65,19 @@ class AsgiRequest:
             return None
 
 
-async def read_body(settings: WebhookSettings, request: AsgiRequest, receive: Receive) -> bytes:
-    """The whole body: 415 when it is not JSON, 413 past WEBHOOK_MAX_BYTES (declared or as it streams in)."""
+async def read_body(settings: WebhookSettings, request: AsgiRequest, receive: Receive, within: float) -> bytes:
+    """The whole body: 415 when it is not JSON, 413 past WEBHOOK_MAX_BYTES (declared or as it streams in), 408
+    when it takes longer than HTTP_BODY_TIMEOUT (as Quart's BODY_TIMEOUT answers, under any ASGI server)."""
     check_declared(settings, request.mimetype, request.content_length)
+    request.body_read = True
+    try:
+        async with asyncio.timeout(within):
+            return await _receive_all(settings, receive)
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", RequestTimeout.description or "") from None
+
+
+async def _receive_all(settings: WebhookSettings, receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -85,9 +98,9 @@ class WebhookFastPath:
 
     def __init__(
         self, app: App, extensions: Mapping[str, Any], settings: WebhookSettings, senders: Iterable[Sender],
-        answer_headers: AnswerHeaders, observe: Observe | None = None,
+        answer_headers: AnswerHeaders, observe: Observe | None = None, body_timeout: float = 60.0,
     ) -> None:
-        self.app, self.extensions, self.settings = app, extensions, settings
+        self.app, self.extensions, self.settings, self.body_timeout = app, extensions, settings, body_timeout
         self.senders = {sender.path: sender for sender in senders}
         self.answer_headers, self.observe = answer_headers, observe
 
@@ -103,8 +116,12 @@ class WebhookFastPath:
             status, body, headers, stored = await self._answer(sender, request, receive)
         except ClientGone:
             return
-        payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) + b"\n"  # as Quart's JSON answers are
+        # Byte for byte as Quart's JSON answers (sorted keys, compact, ASCII only, a newline).
+        payload = (json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n").encode()
         fields = {**self.answer_headers(sender.path, "POST", request.headers), **headers}
+        if not request.body_read and "Expect" in request.headers:
+            # Refused before its body was asked for: no "100 Continue" went out, so the body may never come.
+            fields["Connection"] = "close"
         raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in fields.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -118,7 +135,7 @@ class WebhookFastPath:
         """Status, body, extra headers and alerts stored; refusals answered as the app's error handlers do."""
         try:
             result = await accept(self.extensions, request, self.settings, sender,
-                                  lambda: read_body(self.settings, request, receive))
+                                  lambda: read_body(self.settings, request, receive, self.body_timeout))
         except ApiError as error:
             return error.status, error.body(), error.headers, 0
         except StoreError as error:

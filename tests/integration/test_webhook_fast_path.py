@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -71,12 +72,13 @@ CASES: list[tuple[str, str, bytes, dict[str, str]]] = [
     ("not JSON", AM, b"{", auth()),
     ("not a webhook", AM, b'{"alerts": {"a": 1}}', auth()),
     ("only bad alerts", AM, b'{"alerts": [{"labels": "x"}]}', auth()),
+    ("non-ASCII text in the answer", AM, b"{}", {**auth(), "Content-Type": "text/caf\u00e9"}),
 ]
 
 
-async def answer(app: Quart, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+async def answer(app: Quart, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
     response = await app.test_client().post(path, data=body, headers=headers)
-    return response.status_code, await response.get_json(), {h: response.headers.get(h, "") for h in COMPARED}
+    return response.status_code, await response.get_data(), {h: response.headers.get(h, "") for h in COMPARED}
 
 
 @pytest.mark.parametrize(("case", "path", "body", "headers"), CASES, ids=[c[0] for c in CASES])
@@ -90,19 +92,34 @@ async def test_the_fast_path_answers_as_the_routes_views_do(
     assert got[2]["Cache-Control"] == "no-store"
 
 
-async def test_a_body_streamed_past_the_limit_is_413_and_nothing_is_stored(app: Quart) -> None:
-    fast = app.asgi_app
-    assert isinstance(fast, WebhookFastPath)
+async def call(app: Any, headers: dict[str, str], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drive an ASGI app with one POST to the Alertmanager webhook; what it sent. After `messages` the client
+    sends nothing more (a stalled upload), and the call is given up after 10 s."""
     sent: list[dict[str, Any]] = []
-    chunks = [{"type": "http.request", "body": b"x" * 5000, "more_body": True}] * 3
 
     async def receive() -> dict[str, Any]:
-        return chunks.pop(0)
+        if messages:
+            return messages.pop(0)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await fast(scope(AM, auth()), receive, send)
+    async with asyncio.timeout(10):
+        await app(scope(AM, headers), receive, send)
+    return sent
+
+
+def fast_path(app: Quart) -> WebhookFastPath:
+    fast = app.asgi_app
+    assert isinstance(fast, WebhookFastPath)
+    return fast
+
+
+async def test_a_body_streamed_past_the_limit_is_413_and_nothing_is_stored(app: Quart) -> None:
+    chunks = [{"type": "http.request", "body": b"x" * 5000, "more_body": True}] * 3
+    sent = await call(fast_path(app), auth(), chunks)
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"])["error"]["code"] == "payload_too_large"
     assert chunks  # it stopped reading at the limit
@@ -110,21 +127,32 @@ async def test_a_body_streamed_past_the_limit_is_413_and_nothing_is_stored(app: 
 
 
 async def test_a_client_gone_mid_body_gets_no_answer_and_nothing_is_stored(app: Quart) -> None:
-    fast = app.asgi_app
-    assert isinstance(fast, WebhookFastPath)
-    sent: list[dict[str, Any]] = []
     raw = json.dumps(load_sample("05_firing_from_prometheus.json")).encode()
     messages = [{"type": "http.request", "body": raw[:40], "more_body": True}, {"type": "http.disconnect"}]
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop(0)
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await fast(scope(AM, auth()), receive, send)
-    assert sent == []
+    assert await call(fast_path(app), auth(), messages) == []
     assert await counts(app) == (0, 0)
+
+
+async def test_a_body_that_stops_coming_is_408_on_both_paths(database_url: str) -> None:
+    settings = load_settings({"WEBHOOK_TOKEN": TOKEN, "DATABASE_URL": database_url, "HTTP_BODY_TIMEOUT": "1s"})
+    application = create_app(settings, database_url)
+    async with application.test_app():
+        fast = fast_path(application)
+        answers = []
+        for served in (fast, fast.app):  # the fast path, then Quart's own view
+            sent = await call(served, auth(), [{"type": "http.request", "body": b'{"alerts"', "more_body": True}])
+            body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+            answers.append((sent[0]["status"], json.loads(body)))
+        assert answers[0] == answers[1]
+        assert answers[0][0] == 408 and answers[0][1]["error"]["code"] == "request_timeout"
+        assert await counts(application) == (0, 0)
+
+
+async def test_a_refusal_before_the_body_closes_a_connection_that_expects_100_continue(app: Quart) -> None:
+    refused = await call(fast_path(app), {"Content-Type": "application/json", "Expect": "100-continue"}, [])
+    assert refused[0]["status"] == 401 and (b"connection", b"close") in refused[0]["headers"]
+    plain = await call(fast_path(app), {"Content-Type": "application/json"}, [])
+    assert plain[0]["status"] == 401 and (b"connection", b"close") not in plain[0]["headers"]
 
 
 async def test_other_methods_and_routes_reach_the_app(app: Quart) -> None:
