@@ -17,11 +17,45 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PORT_BLOCKS = 8  # pytest-xdist workers gw0..gw6 and any other process (a benchmark, a run without xdist)
+_taken: set[int] = set()
+
+
+def _port_block() -> range:
+    """This process's own ports: below the range the kernel takes clients' ports from, one block per xdist worker.
+
+    A port the kernel picked (bind to port 0) was free only until the socket closed: a client connection or
+    another worker's server could take it before `tocsin serve` bound it (seen in CI: a replica failed to bind
+    and /readyz answered from someone else's server)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    start = 10_000
+    size = max(50, (low - start) // PORT_BLOCKS)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) % (PORT_BLOCKS - 1) if worker.startswith("gw") and worker[2:].isdigit() else PORT_BLOCKS - 1
+    return range(start + index * size, start + (index + 1) * size)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 nobody listens on right now and no other test process will hand out."""
+    block = _port_block()
+    offset = os.getpid() * 37 % len(block)  # two separate test runs at once start at different places
+    for _ in range(2):  # once every port was handed out, the earliest are long closed: hand them out again
+        for step in range(len(block)):
+            port = block[(offset + step) % len(block)]
+            if port in _taken:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _taken.add(port)
+            return port
+        _taken.clear()
+    raise RuntimeError(f"no free port left in {block}")
 
 
 class TocsinProcess:
