@@ -80,6 +80,13 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
+def _allowed(incident: Incident, action: str, check: Callable[[int, Status], None]) -> None:
+    try:
+        check(incident.id, incident.status)
+    except InvalidTransition:
+        raise conflict(incident, action) from None
+
+
 async def _transition(
     conn: asyncpg.Connection,
     incident_id: int,
@@ -89,12 +96,12 @@ async def _transition(
     who: str,
     when: datetime,
 ) -> Incident:
-    """Lock, check the transition (Conflict naming the current state), set the status and stop escalation."""
-    incident = await _lock(conn, incident_id)
-    try:
-        check(incident_id, incident.status)
-    except InvalidTransition:
-        raise conflict(incident, action) from None
+    """Check the transition (Conflict naming the current state), lock, check again, set the status and stop
+    escalation. A click that changes nothing (an incident already acknowledged, say, as when everyone in the channel
+    presses the button) is answered from the committed row without its lock, which webhooks flooding the incident
+    take in turn."""
+    _allowed(await incidents_sql.get(conn, incident_id), action, check)
+    _allowed(await _lock(conn, incident_id), action, check)  # it may have changed before the lock
     incident = await incidents_sql.set_status(conn, incident_id, status.value, who, when)
     await escalation.stop(conn, incident_id)
     return incident

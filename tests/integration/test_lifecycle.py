@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import UTC, datetime, timedelta
 
@@ -127,3 +128,19 @@ async def test_listeners_hear_committed_actions_only(db: Database) -> None:
     finally:
         lifecycle.remove_listener(listener)
     assert heard == ["acknowledge"]
+
+
+async def test_a_click_that_changes_nothing_is_answered_while_a_writer_holds_the_incident(db: Database) -> None:
+    """Everyone in the channel presses Acknowledge while webhooks keep writing the incident's row: the clicks after
+    the first are answered from the committed row, without waiting for the writers' lock; a real change waits."""
+    incident_id = await _alert_incident(db)
+    await lifecycle.acknowledge(db, incident_id, "alice", API, now=T0)
+    async with db.transaction() as writer:  # as an ingest transaction that has just written the incident
+        await writer.fetchval("SELECT id FROM incidents WHERE id = $1 FOR NO KEY UPDATE", incident_id)
+        with pytest.raises(Conflict) as again:
+            await asyncio.wait_for(lifecycle.acknowledge(db, incident_id, "bob", API), 5)
+        assert "already acknowledged by alice" in again.value.message
+        resolving = asyncio.create_task(lifecycle.resolve(db, incident_id, "bob", API))
+        await asyncio.sleep(0.5)
+        assert not resolving.done()  # a change of state takes the lock: it waits for the writer
+    assert (await resolving).incident.status == "resolved"
