@@ -34,10 +34,10 @@ from store.runtime import UNAVAILABLE, Runtime
 from store.sql import heartbeats as heartbeats_sql
 from store.sql import sla as sla_sql
 from store.sql import stats as stats_sql
+from webhook.routes import ALERTMANAGER
 
 log = logging.getLogger(__name__)
 WEBHOOK_ENDPOINT = "webhook.alertmanager_webhook"
-WEBHOOK_ROUTE = "/api/v1/webhooks/alertmanager"
 OPEN_STATUSES = ("triggered", "acknowledged")
 RESPONSE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200)
 REFRESH_SECONDS = 10.0
@@ -230,7 +230,7 @@ class Metrics:
     def observe_webhook(self, route: str, status: int, seconds: float, alerts: int) -> None:
         """A sender's webhook answered without Quart (webhook/asgi.py): what the after_request hook records."""
         self.http.labels("POST", route, str(status)).observe(seconds)
-        if route == WEBHOOK_ROUTE:
+        if route == ALERTMANAGER.path:
             self.count_webhook(status, alerts)
 
     def exposition(self) -> bytes:
